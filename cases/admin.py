@@ -1,0 +1,52 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from .models import Forum, Ladder, Membership, Region, Rung
+
+
+@admin.register(Region)
+class RegionAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "kind", "parent"]
+    list_filter = ["kind"]
+    search_fields = ["name", "code"]
+    autocomplete_fields = ["parent"]
+
+
+class RungInline(admin.TabularInline):
+    model = Rung
+    extra = 0
+    fields = ["level", "code", "name", "description"]
+
+
+@admin.register(Ladder)
+class LadderAdmin(admin.ModelAdmin):
+    list_display = ["name", "review_days", "rung_count"]
+    inlines = [RungInline]
+    search_fields = ["name"]
+
+    @admin.display(description=_("rungs"))
+    def rung_count(self, obj: Ladder) -> int:
+        return obj.rungs.count()
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Forum)
+class ForumAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "region", "ladder", "is_active"]
+    list_filter = ["kind", "is_active", "region"]
+    search_fields = ["name"]
+    autocomplete_fields = ["region", "ladder"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "forum", "role"]
+    list_filter = ["role", "forum"]
+    search_fields = ["user__username", "forum__name"]
+    autocomplete_fields = ["user", "forum"]

@@ -1,0 +1,24 @@
+"""Messages to a user's open websockets, sent once the transaction that caused them commits."""
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from config.ws import credential_group, user_group
+
+
+def _send(group: str, message: dict) -> None:
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(group, message)
+
+
+def sockets_close_for_credential(*, credential: str) -> None:
+    """Close every socket opened with this session key or token (on logout)."""
+    if credential:
+        transaction.on_commit(lambda: _send(credential_group(credential), {"type": "auth.logout"}))
+
+
+def sockets_close_for_user(*, user_id: int) -> None:
+    """Close every socket of this user (on deactivation)."""
+    transaction.on_commit(lambda: _send(user_group(user_id), {"type": "auth.logout"}))

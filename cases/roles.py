@@ -1,0 +1,5 @@
+"""Global roles are Django groups; forum roles are memberships."""
+
+ADMINISTRATOR = "administrator"
+REGULATOR = "regulator"
+GLOBAL_ROLES = (ADMINISTRATOR, REGULATOR)

@@ -1,0 +1,71 @@
+"""Who may do what, as django-rules predicates shared by the API, the pages and the consumers.
+
+Object predicates take a Forum. A case outside the caller's forums must look like it does not exist
+(404), so doors use the selectors to scope queries and these predicates to decide actions.
+"""
+
+import rules
+
+from .models import Membership
+from .roles import ADMINISTRATOR, REGULATOR
+
+
+@rules.predicate
+def is_administrator(user) -> bool:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return user.is_superuser or _in_group(user, ADMINISTRATOR)
+
+
+@rules.predicate
+def is_regulator(user) -> bool:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return _in_group(user, REGULATOR)
+
+
+def _in_group(user, name: str) -> bool:
+    # Cached on the user object: a page asks several predicates of the same user.
+    cache = getattr(user, "_sulh_groups", None)
+    if cache is None:
+        cache = set(user.groups.values_list("name", flat=True))
+        user._sulh_groups = cache
+    return name in cache
+
+
+def _roles_in(user, forum) -> set[str]:
+    if not getattr(user, "is_authenticated", False) or not user.is_active or forum is None:
+        return set()
+    cache = getattr(user, "_sulh_forum_roles", None)
+    if cache is None:
+        cache = {}
+        for forum_id, role in Membership.objects.filter(user=user).values_list("forum_id", "role"):
+            cache.setdefault(forum_id, set()).add(role)
+        user._sulh_forum_roles = cache
+    return cache.get(forum.pk, set())
+
+
+@rules.predicate
+def is_forum_member(user, forum) -> bool:
+    return bool(_roles_in(user, forum))
+
+
+@rules.predicate
+def is_forum_facilitator(user, forum) -> bool:
+    return Membership.Role.FACILITATOR in _roles_in(user, forum)
+
+
+@rules.predicate
+def is_forum_monitor(user, forum) -> bool:
+    return Membership.Role.MONITOR in _roles_in(user, forum)
+
+
+can_view_forum = is_administrator | is_forum_member
+can_manage_forum_cases = is_administrator | is_forum_facilitator
+can_log_compliance = is_administrator | is_forum_facilitator | is_forum_monitor
+can_read_reports = is_administrator | is_regulator
+
+rules.add_perm("cases.view_forum_detail", can_view_forum)
+rules.add_perm("cases.manage_forum_cases", can_manage_forum_cases)
+rules.add_perm("cases.log_compliance", can_log_compliance)
+rules.add_perm("cases.read_reports", can_read_reports)

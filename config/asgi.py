@@ -1,0 +1,32 @@
+"""ASGI entry point: pages and API over HTTP, live sessions over websockets."""
+
+import gc
+import os
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+from config.routing import websocket_urlpatterns  # noqa: E402
+from config.ws import TokenAuthMiddleware  # noqa: E402
+
+django_asgi_app = get_asgi_application()
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
+        ),
+    }
+)
+
+# Everything loaded at start-up lives for the whole process: keep it out of the garbage collector's
+# full collections, whose pauses are the websocket tail latency (PITFALLS.md).
+gc.freeze()

@@ -1,0 +1,115 @@
+"""Websocket wiring: who is connecting, and a base consumer every Sulh socket builds on.
+
+Browsers authenticate with their session cookie (AuthMiddlewareStack); other clients send
+`Authorization: Token <key>`. Origin validation wraps every route (config/asgi.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.middleware import BaseMiddleware
+from django.contrib.auth.models import AnonymousUser
+
+# Close codes (4000-4999 are the application's own).
+CLOSE_LOGGED_OUT = 4401
+
+
+def credential_group(secret: str) -> str:
+    """The group of every socket opened with one session or token; the secret itself never leaves."""
+    return "cred." + hashlib.sha256(secret.encode()).hexdigest()[:40]
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+@database_sync_to_async
+def _user_for_token(key: str):
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.select_related("user").filter(key=key).first()
+    if token is None or not token.user.is_active:
+        return None
+    return token.user
+
+
+class TokenAuthMiddleware(BaseMiddleware):
+    """Adds `scope["user"]` from an `Authorization: Token` header when no session user is present."""
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket":
+            headers = dict(scope.get("headers") or [])
+            raw = headers.get(b"authorization", b"").decode("latin-1")
+            if raw.lower().startswith("token "):
+                key = raw[6:].strip()
+                user = await _user_for_token(key) if key else None
+                scope = dict(scope, user=user or AnonymousUser(), auth_credential=key)
+            else:
+                session = scope.get("session")
+                key = getattr(session, "session_key", None)
+                scope = dict(scope, auth_credential=key or "")
+        return await super().__call__(scope, receive, send)
+
+
+class SulhConsumer(AsyncJsonWebsocketConsumer):
+    """Authenticates at the handshake and closes itself when its user logs out or is deactivated.
+
+    Subclasses override `authorize()` for their own object checks and `joined()` for their setup.
+    """
+
+    max_frame_bytes = 16 * 1024
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_active or not await self.authorize():
+            # Closing before accept makes the server answer the handshake with HTTP 403.
+            await self.close()
+            return
+        self.user = user
+        self.own_groups = [user_group(user.pk)]
+        credential = self.scope.get("auth_credential")
+        if credential:
+            self.own_groups.append(credential_group(credential))
+        for group in self.own_groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+        await self.joined()
+
+    async def authorize(self) -> bool:
+        return True
+
+    async def joined(self) -> None:
+        pass
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "own_groups", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def websocket_receive(self, message) -> None:
+        text = message.get("text")
+        if text is None:
+            await self.send_error("malformed", "Frames are JSON text.")
+            return
+        if len(text.encode("utf-8")) > self.max_frame_bytes:
+            await self.send_error("frame_too_large", "A frame may be at most 16 KiB.")
+            return
+        try:
+            content = json.loads(text)
+        except ValueError:
+            await self.send_error("malformed", "The frame is not valid JSON.")
+            return
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            await self.send_error("malformed", "A frame is a JSON object with a \"type\".")
+            return
+        await self.receive_json(content)
+
+    async def send_error(self, code: str, detail: str) -> None:
+        await self.send_json({"type": "error", "code": code, "detail": detail})
+
+    async def auth_logout(self, event) -> None:
+        """Group message: the credential this socket was opened with is no longer valid."""
+        await self.close(code=CLOSE_LOGGED_OUT)

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DeliberationConfig(AppConfig):
+    name = "deliberation"
+    verbose_name = _("Live dialogue sessions")
+    default_auto_field = "django.db.models.BigAutoField"

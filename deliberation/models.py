@@ -1,0 +1,1 @@
+"""Live dialogue sessions (issue 5) will live here."""

@@ -1,0 +1,99 @@
+"""Every error, on every endpoint, is JSON in the contract's shape, and nothing a client sends is a 500."""
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+pytestmark = pytest.mark.django_db
+
+# Every endpoint the API has, with the methods it answers. Later issues add theirs here.
+ENDPOINTS = [
+    ("/api/auth/token/", "post"),
+    ("/api/auth/logout/", "post"),
+    ("/api/forums/", "get"),
+    ("/api/schema/", "get"),
+    ("/healthz", "get"),
+]
+METHODS = ["get", "post", "put", "patch", "delete"]
+
+
+def assert_error_shape(response, status: int | None = None) -> dict:
+    if status is not None:
+        assert response.status_code == status, response.content[:300]
+    body = response.json()
+    assert set(body) == {"error"}
+    error = body["error"]
+    assert isinstance(error["code"], str) and error["code"] == error["code"].lower()
+    assert isinstance(error["detail"], str) and error["detail"]
+    assert set(error) <= {"code", "detail", "fields"}
+    return error
+
+
+def test_an_unknown_api_path_is_a_json_404(as_user, world):
+    assert_error_shape(as_user(world.alice).get("/api/no/such/thing/"), 404)
+    assert_error_shape(as_user(world.alice).get("/api/forums/123/nope"), 404)
+
+
+def test_a_wrong_method_is_a_json_405(as_user, world):
+    error = assert_error_shape(as_user(world.alice).delete("/api/forums/"), 405)
+    assert error["code"] == "method_not_allowed"
+
+
+def test_a_wrong_media_type_is_a_json_415(api, world):
+    response = api.post("/api/auth/token/", data="username=alice", content_type="application/x-www-form-urlencoded")
+    assert assert_error_shape(response, 415)["code"] == "unsupported_media_type"
+
+
+def test_malformed_json_is_a_json_400(api, world):
+    response = api.post("/api/auth/token/", data="{not json", content_type="application/json")
+    error = assert_error_shape(response, 400)
+    assert error["code"] == "malformed"
+    assert "JSON" in error["detail"]
+
+
+def test_throttling_is_a_json_429(api, world):
+    responses = [api.post("/api/auth/token/", {}, format="json") for _ in range(70)]
+    throttled = [r for r in responses if r.status_code == 429]
+    assert throttled, "60 anonymous requests a minute must be the limit"
+    assert assert_error_shape(throttled[0])["code"] == "throttled"
+    assert throttled[0].has_header("Retry-After")
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=12,
+)
+bodies = st.one_of(
+    json_values.map(lambda v: (json.dumps(v).encode(), "application/json")),
+    st.fixed_dictionaries(
+        {"username": st.one_of(st.text(max_size=200), st.integers(), st.none(), json_values),
+         "password": st.one_of(st.text(max_size=200), st.integers(), st.none(), json_values)}
+    ).map(lambda v: (json.dumps(v).encode(), "application/json")),
+    st.binary(max_size=200).map(lambda b: (b, "application/json")),
+    st.tuples(st.binary(max_size=100), st.sampled_from(["text/plain", "multipart/form-data", "application/xml", ""])),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(endpoint=st.sampled_from(ENDPOINTS), method=st.sampled_from(METHODS), body=bodies,
+       authenticated=st.booleans(), accept=st.sampled_from(["", "*/*", "application/json", "text/html", "image/png"]))
+def test_garbage_never_makes_a_500(world, endpoint, method, body, authenticated, accept):
+    from django.core.cache import cache
+    from rest_framework.test import APIClient
+
+    from cases import services
+
+    cache.clear()  # Keep the throttle out of it: this test is about the shape, not the rate.
+    client = APIClient()
+    if authenticated:
+        client.credentials(HTTP_AUTHORIZATION=f"Token {services.token_issue(user=world.alice).key}")
+    path, _ = endpoint
+    data, content_type = body
+    extra = {"HTTP_ACCEPT": accept} if accept else {}
+    response = client.generic(method.upper(), path, data, content_type=content_type, **extra)
+    assert response.status_code < 500, response.content[:300]
+    if response.status_code >= 400:
+        assert_error_shape(response)

@@ -1,0 +1,185 @@
+"""Shared fixtures: named users in named roles, real services when the environment provides them.
+
+Tests that need PostgreSQL or Redis ask for the `postgres` or `redis_url` fixture. Without
+DATABASE_URL / REDIS_URL they skip with a reason; under CI=true they fail instead, so CI can never
+pass by skipping what it was meant to prove.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from rest_framework.test import APIClient
+
+from cases import services
+from cases.models import Membership
+from cases.roles import ADMINISTRATOR, REGULATOR
+
+from .factories import PASSWORD, ForumFactory, UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def need(what: str, reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{what} is required under CI=true: {reason}")
+    pytest.skip(f"{what} not available: {reason}")
+
+
+@pytest.fixture
+def postgres(db) -> None:
+    if connection.vendor != "postgresql":
+        need("PostgreSQL", "set DATABASE_URL=postgres://… to run this test")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL", "")
+    if not url:
+        need("Redis", "set REDIS_URL=redis://… to run this test")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        need("Redis", f"{url} does not answer ({exc})")
+    return url
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:
+    # The real hasher is slow by design; tests log in hundreds of times.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    # Throttle counters live in the cache; one test's requests must not throttle the next.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@dataclass
+class World:
+    """Named people: alice facilitates and bob monitors the jirga; carol administers; dave regulates;
+    eve belongs to nothing; frank facilitates another forum."""
+
+    jirga: object
+    sulha: object
+    other: object
+    alice: object
+    bob: object
+    carol: object
+    dave: object
+    eve: object
+    frank: object
+
+
+@pytest.fixture
+def world(db) -> World:
+    services.role_groups_ensure()
+    jirga = ForumFactory(name="Swat Jirga", kind="jirga")
+    sulha = ForumFactory(name="Irbid Sulha", kind="sulha")
+    other = ForumFactory(name="Elsewhere Committee", kind="muslahathi")
+    alice = UserFactory(username="alice")
+    bob = UserFactory(username="bob")
+    carol = UserFactory(username="carol")
+    dave = UserFactory(username="dave")
+    eve = UserFactory(username="eve")
+    frank = UserFactory(username="frank")
+    for forum in (jirga, sulha):
+        services.membership_grant(user=alice, forum=forum, role=Membership.Role.FACILITATOR)
+    services.membership_grant(user=bob, forum=jirga, role=Membership.Role.MONITOR)
+    services.membership_grant(user=frank, forum=other, role=Membership.Role.FACILITATOR)
+    services.role_grant(user=carol, role=ADMINISTRATOR)
+    services.role_grant(user=dave, role=REGULATOR)
+    return World(jirga, sulha, other, alice, bob, carol, dave, eve, frank)
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+def token_client(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {services.token_issue(user=user).key}")
+    return client
+
+
+@pytest.fixture
+def as_user():
+    return token_client
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://")
+
+
+def start_server(env_overrides: dict[str, str], *, workers: int = 1) -> Server:
+    """A real uvicorn process serving config.asgi, as `make run` starts it."""
+    import urllib.request
+
+    port = free_port()
+    env = {**os.environ, **env_overrides, "PORT": str(port), "DJANGO_SETTINGS_MODULE": "config.settings"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers), "--no-access-log"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {process.stdout.read().decode(errors='replace')[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2):
+                return Server(url, process)
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("server did not answer /healthz within 30 s")
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
+def db_url_for_subprocess() -> str:
+    """The test database (pytest-django renames it) as a URL another process can open."""
+    s = connection.settings_dict
+    if connection.vendor == "postgresql":
+        auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+        return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    return f"sqlite:///{s['NAME']}"
+
+
+__all__ = ["PASSWORD", "Server", "start_server", "stop_server", "db_url_for_subprocess", "token_client", "free_port"]
