@@ -7,12 +7,22 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from .models import Forum, Ladder, Membership, Region
+from .models import Forum, Ladder, Membership, Region, Rung
 from .roles import ADMINISTRATOR, GLOBAL_ROLES, REGULATOR
 
 User = get_user_model()
 
 DEFAULT_LADDER_NAME = "Default ladder"
+# The pyramid of shared/DOMAIN.md, rung 1 at the base. Migration 0002 creates it; this copy restores it
+# if it was ever deleted (migrations keep their own frozen data).
+DEFAULT_RUNGS = [
+    (1, "dialogue", "Dialogue", "Restorative dialogue between the parties, facilitated by the forum."),
+    (2, "mediation", "Mediation", "Shuttle mediation by elders or the jaha; guarantors engaged."),
+    (3, "decision", "Decision", "A binding forum decision (arbitration, faisla) the parties mandated."),
+    (4, "guarantees", "Guarantees", "Guarantees called in: deposit forfeited, guarantors act, written compliance plan."),
+    (5, "police", "Police", "Referral to the police or a state-linked council (DRC, SHO, FIR)."),
+    (6, "court", "Court", "Court proceedings, protective orders (incapacitation)."),
+]
 
 
 def token_issue(*, user) -> Token:
@@ -25,9 +35,16 @@ def token_revoke(*, user) -> None:
     Token.objects.filter(user=user).delete()
 
 
+@transaction.atomic
 def ladder_default() -> Ladder:
-    """The six-rung ladder the data migration creates."""
-    return Ladder.objects.get(name=DEFAULT_LADDER_NAME)
+    """The six-rung default ladder every forum starts with."""
+    ladder, created = Ladder.objects.get_or_create(name=DEFAULT_LADDER_NAME)
+    if created:
+        Rung.objects.bulk_create(
+            Rung(ladder=ladder, level=level, code=code, name=name, description=description)
+            for level, code, name, description in DEFAULT_RUNGS
+        )
+    return ladder
 
 
 def region_ensure(*, code: str, name: str, parent: Region | None = None) -> Region:

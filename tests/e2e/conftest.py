@@ -1,0 +1,63 @@
+"""Browser tests: Debian's Chromium driven by Playwright against a real server process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+from tests.conftest import IN_CI, db_url_for_subprocess, start_server, stop_server
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+]
+REAL_PASSWORD = "a real password 42"
+
+# Playwright's sync API keeps an event loop running in this thread, which makes Django refuse ORM
+# calls as "async unsafe"; nothing of Django runs on that loop, so the refusal is a false alarm here.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def browser():
+    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        if IN_CI:
+            pytest.fail("Chromium is required under CI=true (.ci/run installs it)")
+        pytest.skip("Chromium not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live(transactional_db):
+    """A uvicorn process serving the test database (and Redis when the suite has it)."""
+    env = {"DATABASE_URL": db_url_for_subprocess()}
+    if os.environ.get("REDIS_URL"):
+        env["REDIS_URL"] = os.environ["REDIS_URL"]
+    server = start_server(env)
+    yield server
+    stop_server(server)
+
+
+def with_real_password(user):
+    # The server process uses the production hashers, not the tests' fast one.
+    hasher = PBKDF2PasswordHasher()
+    user.password = hasher.encode(REAL_PASSWORD, hasher.salt())
+    user.save(update_fields=["password"])
+    return user
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                  device_scale_factor=2)
+    yield context
+    context.close()

@@ -1,0 +1,79 @@
+"""A person on a phone logs in, finds their forums and switches to a right-to-left language."""
+
+import os
+
+import pytest
+
+from tests.e2e.conftest import REAL_PASSWORD, with_real_password
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SHOTS = os.environ.get("SCREENSHOT_DIR")
+
+
+def shot(page, name: str) -> None:
+    if SHOTS:
+        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
+
+
+def log_in(page, base_url: str, username: str) -> None:
+    page.goto(f"{base_url}/")
+    assert "/login/" in page.url
+    page.fill("#id_username", username)
+    page.fill("#id_password", REAL_PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(f"{base_url}/")
+
+
+def fits_the_screen(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def test_a_facilitator_logs_in_on_a_phone_and_reads_urdu(live, phone, world):
+    with_real_password(world.alice)
+    page = phone.new_page()
+    log_in(page, live.url, "alice")
+
+    assert page.locator("h1").inner_text() == "Welcome, alice"
+    forums = page.locator("#facilitator-home").inner_text()
+    assert "Swat Jirga" in forums and "Irbid Sulha" in forums
+    assert "Elsewhere Committee" not in page.content()
+    assert fits_the_screen(page)
+    shot(page, "home-en")
+
+    page.select_option("#language", "ur")
+    page.wait_for_load_state("load")
+    assert page.get_attribute("html", "dir") == "rtl"
+    assert page.get_attribute("html", "lang") == "ur"
+    assert "Welcome" not in page.locator("h1").inner_text()  # Translated, not the English source.
+    assert fits_the_screen(page)
+    # The shipped Nastaliq font is what renders the page, so ہ and ے are never boxes.
+    assert page.evaluate("document.fonts.ready.then(() => document.fonts.check('16px \"Noto Nastaliq Urdu\"', 'ہے'))")
+    loaded = page.evaluate("[...document.fonts].filter(f => f.status === 'loaded').map(f => f.family)")
+    assert any("Nastaliq" in family for family in loaded)
+    # In right-to-left the brand sits at the right edge.
+    box = page.locator(".brand").bounding_box()
+    assert box["x"] > 390 / 2
+    shot(page, "home-ur")
+
+
+def test_a_wrong_password_is_refused_in_the_page(live, phone, world):
+    page = phone.new_page()
+    page.goto(f"{live.url}/login/")
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "not it")
+    page.click("button[type=submit].primary")
+    assert page.locator("[role=alert]").inner_text() == "The username or password is not right."
+    assert "/login/" in page.url
+
+
+def test_an_administrator_reaches_the_admin(live, browser, world):
+    with_real_password(world.carol)
+    context = browser.new_context()
+    page = context.new_page()
+    log_in(page, live.url, "carol")
+    page.click("text=Administration")
+    page.wait_for_load_state("load")
+    assert "/admin/" in page.url
+    assert page.locator("text=Forums").first.is_visible()
+    context.close()
