@@ -26,7 +26,9 @@ class Region(models.Model):
         constraints = [
             # A district sits in a province; a province sits in nothing.
             models.CheckConstraint(
-                condition=(models.Q(kind="province", parent__isnull=True) | models.Q(kind="district", parent__isnull=False)),
+                condition=(
+                    models.Q(kind="province", parent__isnull=True) | models.Q(kind="district", parent__isnull=False)
+                ),
                 name="region_district_has_province",
             ),
         ]
@@ -95,7 +97,9 @@ class Forum(models.Model):
         verbose_name_plural = _("forums")
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(kind__in=["jirga", "muslahathi", "sulha"]), name="forum_kind_known"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["jirga", "muslahathi", "sulha"]), name="forum_kind_known"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -120,7 +124,9 @@ class Membership(models.Model):
         verbose_name_plural = _("memberships")
         constraints = [
             models.UniqueConstraint(fields=["user", "forum", "role"], name="membership_unique"),
-            models.CheckConstraint(condition=models.Q(role__in=["facilitator", "monitor"]), name="membership_role_known"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=["facilitator", "monitor"]), name="membership_role_known"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -19,7 +19,12 @@ DEFAULT_RUNGS = [
     (1, "dialogue", "Dialogue", "Restorative dialogue between the parties, facilitated by the forum."),
     (2, "mediation", "Mediation", "Shuttle mediation by elders or the jaha; guarantors engaged."),
     (3, "decision", "Decision", "A binding forum decision (arbitration, faisla) the parties mandated."),
-    (4, "guarantees", "Guarantees", "Guarantees called in: deposit forfeited, guarantors act, written compliance plan."),
+    (
+        4,
+        "guarantees",
+        "Guarantees",
+        "Guarantees called in: deposit forfeited, guarantors act, written compliance plan.",
+    ),
     (5, "police", "Police", "Referral to the police or a state-linked council (DRC, SHO, FIR)."),
     (6, "court", "Court", "Court proceedings, protective orders (incapacitation)."),
 ]

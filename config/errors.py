@@ -149,7 +149,10 @@ def handler500(request: HttpRequest) -> HttpResponse:
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return _page_or_json(
-        request, 403, "csrf_failed", _("The form expired or came from another site. Reload and try again."),
+        request,
+        403,
+        "csrf_failed",
+        _("The form expired or came from another site. Reload and try again."),
         "errors/403.html",
     )
 

@@ -69,6 +69,10 @@ def healthz(request):
         response["Allow"] = "GET, HEAD"
         return response
     database = _database()
-    body = {"status": "ok" if database == "ok" else "down", "database": database,
-            "channel_layer": _channel_layer(), "broker": _broker()}
+    body = {
+        "status": "ok" if database == "ok" else "down",
+        "database": database,
+        "channel_layer": _channel_layer(),
+        "broker": _broker(),
+    }
     return JsonResponse(body, status=200 if database == "ok" else 503)

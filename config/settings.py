@@ -8,11 +8,11 @@ from pathlib import Path
 
 import environ
 from django.conf import locale as django_locale
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-from django.core.exceptions import ImproperlyConfigured
 
 env = environ.Env()
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
@@ -241,9 +241,7 @@ LANGUAGES = [
 ]
 # Pashto is written right to left; Django does not list it, and Dari falls back to Persian ("fa").
 LANGUAGES_BIDI = ["he", "ar", "ar-dz", "ckb", "fa", "ug", "ur", "ps"]
-django_locale.LANG_INFO.setdefault(
-    "ps", {"bidi": True, "code": "ps", "name": "Pashto", "name_local": "پښتو"}
-)
+django_locale.LANG_INFO.setdefault("ps", {"bidi": True, "code": "ps", "name": "Pashto", "name_local": "پښتو"})
 django_locale.LANG_INFO["fa-af"] = {"bidi": True, "code": "fa-af", "name": "Dari", "name_local": "دری"}
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"

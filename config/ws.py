@@ -103,7 +103,7 @@ class SulhConsumer(AsyncJsonWebsocketConsumer):
             await self.send_error("malformed", "The frame is not valid JSON.")
             return
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):
-            await self.send_error("malformed", "A frame is a JSON object with a \"type\".")
+            await self.send_error("malformed", 'A frame is a JSON object with a "type".')
             return
         await self.receive_json(content)
 

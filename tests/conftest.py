@@ -12,12 +12,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -64,11 +62,13 @@ def _fast_passwords(settings) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache() -> Iterator[None]:
-    # Throttle counters live in the cache; one test's requests must not throttle the next.
-    cache.clear()
-    yield
-    cache.clear()
+def _fresh_cache(settings, request) -> None:
+    # Throttle counters live in the cache; one test's requests must not throttle the next. A private
+    # in-memory cache per test, because clearing the shared Redis one would flush the whole database
+    # under the feet of other test processes.
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": request.node.nodeid}
+    }
 
 
 @dataclass
@@ -147,9 +147,23 @@ def start_server(env_overrides: dict[str, str], *, workers: int = 1) -> Server:
     port = free_port()
     env = {**os.environ, **env_overrides, "PORT": str(port), "DJANGO_SETTINGS_MODULE": "config.settings"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers), "--no-access-log"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

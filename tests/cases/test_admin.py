@@ -25,7 +25,9 @@ def test_an_administrator_can_open_every_admin_page(client, world, page):
 
 def test_an_administrator_adds_a_member_to_a_forum(client, world):
     client.force_login(world.carol)
-    response = client.post("/admin/cases/membership/add/", {"user": world.eve.pk, "forum": world.jirga.pk, "role": "monitor"})
+    response = client.post(
+        "/admin/cases/membership/add/", {"user": world.eve.pk, "forum": world.jirga.pk, "role": "monitor"}
+    )
     assert response.status_code == 302
     assert world.eve.memberships.filter(forum=world.jirga, role="monitor").exists()
 

@@ -19,7 +19,12 @@ def test_each_forum_carries_its_kind_region_and_ladder(as_user, world):
     assert forum["region"]["kind"] == "district"
     assert forum["region"]["province"]
     assert [r["code"] for r in forum["ladder"]["rungs"]] == [
-        "dialogue", "mediation", "decision", "guarantees", "police", "court"
+        "dialogue",
+        "mediation",
+        "decision",
+        "guarantees",
+        "police",
+        "court",
     ]
     assert forum["ladder"]["rungs"][0]["level"] == 1
     assert forum["roles"] == ["monitor"]

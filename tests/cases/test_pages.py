@@ -37,7 +37,11 @@ def test_repeated_failures_lock_the_form(client, world):
 @pytest.mark.parametrize(
     ("who", "shown", "hidden"),
     [
-        ("alice", ["facilitator-home", "Swat Jirga", "Irbid Sulha"], ["monitor-home", "administrator-home", "Elsewhere"]),
+        (
+            "alice",
+            ["facilitator-home", "Swat Jirga", "Irbid Sulha"],
+            ["monitor-home", "administrator-home", "Elsewhere"],
+        ),
         ("bob", ["monitor-home", "Checks due", "Swat Jirga"], ["facilitator-home", "Irbid Sulha", "regulator-home"]),
         ("carol", ["administrator-home", "Elsewhere Committee", "Escalation statistics"], ["facilitator-home"]),
         ("dave", ["regulator-home", "Reports"], ["Swat Jirga", "administrator-home", "facilitator-home"]),

@@ -7,6 +7,7 @@ from cases.models import Forum, Membership
 
 pytestmark = pytest.mark.django_db
 
+
 def authenticate(*, username: str, password: str) -> bool:
     return get_user_model().objects.get(username=username).check_password(password)
 
@@ -22,7 +23,9 @@ def test_it_creates_the_demo_world(capsys):
     call_command("seed_demo")
     out = capsys.readouterr().out
     assert {f.name: f.kind for f in Forum.objects.all()} == {
-        "Demo Jirga": "jirga", "Demo Muslahathi Committee": "muslahathi", "Demo Sulha": "sulha"
+        "Demo Jirga": "jirga",
+        "Demo Muslahathi Committee": "muslahathi",
+        "Demo Sulha": "sulha",
     }
     for username in ("facilitator", "monitor", "admin", "regulator", "outsider"):
         assert authenticate(username=username, password="sulh-demo-2026"), username

@@ -25,8 +25,10 @@ def assert_error_shape(response, status: int | None = None) -> dict:
     body = response.json()
     assert set(body) == {"error"}
     error = body["error"]
-    assert isinstance(error["code"], str) and error["code"] == error["code"].lower()
-    assert isinstance(error["detail"], str) and error["detail"]
+    assert isinstance(error["code"], str)
+    assert error["code"] == error["code"].lower()
+    assert isinstance(error["detail"], str)
+    assert error["detail"]
     assert set(error) <= {"code", "detail", "fields"}
     return error
 
@@ -69,8 +71,10 @@ json_values = st.recursive(
 bodies = st.one_of(
     json_values.map(lambda v: (json.dumps(v).encode(), "application/json")),
     st.fixed_dictionaries(
-        {"username": st.one_of(st.text(max_size=200), st.integers(), st.none(), json_values),
-         "password": st.one_of(st.text(max_size=200), st.integers(), st.none(), json_values)}
+        {
+            "username": st.one_of(st.text(max_size=200), st.integers(), st.none(), json_values),
+            "password": st.one_of(st.text(max_size=200), st.integers(), st.none(), json_values),
+        }
     ).map(lambda v: (json.dumps(v).encode(), "application/json")),
     st.binary(max_size=200).map(lambda b: (b, "application/json")),
     st.tuples(st.binary(max_size=100), st.sampled_from(["text/plain", "multipart/form-data", "application/xml", ""])),
@@ -78,8 +82,13 @@ bodies = st.one_of(
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(endpoint=st.sampled_from(ENDPOINTS), method=st.sampled_from(METHODS), body=bodies,
-       authenticated=st.booleans(), accept=st.sampled_from(["", "*/*", "application/json", "text/html", "image/png"]))
+@given(
+    endpoint=st.sampled_from(ENDPOINTS),
+    method=st.sampled_from(METHODS),
+    body=bodies,
+    authenticated=st.booleans(),
+    accept=st.sampled_from(["", "*/*", "application/json", "text/html", "image/png"]),
+)
 def test_garbage_never_makes_a_500(world, endpoint, method, body, authenticated, accept):
     from django.core.cache import cache
     from rest_framework.test import APIClient

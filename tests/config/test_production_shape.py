@@ -89,9 +89,28 @@ def test_deactivation_in_one_process_closes_sockets_in_another(server):
 def test_a_real_celery_worker_runs_tasks(postgres, redis_url):
     env = {**os.environ, "DATABASE_URL": db_url_for_subprocess(), "REDIS_URL": redis_url}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "1", "--pool", "solo",
-         "--without-gossip", "--without-mingle", "--loglevel", "WARNING", "-Q", "celery"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--concurrency",
+            "1",
+            "--pool",
+            "solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            "WARNING",
+            "-Q",
+            "celery",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         from config.celery import ping

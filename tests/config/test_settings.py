@@ -36,8 +36,15 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def read_settings(**extra: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=clean_env(**extra),
-                         capture_output=True, text=True, check=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env=clean_env(**extra),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -64,25 +71,39 @@ def test_database_and_redis_urls_give_the_production_shape():
 
 
 def test_production_needs_a_secret_key():
-    result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=clean_env(DJANGO_DEBUG="0"),
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env=clean_env(DJANGO_DEBUG="0"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
 
 
 def test_check_deploy_is_clean_in_production_settings():
-    env = clean_env(DJANGO_DEBUG="0", DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-                    DJANGO_ALLOWED_HOSTS="sulh.example.org")
-    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    env = clean_env(
+        DJANGO_DEBUG="0", DJANGO_SECRET_KEY=secrets.token_urlsafe(50), DJANGO_ALLOWED_HOSTS="sulh.example.org"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
 @pytest.mark.parametrize("bad", [{"PORT": "eighty"}, {"DJANGO_DEBUG": "maybe"}, {"CELERY_VISIBILITY_TIMEOUT": "lots"}])
 def test_a_bad_value_is_refused_by_name(bad):
-    result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=clean_env(**bad),
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, env=clean_env(**bad), capture_output=True, text=True, timeout=60
+    )
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert next(iter(bad)) in result.stderr

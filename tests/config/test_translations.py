@@ -43,7 +43,8 @@ class Entry:
 
 def _unquote(text: str, where: str) -> str:
     text = text.strip()
-    assert text.startswith('"') and text.endswith('"'), f"{where}: not a quoted string: {text!r}"
+    assert text.startswith('"'), f"{where}: not a quoted string: {text!r}"
+    assert text.endswith('"'), f"{where}: not a quoted string: {text!r}"
     return ast.literal_eval(text)
 
 
@@ -53,7 +54,6 @@ def parse_po(path: Path) -> list[Entry]:
     current: Entry | None = None
     flags: set[str] = set()
     target: tuple[str, int] | None = None  # which string the next continuation line extends
-    start = 0
 
     def finish() -> None:
         nonlocal current, flags, target
@@ -74,7 +74,8 @@ def parse_po(path: Path) -> list[Entry]:
             continue
         keyword, _, rest = line.partition(" ")
         if line.startswith('"'):
-            assert current is not None and target is not None, f"{where}: continuation outside an entry"
+            assert current is not None, f"{where}: continuation outside an entry"
+            assert target is not None, f"{where}: continuation outside an entry"
             name, index = target
             if name == "msgstr":
                 current.msgstr[index] += _unquote(line, where)
@@ -131,7 +132,9 @@ def compile_mo(entries: list[Entry]) -> bytes:
         koffsets += [l1, o1 + keystart]
         voffsets += [l2, o2 + valuestart]
     header = struct.pack("Iiiiiii", 0x950412DE, 0, len(keys), 7 * 4, 7 * 4 + len(keys) * 8, 0, 0)
-    return header + struct.pack(f"{len(koffsets)}i", *koffsets) + struct.pack(f"{len(voffsets)}i", *voffsets) + ids + strs
+    return (
+        header + struct.pack(f"{len(koffsets)}i", *koffsets) + struct.pack(f"{len(voffsets)}i", *voffsets) + ids + strs
+    )
 
 
 def po_path(locale: str) -> Path:
@@ -154,7 +157,8 @@ def translation_of(locale: str, msgid: str) -> str:
 def test_every_message_is_translated_and_none_is_fuzzy(locale):
     entries = catalog(locale)
     header, messages = entries[0], entries[1:]
-    assert header.msgid == "" and "fuzzy" not in header.flags, "the header must not be fuzzy"
+    assert header.msgid == ""
+    assert "fuzzy" not in header.flags, "the header must not be fuzzy"
     assert "charset=UTF-8" in header.msgstr[0]
     assert f"Language: {locale}\n" in header.msgstr[0]
     assert f"nplurals={NPLURALS[locale]};" in header.msgstr[0]

@@ -98,8 +98,13 @@ async def test_garbage_frames_get_error_frames_and_the_socket_stays_open():
     alice = await make_world()
     communicator, connected, _ = await connect(await headers_for(alice))
     await communicator.receive_json_from(timeout=5)
-    for frame, code in [("{nope", "malformed"), ("[1, 2]", "malformed"), ('{"type": 3}', "malformed"),
-                        ('{"type": "dance"}', "unknown_type"), ("x" * (17 * 1024), "frame_too_large")]:
+    for frame, code in [
+        ("{nope", "malformed"),
+        ("[1, 2]", "malformed"),
+        ('{"type": 3}', "malformed"),
+        ('{"type": "dance"}', "unknown_type"),
+        ("x" * (17 * 1024), "frame_too_large"),
+    ]:
         await communicator.send_to(text_data=frame)
         reply = await communicator.receive_json_from(timeout=5)
         assert reply["type"] == "error"

@@ -12,8 +12,14 @@ from tests.conftest import IN_CI, db_url_for_subprocess, start_server, stop_serv
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
 ]
 REAL_PASSWORD = "a real password 42"
 
@@ -47,17 +53,22 @@ def live(transactional_db):
     stop_server(server)
 
 
-def with_real_password(user):
-    # The server process uses the production hashers, not the tests' fast one.
+@pytest.fixture
+def people(world):
+    """The named world with passwords the server process accepts (it uses the production hashers,
+    not the tests' fast one). Ask for it before `browser`: ORM calls made once Playwright's loop runs
+    would open connections in another context that nobody closes."""
     hasher = PBKDF2PasswordHasher()
-    user.password = hasher.encode(REAL_PASSWORD, hasher.salt())
-    user.save(update_fields=["password"])
-    return user
+    for user in (world.alice, world.bob, world.carol, world.dave, world.eve, world.frank):
+        user.password = hasher.encode(REAL_PASSWORD, hasher.salt())
+        user.save(update_fields=["password"])
+    return world
 
 
 @pytest.fixture
 def phone(browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                                  device_scale_factor=2)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2
+    )
     yield context
     context.close()
