@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import Forum, Ladder, Membership, Region, Rung
+from .models import Forum, Ladder, Membership, ProhibitedPhrase, ProhibitedPractice, Region, Rung
 
 
 @admin.register(Region)
@@ -50,3 +50,19 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role", "forum"]
     search_fields = ["user__username", "forum__name"]
     autocomplete_fields = ["user", "forum"]
+
+
+class ProhibitedPhraseInline(admin.TabularInline):
+    model = ProhibitedPhrase
+    extra = 1
+    fields = ["language", "phrase"]
+
+
+@admin.register(ProhibitedPractice)
+class ProhibitedPracticeAdmin(admin.ModelAdmin):
+    """The guardrail's data: administrators add names and descriptions without touching code."""
+
+    list_display = ["name", "code", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "code", "phrases__phrase"]
+    inlines = [ProhibitedPhraseInline]

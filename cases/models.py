@@ -1,5 +1,6 @@
 """Forums, their people and their escalation ladders."""
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -131,3 +132,311 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.forum} · {self.get_role_display()}"
+
+
+class DisputeType(models.TextChoices):
+    LAND = "land", _("Land")
+    WATER = "water", _("Water")
+    PROPERTY = "property", _("Property")
+    DEBT = "debt", _("Debt")
+    FAMILY = "family", _("Family")
+    MARRIAGE = "marriage", _("Marriage")
+    HONOUR = "honour", _("Honour")
+    INJURY = "injury", _("Injury")
+    KILLING = "killing", _("Killing")
+    THEFT = "theft", _("Theft")
+    SECTARIAN = "sectarian", _("Sectarian")
+    TRIBAL = "tribal", _("Tribal")
+    POLICE_CONDUCT = "police_conduct", _("Police conduct")
+    OTHER = "other", _("Other")
+
+
+class RiskLevel(models.TextChoices):
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+    IMMINENT = "imminent", _("Imminent (violence expected within days)")
+
+
+class OffenceClass(models.TextChoices):
+    CIVIL = "civil", _("Civil (no offence)")
+    COMPOUNDABLE = "compoundable", _("Compoundable (the parties may settle it)")
+    NON_COMPOUNDABLE = "non_compoundable", _("Not compoundable (only a court may decide it)")
+
+
+class Outcome(models.TextChoices):
+    RESOLVED = "resolved", _("Resolved")
+    PARTLY_RESOLVED = "partly_resolved", _("Partly resolved")
+    BREAKDOWN = "breakdown", _("Breakdown")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    REFERRED = "referred", _("Referred")
+
+
+class ReferenceCounter(models.Model):
+    """The last case number given out per prefix and year (rows locked while a case is opened)."""
+
+    prefix = models.CharField(max_length=8)
+    year = models.PositiveSmallIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["prefix", "year"], name="reference_counter_unique")]
+
+
+class Case(models.Model):
+    """A dispute brought to a forum. Only cases.services writes state, rung, version and events."""
+
+    reference = models.CharField(_("reference"), max_length=20, unique=True)
+    forum = models.ForeignKey(Forum, verbose_name=_("forum"), on_delete=models.PROTECT, related_name="cases")
+    # The forum's kind, copied so that the database itself can hold "a state of this kind's workflow".
+    kind = models.CharField(_("forum kind"), max_length=12, choices=Forum.Kind.choices, editable=False)
+    title = models.CharField(_("title"), max_length=200)
+    summary = models.TextField(_("summary"), blank=True)
+    dispute_type = models.CharField(_("dispute type"), max_length=16, choices=DisputeType.choices)
+    risk_level = models.CharField(_("risk level"), max_length=10, choices=RiskLevel.choices)
+    offence_class = models.CharField(_("offence class"), max_length=16, choices=OffenceClass.choices)
+    state = models.CharField(_("state"), max_length=24, default="intake")
+    rung = models.ForeignKey(Rung, verbose_name=_("rung"), on_delete=models.PROTECT, related_name="cases")
+    version = models.PositiveIntegerField(_("version"), default=1)
+    last_seq = models.PositiveIntegerField(default=0, editable=False)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, blank=True)
+    opened_at = models.DateTimeField(_("opened"))
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    review_due = models.DateField(_("review due"), null=True, blank=True)
+    truce_expires = models.DateField(_("truce expires"), null=True, blank=True)
+    referral_source = models.CharField(_("referral source"), max_length=60, blank=True)
+    fir_number = models.CharField(_("FIR number"), max_length=40, blank=True)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("opened by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ["-opened_at", "-id"]
+        indexes = [
+            models.Index(fields=["forum", "state"], name="case_forum_state"),
+            models.Index(fields=["forum", "-opened_at", "-id"], name="case_forum_recent"),
+            models.Index(fields=["state", "rung"], name="case_state_rung"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="case_state_belongs_to_kind",
+                condition=(
+                    models.Q(state__in=["intake", "closed", "withdrawn", "referred"])
+                    | models.Q(kind="sulha", state__in=[
+                        "jaha_appointed", "truce", "investigation", "determination", "ceremony", "monitoring"])
+                    | models.Q(kind="jirga", state__in=[
+                        "mandate", "hearings", "legality_review", "decision", "implementation"])
+                    | models.Q(kind="muslahathi", state__in=[
+                        "eligibility_check", "consent", "hearings", "compromise", "reported", "monitoring"])
+                ),
+            ),
+            # A case that only a court may decide goes nowhere but back to the state.
+            models.CheckConstraint(
+                name="case_non_compoundable_only_exits",
+                condition=~models.Q(offence_class="non_compoundable")
+                | models.Q(state__in=["intake", "withdrawn", "referred"]),
+            ),
+            models.CheckConstraint(
+                name="case_ended_has_outcome_and_date",
+                condition=(
+                    models.Q(state__in=["closed", "withdrawn", "referred"], closed_at__isnull=False)
+                    & ~models.Q(outcome="")
+                )
+                | (~models.Q(state__in=["closed", "withdrawn", "referred"]) & models.Q(closed_at__isnull=True, outcome="")),
+            ),
+            models.CheckConstraint(
+                name="case_outcome_fits_end",
+                condition=~models.Q(state="closed")
+                | models.Q(outcome__in=["resolved", "partly_resolved", "breakdown"]),
+            ),
+            models.CheckConstraint(name="case_version_positive", condition=models.Q(version__gte=1)),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class Party(models.Model):
+    """A person, family or group. The name stays inside the forum; everything else uses the pseudonym."""
+
+    class Kind(models.TextChoices):
+        PERSON = "person", _("Person")
+        FAMILY = "family", _("Family")
+        GROUP = "group", _("Group")
+
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    pseudonym = models.CharField(_("pseudonym"), max_length=12, unique=True)
+    forum = models.ForeignKey(Forum, verbose_name=_("forum"), on_delete=models.PROTECT, related_name="parties")
+
+    class Meta:
+        verbose_name = _("party")
+        verbose_name_plural = _("parties")
+
+    def __str__(self) -> str:
+        return self.pseudonym
+
+
+class CaseParty(models.Model):
+    class Role(models.TextChoices):
+        FIRST_PARTY = "first_party", _("First party")
+        SECOND_PARTY = "second_party", _("Second party")
+        VICTIM = "victim", _("Victim")
+        GUARANTOR = "guarantor", _("Guarantor")
+        WITNESS = "witness", _("Witness")
+        REPRESENTATIVE = "representative", _("Representative")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="case_parties")
+    party = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="case_roles")
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+
+    class Meta:
+        verbose_name = _("party to a case")
+        verbose_name_plural = _("parties to cases")
+        constraints = [models.UniqueConstraint(fields=["case", "party", "role"], name="case_party_role_unique")]
+
+
+class CaseEvent(models.Model):
+    """The timeline. Append-only: on PostgreSQL a trigger refuses UPDATE and DELETE."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
+    seq = models.PositiveIntegerField()
+    kind = models.CharField(max_length=40)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField()
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
+        ordering = ["case", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "seq"], name="case_event_seq_unique"),
+            models.CheckConstraint(condition=models.Q(seq__gte=1), name="case_event_seq_positive"),
+        ]
+        indexes = [models.Index(fields=["kind", "at"], name="case_event_kind_at")]
+        triggers = [
+            pgtrigger.Protect(name="case_event_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+
+class Agreement(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        FINAL = "final", _("Final")
+
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="agreement")
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.DRAFT)
+    revision = models.PositiveIntegerField(_("revision"), default=1)
+    recorded_at = models.DateTimeField(_("recorded"))
+    finalised_at = models.DateTimeField(_("finalised"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("agreement")
+        verbose_name_plural = _("agreements")
+        constraints = [
+            models.CheckConstraint(
+                name="agreement_final_has_date",
+                condition=models.Q(status="draft", finalised_at__isnull=True)
+                | models.Q(status="final", finalised_at__isnull=False),
+            )
+        ]
+
+
+class Term(models.Model):
+    class Kind(models.TextChoices):
+        APOLOGY = "apology", _("Apology")
+        COMPENSATION = "compensation", _("Compensation")
+        RESTITUTION = "restitution", _("Restitution")
+        SERVICE = "service", _("Service")
+        COMMITMENT = "commitment", _("Commitment")
+        TRUCE = "truce", _("Truce")
+        GUARANTEE = "guarantee", _("Guarantee")
+        OTHER = "other", _("Other")
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="terms")
+    position = models.PositiveSmallIntegerField()
+    kind = models.CharField(_("kind"), max_length=14, choices=Kind.choices)
+    description = models.TextField(_("description"))
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    due = models.DateField(_("due"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("term")
+        verbose_name_plural = _("terms")
+        ordering = ["agreement", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "position"], name="term_position_unique"),
+            models.CheckConstraint(condition=models.Q(amount__isnull=True) | models.Q(amount__gte=0), name="term_amount_not_negative"),
+        ]
+
+
+class ComplianceCheck(models.Model):
+    """A monitor's observation of one term. The idempotency key makes a retried upload count once."""
+
+    class Status(models.TextChoices):
+        MET = "met", _("Met")
+        PARTLY_MET = "partly_met", _("Partly met")
+        NOT_MET = "not_met", _("Not met")
+        BREACHED = "breached", _("Breached")
+
+    term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="checks")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="compliance_checks")
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices)
+    notes = models.TextField(_("notes"), blank=True)
+    observed_at = models.DateTimeField(_("observed"))
+    recorded_at = models.DateTimeField(_("recorded"))
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    idempotency_key = models.UUIDField(unique=True)
+
+    class Meta:
+        verbose_name = _("compliance check")
+        verbose_name_plural = _("compliance checks")
+        ordering = ["observed_at", "id"]
+        indexes = [models.Index(fields=["term", "-observed_at", "-id"], name="check_term_latest")]
+
+
+class ProhibitedPractice(models.Model):
+    """A practice no agreement may contain, with the law that forbids it (shared/DOMAIN.md)."""
+
+    code = models.SlugField(_("code"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    citations = models.TextField(_("law"), help_text=_("The statutes and rulings that forbid it, one per line."))
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("prohibited practice")
+        verbose_name_plural = _("prohibited practices")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProhibitedPhrase(models.Model):
+    """A name or common description of a prohibited practice, in one language."""
+
+    class Language(models.TextChoices):
+        ENGLISH = "en", _("English")
+        URDU = "ur", _("Urdu")
+        PASHTO = "ps", _("Pashto")
+        DARI = "fa", _("Dari")
+        ARABIC = "ar", _("Arabic")
+
+    practice = models.ForeignKey(ProhibitedPractice, on_delete=models.CASCADE, related_name="phrases")
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices)
+    phrase = models.CharField(
+        _("phrase"), max_length=300,
+        help_text=_("Words that name or describe the practice; matched after normalising script, spelling and case."),
+    )
+
+    class Meta:
+        verbose_name = _("prohibited phrase")
+        verbose_name_plural = _("prohibited phrases")
+        constraints = [models.UniqueConstraint(fields=["practice", "language", "phrase"], name="prohibited_phrase_unique")]
+
+    def __str__(self) -> str:
+        return self.phrase

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "rules.apps.AutodiscoverRulesConfig",
     "django_htmx",
+    "pgtrigger",
     "django_celery_beat",
     "axes",
     "channels",
