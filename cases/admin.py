@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import Forum, Ladder, Membership, ProhibitedPhrase, ProhibitedPractice, Region, Rung
+from .models import Case, CaseEvent, Forum, Ladder, Membership, ProhibitedPhrase, ProhibitedPractice, Region, Rung
 
 
 @admin.register(Region)
@@ -66,3 +66,38 @@ class ProhibitedPracticeAdmin(admin.ModelAdmin):
     list_filter = ["is_active"]
     search_fields = ["name", "code", "phrases__phrase"]
     inlines = [ProhibitedPhraseInline]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Cases change only through cases.services (row lock, version, timeline); the admin only reads them."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class CaseEventInline(admin.TabularInline):
+    model = CaseEvent
+    fields = ["seq", "kind", "at", "actor", "data"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["seq"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Case)
+class CaseAdmin(ReadOnlyAdmin):
+    list_display = ["reference", "title", "forum", "state", "rung", "risk_level", "opened_at"]
+    list_filter = ["kind", "state", "risk_level", "dispute_type", "offence_class"]
+    search_fields = ["reference", "title"]
+    list_select_related = ["forum", "rung"]
+    inlines = [CaseEventInline]
+    show_full_result_count = False

@@ -1,18 +1,35 @@
 """The HTTP API of forums and authentication. Thin: validate, call a service or selector, serialise."""
 
+import uuid
+
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from config.errors import SulhError
+from config.errors import ForbiddenError, NotFoundError, SulhError
+from config.pagination import Pagination
 
+from . import rules as case_rules
 from . import selectors, services
-from .serializers import ForumSerializer, TokenRequestSerializer, TokenResponseSerializer
+from .serializers import (
+    AgreementInputSerializer,
+    AgreementSerializer,
+    CaseCreateSerializer,
+    CaseEventSerializer,
+    CaseListItemSerializer,
+    CaseSerializer,
+    ComplianceCheckSerializer,
+    ComplianceInputSerializer,
+    ForumSerializer,
+    TokenRequestSerializer,
+    TokenResponseSerializer,
+    TransitionInputSerializer,
+)
 
 
 class InvalidCredentials(SulhError):
@@ -57,3 +74,137 @@ class ForumListApi(APIView):
         forums = selectors.forum_list_for_user(user=request.user)
         roles = selectors.membership_roles_for_user(user=request.user)
         return Response(ForumSerializer(forums, many=True, context={"roles": roles}).data)
+
+
+# --- Cases ----------------------------------------------------------------------------------------
+
+
+class CaseListCreateApi(APIView):
+    """The caller's cases (filter by forum, state, dispute type; search with q), and opening a case."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("forum", int),
+            OpenApiParameter("state", str),
+            OpenApiParameter("dispute_type", str),
+            OpenApiParameter("q", str, description="Reference or words"),
+        ],
+        responses={200: CaseListItemSerializer(many=True)},
+    )
+    def get(self, request):
+        params = request.query_params
+        forum = params.get("forum") or None
+        if forum is not None and not forum.isdigit():
+            raise SulhError(_("forum must be a number."), code="invalid", fields={"forum": [_("A whole number.")]})
+        cases = selectors.case_list_for_user(
+            user=request.user,
+            forum=forum,
+            state=params.get("state") or None,
+            dispute_type=params.get("dispute_type") or None,
+            q=params.get("q") or None,
+        )
+        paginator = Pagination()
+        page = paginator.paginate_queryset(cases, request, view=self)
+        return paginator.get_paginated_response(CaseListItemSerializer(page, many=True).data)
+
+    @extend_schema(request=CaseCreateSerializer, responses={201: CaseSerializer})
+    def post(self, request):
+        serializer = CaseCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        forum = selectors.forum_get_for_user(user=request.user, forum_id=data.pop("forum"))
+        if forum is None:
+            raise SulhError(_("Unknown forum."), code="invalid", fields={"forum": [_("Not one of your forums.")]})
+        case = services.case_open(user=request.user, forum=forum, **data)
+        return Response(_case_body(request, case.pk), status=status.HTTP_201_CREATED)
+
+
+def _case_body(request, case_id) -> dict:
+    case = selectors.case_get_for_user(user=request.user, case_id=case_id)
+    return CaseSerializer(case, context={"user": request.user}).data
+
+
+class CaseDetailApi(APIView):
+    @extend_schema(responses={200: CaseSerializer})
+    def get(self, request, case_id: int):
+        return Response(_case_body(request, case_id))
+
+
+class CaseTransitionApi(APIView):
+    """Move the case along its workflow: 409 stale_version, 422 transition_not_allowed or a guard's code."""
+
+    @extend_schema(request=TransitionInputSerializer, responses={200: CaseSerializer})
+    def post(self, request, case_id: int):
+        serializer = TransitionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.case_transition(user=request.user, case_id=case_id, **serializer.validated_data)
+        return Response(_case_body(request, case_id))
+
+
+class CaseTimelineApi(APIView):
+    """Every event of the case, oldest first. Events are never changed or deleted."""
+
+    @extend_schema(responses={200: CaseEventSerializer(many=True)})
+    def get(self, request, case_id: int):
+        case = selectors.case_get_for_user(user=request.user, case_id=case_id)
+        return Response(CaseEventSerializer(selectors.case_timeline(case=case), many=True).data)
+
+
+class CaseAgreementApi(APIView):
+    """The case's agreement. A post replaces the draft; prohibited terms are refused with 422 prohibited_term."""
+
+    @extend_schema(responses={200: AgreementSerializer})
+    def get(self, request, case_id: int):
+        case = selectors.case_get_for_user(user=request.user, case_id=case_id)
+        agreement = selectors.case_agreement(case=case)
+        if agreement is None:
+            raise NotFoundError(_("This case has no agreement yet."))
+        return Response(AgreementSerializer(agreement).data)
+
+    @extend_schema(request=AgreementInputSerializer, responses={201: AgreementSerializer})
+    def post(self, request, case_id: int):
+        serializer = AgreementInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.agreement_record(user=request.user, case_id=case_id, **serializer.validated_data)
+        case = selectors.case_get_for_user(user=request.user, case_id=case_id)
+        return Response(AgreementSerializer(selectors.case_agreement(case=case)).data, status=status.HTTP_201_CREATED)
+
+
+class CaseComplianceApi(APIView):
+    """Compliance checks of the case's final agreement. A post needs an Idempotency-Key header (a UUID)."""
+
+    @extend_schema(responses={200: ComplianceCheckSerializer(many=True)})
+    def get(self, request, case_id: int):
+        case = selectors.case_get_for_user(user=request.user, case_id=case_id)
+        if not case_rules.can_log_compliance(request.user, case.forum):
+            raise ForbiddenError()
+        return Response(ComplianceCheckSerializer(selectors.case_compliance_checks(case=case), many=True).data)
+
+    @extend_schema(
+        request=ComplianceInputSerializer,
+        parameters=[OpenApiParameter("Idempotency-Key", str, location=OpenApiParameter.HEADER, required=True)],
+        responses={201: ComplianceCheckSerializer, 200: ComplianceCheckSerializer},
+    )
+    def post(self, request, case_id: int):
+        raw_key = request.headers.get("Idempotency-Key", "")
+        try:
+            key = uuid.UUID(raw_key)
+        except ValueError:
+            raise SulhError(
+                _("Send an Idempotency-Key header holding a UUID."),
+                code="invalid",
+                fields={"Idempotency-Key": [_("A UUID, new for each check and the same for its retries.")]},
+            ) from None
+        serializer = ComplianceInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        check, created = services.compliance_record(
+            user=request.user,
+            case_id=case_id,
+            term_id=data["term"],
+            status=data["status"],
+            notes=data["notes"],
+            observed_at=data["observed_at"],
+            idempotency_key=key,
+        )
+        return Response(ComplianceCheckSerializer(check).data, status=201 if created else 200)

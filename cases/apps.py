@@ -8,4 +8,7 @@ class CasesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401
+        from . import (
+            guardrails,  # noqa: F401
+            signals,  # noqa: F401
+        )

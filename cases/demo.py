@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
 from . import services
-from .models import Forum, Membership
+from .models import Case, Forum, Membership
 from .roles import ADMINISTRATOR, REGULATOR
 
 DEFAULT_PASSWORD = "sulh-demo-2026"
@@ -57,4 +59,101 @@ def seed(*, password: str = DEFAULT_PASSWORD) -> list[DemoLogin]:
         services.membership_grant(user=users["monitor"], forum=forum, role=Membership.Role.MONITOR)
     services.role_grant(user=users["admin"], role=ADMINISTRATOR)
     services.role_grant(user=users["regulator"], role=REGULATOR)
+    _seed_cases(forums=forums, facilitator=users["facilitator"])
     return LOGINS
+
+
+def _families(first: str, second: str) -> list[dict]:
+    return [
+        {"name": first, "kind": "family", "role": "first_party"},
+        {"name": second, "kind": "family", "role": "second_party"},
+    ]
+
+
+def _seed_cases(*, forums: list[Forum], facilitator) -> None:
+    """A few cases in different states, through the same services a facilitator uses. Only once."""
+    if Case.objects.filter(forum__in=forums).exists():
+        return
+    jirga, muslahathi, sulha = forums
+
+    def walk(case, *states, **last):
+        for state in states:
+            case = services.case_transition(
+                user=facilitator,
+                case_id=case.pk,
+                to=state,
+                version=case.version,
+                **(last if state == states[-1] else {}),
+            )
+        return case
+
+    water = services.case_open(
+        user=facilitator,
+        forum=jirga,
+        title="Irrigation channel turns between two families",
+        dispute_type="water",
+        risk_level="medium",
+        offence_class="compoundable",
+        parties=_families("Demo family A", "Demo family B"),
+    )
+    water = walk(water, "mandate", "hearings")
+    services.agreement_record(
+        user=facilitator,
+        case_id=water.pk,
+        terms=[
+            {"kind": "service", "description": "Repair the channel together before the sowing season."},
+            {
+                "kind": "compensation",
+                "description": "Pay 25,000 PKR for the lost harvest.",
+                "amount": 25000,
+                "currency": "PKR",
+            },
+            {"kind": "truce", "description": "A one-year truce between the two families."},
+        ],
+    )
+
+    services.case_open(
+        user=facilitator,
+        forum=jirga,
+        title="Boundary of a shared orchard",
+        dispute_type="land",
+        risk_level="low",
+        offence_class="civil",
+        parties=_families("Demo family C", "Demo family D"),
+    )
+
+    hurt = services.case_open(
+        user=facilitator,
+        forum=muslahathi,
+        title="Hurt in a quarrel at the market (police referral)",
+        dispute_type="injury",
+        risk_level="medium",
+        offence_class="compoundable",
+        parties=_families("Demo family E", "Demo family F"),
+        referral_source="police_station",
+        fir_number="FIR 112/2026",
+    )
+    walk(hurt, "eligibility_check", "consent")
+
+    robbery = services.case_open(
+        user=facilitator,
+        forum=muslahathi,
+        title="Armed robbery referred by mistake",
+        dispute_type="theft",
+        risk_level="high",
+        offence_class="non_compoundable",
+        parties=_families("Demo family G", "Demo family H"),
+        referral_source="police_station",
+    )
+    walk(robbery, "referred", reason="Not compoundable: returned to the police station.")
+
+    killing = services.case_open(
+        user=facilitator,
+        forum=sulha,
+        title="A killing between two clans",
+        dispute_type="killing",
+        risk_level="imminent",
+        offence_class="compoundable",
+        parties=_families("Demo clan I", "Demo clan J"),
+    )
+    walk(killing, "jaha_appointed", "truce", truce_expires=(timezone.now() + timedelta(days=90)).date())

@@ -224,12 +224,24 @@ class Case(models.Model):
                 name="case_state_belongs_to_kind",
                 condition=(
                     models.Q(state__in=["intake", "closed", "withdrawn", "referred"])
-                    | models.Q(kind="sulha", state__in=[
-                        "jaha_appointed", "truce", "investigation", "determination", "ceremony", "monitoring"])
-                    | models.Q(kind="jirga", state__in=[
-                        "mandate", "hearings", "legality_review", "decision", "implementation"])
-                    | models.Q(kind="muslahathi", state__in=[
-                        "eligibility_check", "consent", "hearings", "compromise", "reported", "monitoring"])
+                    | models.Q(
+                        kind="sulha",
+                        state__in=[
+                            "jaha_appointed",
+                            "truce",
+                            "investigation",
+                            "determination",
+                            "ceremony",
+                            "monitoring",
+                        ],
+                    )
+                    | models.Q(
+                        kind="jirga", state__in=["mandate", "hearings", "legality_review", "decision", "implementation"]
+                    )
+                    | models.Q(
+                        kind="muslahathi",
+                        state__in=["eligibility_check", "consent", "hearings", "compromise", "reported", "monitoring"],
+                    )
                 ),
             ),
             # A case that only a court may decide goes nowhere but back to the state.
@@ -244,7 +256,10 @@ class Case(models.Model):
                     models.Q(state__in=["closed", "withdrawn", "referred"], closed_at__isnull=False)
                     & ~models.Q(outcome="")
                 )
-                | (~models.Q(state__in=["closed", "withdrawn", "referred"]) & models.Q(closed_at__isnull=True, outcome="")),
+                | (
+                    ~models.Q(state__in=["closed", "withdrawn", "referred"])
+                    & models.Q(closed_at__isnull=True, outcome="")
+                ),
             ),
             models.CheckConstraint(
                 name="case_outcome_fits_end",
@@ -370,7 +385,9 @@ class Term(models.Model):
         ordering = ["agreement", "position"]
         constraints = [
             models.UniqueConstraint(fields=["agreement", "position"], name="term_position_unique"),
-            models.CheckConstraint(condition=models.Q(amount__isnull=True) | models.Q(amount__gte=0), name="term_amount_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(amount__isnull=True) | models.Q(amount__gte=0), name="term_amount_not_negative"
+            ),
         ]
 
 
@@ -429,14 +446,17 @@ class ProhibitedPhrase(models.Model):
     practice = models.ForeignKey(ProhibitedPractice, on_delete=models.CASCADE, related_name="phrases")
     language = models.CharField(_("language"), max_length=2, choices=Language.choices)
     phrase = models.CharField(
-        _("phrase"), max_length=300,
+        _("phrase"),
+        max_length=300,
         help_text=_("Words that name or describe the practice; matched after normalising script, spelling and case."),
     )
 
     class Meta:
         verbose_name = _("prohibited phrase")
         verbose_name_plural = _("prohibited phrases")
-        constraints = [models.UniqueConstraint(fields=["practice", "language", "phrase"], name="prohibited_phrase_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "language", "phrase"], name="prohibited_phrase_unique")
+        ]
 
     def __str__(self) -> str:
         return self.phrase

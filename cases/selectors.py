@@ -1,9 +1,15 @@
-"""Reads. Selectors own the scoping (a forum outside the caller's is never returned) and the joins."""
+"""Reads. Selectors own the scoping (a forum or case outside the caller's is never returned) and the joins."""
 
-from django.db.models import Prefetch, QuerySet
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Prefetch, Q, QuerySet
+
+from config.errors import NotFoundError
 
 from . import rules as case_rules
-from .models import Forum, Membership, Rung
+from . import workflows
+from .models import Agreement, Case, CaseEvent, CaseParty, ComplianceCheck, Forum, Membership, Rung, Term
 
 
 def forum_list_for_user(*, user) -> QuerySet[Forum]:
@@ -18,12 +24,25 @@ def forum_list_for_user(*, user) -> QuerySet[Forum]:
     return qs.filter(is_active=True, memberships__user=user).distinct()
 
 
-def forum_get_for_user(*, user, forum_id: int) -> Forum | None:
-    return forum_list_for_user(user=user).filter(pk=forum_id).first()
+def forum_list_for_opening(*, user) -> QuerySet[Forum]:
+    """The forums the user may open cases in: those they facilitate; every forum for administrators."""
+    forums = forum_list_for_user(user=user)
+    if case_rules.is_administrator(user):
+        return forums
+    return forums.filter(memberships__user=user, memberships__role=Membership.Role.FACILITATOR)
+
+
+def forum_get_for_user(*, user, forum_id) -> Forum | None:
+    try:
+        return forum_list_for_user(user=user).filter(pk=int(forum_id)).first()
+    except (TypeError, ValueError):
+        return None
 
 
 def membership_roles_for_user(*, user) -> dict[int, set[str]]:
     roles: dict[int, set[str]] = {}
+    if not getattr(user, "is_authenticated", False):
+        return roles
     for forum_id, role in Membership.objects.filter(user=user).values_list("forum_id", "role"):
         roles.setdefault(forum_id, set()).add(role)
     return roles
@@ -41,3 +60,131 @@ def user_roles(*, user) -> list[str]:
         if role in forum_roles:
             found.append(role.value)
     return found
+
+
+def _visible_cases(*, user) -> QuerySet[Case]:
+    qs = Case.objects.all()
+    if case_rules.is_administrator(user):
+        return qs
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return qs.none()
+    return qs.filter(forum__memberships__user=user).distinct()
+
+
+def case_list_for_user(
+    *,
+    user,
+    forum=None,
+    forums=None,
+    state: str | None = None,
+    dispute_type: str | None = None,
+    q: str | None = None,
+    open_only: bool = False,
+) -> QuerySet[Case]:
+    """The cases the user may see, newest first, with what a list row shows joined in."""
+    qs = _visible_cases(user=user).select_related("forum", "rung")
+    if forum:
+        qs = qs.filter(forum_id=forum)
+    if forums is not None:
+        qs = qs.filter(forum__in=forums)
+    if open_only:
+        qs = qs.exclude(state__in=workflows.ENDED)
+    if state:
+        qs = qs.filter(state=state)
+    if dispute_type:
+        qs = qs.filter(dispute_type=dispute_type)
+    if q:
+        qs = _search(qs, q.strip())
+    return qs.order_by("-opened_at", "-id")
+
+
+def _search(qs: QuerySet[Case], q: str) -> QuerySet[Case]:
+    if not q:
+        return qs
+    exact = Q(reference__iexact=q)
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchVector
+
+        vector = SearchVector("title", "summary", config="simple")
+        return qs.annotate(search=vector).filter(
+            exact | Q(search=SearchQuery(q, config="simple", search_type="websearch"))
+        )
+    return qs.filter(exact | Q(title__icontains=q) | Q(summary__icontains=q))
+
+
+def case_get_for_user(*, user, case_id) -> Case:
+    """The case with its parties and agreement, or NotFoundError when the user may not see it."""
+    try:
+        case_id = int(case_id)
+    except (TypeError, ValueError):
+        raise NotFoundError() from None
+    case = (
+        _visible_cases(user=user)
+        .select_related("forum", "forum__ladder", "rung")
+        .prefetch_related(
+            Prefetch("case_parties", queryset=CaseParty.objects.select_related("party").order_by("id")),
+        )
+        .filter(pk=case_id)
+        .first()
+    )
+    if case is None:
+        raise NotFoundError()
+    return case
+
+
+def case_agreement(*, case: Case) -> Agreement | None:
+    return (
+        Agreement.objects.filter(case=case)
+        .prefetch_related(Prefetch("terms", queryset=Term.objects.order_by("position")))
+        .first()
+    )
+
+
+def case_timeline(*, case: Case) -> QuerySet[CaseEvent]:
+    return CaseEvent.objects.filter(case=case).select_related("actor").order_by("seq")
+
+
+def case_compliance_checks(*, case: Case) -> QuerySet[ComplianceCheck]:
+    return ComplianceCheck.objects.filter(case=case).select_related("recorded_by", "term").order_by("observed_at", "id")
+
+
+def latest_check_statuses(*, agreement: Agreement) -> dict[int, str | None]:
+    """Each term's latest compliance status (None when never checked)."""
+    statuses: dict[int, str | None] = {term_id: None for term_id in agreement.terms.values_list("id", flat=True)}
+    for term_id, status in (
+        ComplianceCheck.objects.filter(term__agreement=agreement)
+        .order_by("term_id", "-observed_at", "-id")
+        .values_list("term_id", "status")
+    ):
+        if statuses.get(term_id) is None:
+            statuses[term_id] = status
+    return statuses
+
+
+def allowed_transitions(*, case: Case, user) -> list[dict]:
+    """The moves the user could ask for now; guards that need input (a reason) are left to the request,
+    and guards that depend on the case's data are named in `blocked_by`."""
+    if not case_rules.can_manage_forum_cases(user, case.forum):
+        return []
+    workflow = workflows.workflow_for(case.kind)
+    result = []
+    agreement = None
+    for transition in workflow.transitions_from(case.state):
+        if workflows.OFFENCE_NOT_COMPOUNDABLE in transition.guards and case.offence_class == "non_compoundable":
+            continue
+        blocked = []
+        if workflows.AGREEMENT_MISSING in transition.guards:
+            agreement = agreement or case_agreement(case=case)
+            if agreement is None or not agreement.terms.exists():
+                blocked.append(workflows.AGREEMENT_MISSING)
+        result.append(
+            {
+                "to": transition.target,
+                "label": transition.label,
+                "kind": transition.kind,
+                "reason_required": workflows.REASON_REQUIRED in transition.guards,
+                "outcome_required": workflows.OUTCOME_REQUIRED in transition.guards,
+                "blocked_by": blocked,
+            }
+        )
+    return result

@@ -1,7 +1,24 @@
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import Forum, Ladder, Region, Rung
+from .models import (
+    Agreement,
+    Case,
+    CaseEvent,
+    CaseParty,
+    ComplianceCheck,
+    DisputeType,
+    Forum,
+    Ladder,
+    OffenceClass,
+    Party,
+    Region,
+    RiskLevel,
+    Rung,
+    Term,
+)
+from .workflows import state_label
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -50,3 +67,172 @@ class ForumSerializer(serializers.ModelSerializer):
     def get_roles(self, forum: Forum) -> list[str]:
         roles = self.context.get("roles", {})
         return sorted(roles.get(forum.pk, set()))
+
+
+# --- Cases ----------------------------------------------------------------------------------------
+
+
+TRANSITION_KINDS = [("forward", "forward"), ("back", "back"), ("exit", "exit")]
+CLOSING_OUTCOMES = [("resolved", "resolved"), ("partly_resolved", "partly_resolved"), ("breakdown", "breakdown")]
+
+
+class PartyInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=Party.Kind.choices)
+    role = serializers.ChoiceField(choices=CaseParty.Role.choices)
+
+
+class CaseCreateSerializer(serializers.Serializer):
+    forum = serializers.IntegerField(min_value=1)
+    title = serializers.CharField(min_length=1, max_length=200)
+    summary = serializers.CharField(max_length=10000, required=False, allow_blank=True, default="")
+    dispute_type = serializers.ChoiceField(choices=DisputeType.choices)
+    risk_level = serializers.ChoiceField(choices=RiskLevel.choices)
+    offence_class = serializers.ChoiceField(choices=OffenceClass.choices)
+    parties = PartyInputSerializer(many=True, allow_empty=False, max_length=50)
+    referral_source = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+    fir_number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+
+
+class RungRefSerializer(serializers.Serializer):
+    level = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class CaseListItemSerializer(serializers.ModelSerializer):
+    state_label = serializers.SerializerMethodField()
+    rung = RungRefSerializer()
+    forum_kind = serializers.CharField(source="kind")
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "reference",
+            "forum",
+            "forum_kind",
+            "title",
+            "dispute_type",
+            "risk_level",
+            "offence_class",
+            "state",
+            "state_label",
+            "rung",
+            "version",
+            "outcome",
+            "opened_at",
+            "closed_at",
+        ]
+
+    def get_state_label(self, case: Case) -> str:
+        return state_label(case.state)
+
+
+class CasePartySerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="party.id")
+    pseudonym = serializers.CharField(source="party.pseudonym")
+    name = serializers.CharField(source="party.name")
+    kind = serializers.CharField(source="party.kind")
+    role = serializers.CharField()
+
+
+class AllowedTransitionSerializer(serializers.Serializer):
+    to = serializers.CharField()
+    label = serializers.CharField()
+    kind = serializers.ChoiceField(choices=TRANSITION_KINDS)
+    reason_required = serializers.BooleanField()
+    outcome_required = serializers.BooleanField()
+    blocked_by = serializers.ListField(child=serializers.CharField())
+
+
+class CaseSerializer(CaseListItemSerializer):
+    parties = CasePartySerializer(source="case_parties", many=True)
+    allowed_transitions = serializers.SerializerMethodField()
+    forum_name = serializers.CharField(source="forum.name")
+
+    class Meta(CaseListItemSerializer.Meta):
+        fields = CaseListItemSerializer.Meta.fields + [
+            "forum_name",
+            "summary",
+            "parties",
+            "allowed_transitions",
+            "truce_expires",
+            "review_due",
+            "referral_source",
+            "fir_number",
+        ]
+
+    @extend_schema_field(AllowedTransitionSerializer(many=True))
+    def get_allowed_transitions(self, case: Case) -> list[dict]:
+        from .selectors import allowed_transitions
+
+        return allowed_transitions(case=case, user=self.context["user"])
+
+
+class TransitionInputSerializer(serializers.Serializer):
+    to = serializers.CharField(max_length=40)
+    version = serializers.IntegerField(min_value=1)
+    reason = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    outcome = serializers.ChoiceField(choices=CLOSING_OUTCOMES, required=False, allow_blank=True, default="")
+    truce_expires = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class TermInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Term.Kind.choices)
+    description = serializers.CharField(max_length=4000)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True)
+    currency = serializers.RegexField(
+        r"^[A-Z]{3}$",
+        required=False,
+        allow_blank=True,
+        error_messages={"invalid": _("A three-letter ISO code such as PKR.")},
+    )
+    due = serializers.DateField(required=False, allow_null=True)
+
+
+class AgreementInputSerializer(serializers.Serializer):
+    terms = TermInputSerializer(many=True, allow_empty=False, max_length=100)
+
+
+class TermSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Term
+        fields = ["id", "position", "kind", "description", "amount", "currency", "due"]
+
+
+class AgreementSerializer(serializers.ModelSerializer):
+    terms = TermSerializer(many=True)
+
+    class Meta:
+        model = Agreement
+        fields = ["id", "status", "revision", "recorded_at", "finalised_at", "terms"]
+
+
+class CaseEventSerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CaseEvent
+        fields = ["seq", "kind", "at", "actor", "data"]
+
+    def get_actor(self, event: CaseEvent) -> str | None:
+        return event.actor.get_username() if event.actor_id else None
+
+
+class ComplianceInputSerializer(serializers.Serializer):
+    term = serializers.IntegerField(min_value=1)
+    status = serializers.ChoiceField(choices=ComplianceCheck.Status.choices)
+    notes = serializers.CharField(max_length=10000, required=False, allow_blank=True, default="")
+    observed_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class ComplianceCheckSerializer(serializers.ModelSerializer):
+    recorded_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ComplianceCheck
+        fields = ["id", "term", "status", "notes", "observed_at", "recorded_at", "recorded_by", "idempotency_key"]
+
+    def get_recorded_by(self, check: ComplianceCheck) -> str | None:
+        return check.recorded_by.get_username() if check.recorded_by_id else None

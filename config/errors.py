@@ -48,6 +48,12 @@ class ConflictError(SulhError):
     code = "conflict"
 
 
+class ForbiddenError(SulhError):
+    status = 403
+    code = "forbidden"
+    default_detail = "You may not do this."
+
+
 class NotFoundError(SulhError):
     status = 404
     code = "not_found"

@@ -4,6 +4,7 @@ With no DATABASE_URL and no REDIS_URL Sulh runs embedded: SQLite, the in-memory 
 Celery tasks run eagerly, all in one process. With both set it runs the production shape.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -101,6 +102,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "cases.context_processors.navigation",
             ],
         },
     },
@@ -119,7 +121,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     # A file, not memory, so that a server process started by a test can open the test database.
-    DATABASES["default"].setdefault("TEST", {"NAME": str(BASE_DIR / "test_db.sqlite3")})
+    # Per process, so that two test runs in one checkout never share it.
+    DATABASES["default"].setdefault("TEST", {"NAME": str(BASE_DIR / f"test_db_{os.getpid()}.sqlite3")})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, Celery broker and results ----------------------------------------------
@@ -223,6 +226,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several choice sets share a field name ("kind", "status", "outcome"); name each one.
+    "ENUM_NAME_OVERRIDES": {
+        "ForumKindEnum": "cases.models.Forum.Kind",
+        "PartyKindEnum": "cases.models.Party.Kind",
+        "TermKindEnum": "cases.models.Term.Kind",
+        "TransitionKindEnum": "cases.serializers.TRANSITION_KINDS",
+        "CaseOutcomeEnum": "cases.models.Outcome",
+        "ClosingOutcomeEnum": "cases.serializers.CLOSING_OUTCOMES",
+        "AgreementStatusEnum": "cases.models.Agreement.Status",
+        "ComplianceStatusEnum": "cases.models.ComplianceCheck.Status",
+    },
 }
 
 # --- Cache (throttling state) --------------------------------------------------------------------

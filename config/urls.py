@@ -17,6 +17,16 @@ api_patterns = [
     path("auth/token/", case_apis.TokenObtainApi.as_view(), name="api-token"),
     path("auth/logout/", case_apis.TokenRevokeApi.as_view(), name="api-logout"),
     path("forums/", case_apis.ForumListApi.as_view(), name="api-forums"),
+    path("cases/", case_apis.CaseListCreateApi.as_view(), name="api-cases"),
+    path("cases/<int:case_id>/", case_apis.CaseDetailApi.as_view(), name="api-case"),
+    path("cases/<int:case_id>/transitions/", case_apis.CaseTransitionApi.as_view(), name="api-case-transitions"),
+    path("cases/<int:case_id>/timeline/", case_apis.CaseTimelineApi.as_view(), name="api-case-timeline"),
+    path("cases/<int:case_id>/agreement/", case_apis.CaseAgreementApi.as_view(), name="api-case-agreement"),
+    path(
+        "cases/<int:case_id>/compliance-checks/",
+        case_apis.CaseComplianceApi.as_view(),
+        name="api-case-compliance",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # Anything else under /api/ is a JSON 404, in DEBUG too (Django's debug page would be HTML).

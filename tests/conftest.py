@@ -62,6 +62,22 @@ def _fast_passwords(settings) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _reference_data(request) -> None:
+    """Transactional tests empty every table between tests, data migrations' rows included; put back the
+    reference data that migrations ship (the default ladder, the prohibited practices)."""
+    marker = request.node.get_closest_marker("django_db")
+    if not (marker and marker.kwargs.get("transaction")) and "transactional_db" not in request.fixturenames:
+        return
+    request.getfixturevalue("transactional_db")
+    from cases import guardrails
+    from cases.models import ProhibitedPractice
+
+    services.ladder_default()
+    if not ProhibitedPractice.objects.exists():
+        guardrails.load_practices()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache(settings, request) -> None:
     # Throttle counters live in the cache; one test's requests must not throttle the next. A private
     # in-memory cache per test, because clearing the shared Redis one would flush the whole database

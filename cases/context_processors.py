@@ -1,0 +1,11 @@
+"""What every page's frame needs to know about the user, computed once per request."""
+
+from . import selectors
+
+
+def navigation(request) -> dict:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    roles = selectors.user_roles(user=user)
+    return {"nav_roles": roles, "nav_sees_cases": bool({"administrator", "facilitator", "monitor"} & set(roles))}

@@ -1,0 +1,199 @@
+"""Forms of the facilitator's pages. They check the shape of what was typed; the rules stay in the services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from . import workflows
+from .models import CaseParty, DisputeType, OffenceClass, Outcome, Party, RiskLevel, Term
+
+BLANK = ("", "—")
+
+
+def _with_blank(choices, label=BLANK[1]) -> list[tuple[str, str]]:
+    return [("", label), *choices]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+# --- The case list's filters ---------------------------------------------------------------------
+
+
+class CaseFilterForm(forms.Form):
+    """The list's filters. An unusable value (a forum id that is not a number) is dropped, never a 500."""
+
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Reference or words of the title")}),
+    )
+    forum = forms.TypedChoiceField(label=_("Forum"), required=False, coerce=int, empty_value=None)
+    state = forms.ChoiceField(label=_("State"), required=False)
+    dispute_type = forms.ChoiceField(
+        label=_("Dispute type"), required=False, choices=_with_blank(DisputeType.choices, _("Any dispute type"))
+    )
+
+    def __init__(self, *args, forums, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["forum"].choices = _with_blank([(f.pk, f.name) for f in forums], _("All forums"))
+        # Only the states of the workflows the user's forums run, in each workflow's order.
+        states: list[str] = []
+        for kind in dict.fromkeys(f.kind for f in forums):
+            for state in workflows.workflow_for(kind).all_states:
+                if state not in states:
+                    states.append(state)
+        self.fields["state"].choices = _with_blank([(s, workflows.STATE_LABELS[s]) for s in states], _("Any state"))
+
+
+# --- Opening a case ------------------------------------------------------------------------------
+
+
+class ForumChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.name} · {obj.get_kind_display()}"
+
+
+class CaseOpenForm(forms.Form):
+    forum = ForumChoiceField(label=_("Forum"), queryset=None, empty_label=_("Choose a forum"))
+    title = forms.CharField(label=_("Title"), max_length=200)
+    summary = forms.CharField(
+        label=_("Summary"), required=False, max_length=10000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    dispute_type = forms.ChoiceField(label=_("Dispute type"), choices=_with_blank(DisputeType.choices))
+    risk_level = forms.ChoiceField(label=_("Risk level"), choices=_with_blank(RiskLevel.choices))
+    offence_class = forms.ChoiceField(
+        label=_("Offence class"),
+        choices=_with_blank(OffenceClass.choices),
+        help_text=_("An offence only a court may decide can only be referred or withdrawn."),
+    )
+    referral_source = forms.CharField(
+        label=_("Referral source"),
+        required=False,
+        max_length=60,
+        help_text=_("Optional: the station house officer, a court, a union council or the parties themselves."),
+    )
+    fir_number = forms.CharField(label=_("FIR number"), required=False, max_length=40)
+
+    def __init__(self, *args, forums, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["forum"].queryset = forums
+
+
+class PartyForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    kind = forms.ChoiceField(label=_("Kind"), choices=_with_blank(Party.Kind.choices))
+    role = forms.ChoiceField(label=_("Role"), choices=_with_blank(CaseParty.Role.choices))
+
+
+class BasePartyFormSet(forms.BaseFormSet):
+    default_error_messages = {
+        "too_few_forms": _("Name at least two parties."),
+        "too_many_forms": _("A case can have at most 50 parties."),
+    }
+
+
+PartyFormSet = forms.formset_factory(
+    PartyForm,
+    formset=BasePartyFormSet,
+    extra=0,
+    min_num=2,
+    validate_min=True,
+    max_num=50,
+    validate_max=True,
+    absolute_max=50,
+)
+
+INITIAL_PARTIES = [
+    {"role": CaseParty.Role.FIRST_PARTY, "kind": Party.Kind.FAMILY},
+    {"role": CaseParty.Role.SECOND_PARTY, "kind": Party.Kind.FAMILY},
+]
+
+
+# --- Moving a case -------------------------------------------------------------------------------
+
+
+class TransitionForm(forms.Form):
+    to = forms.CharField(max_length=40)
+    version = forms.IntegerField(min_value=1)
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=4000)
+    outcome = forms.ChoiceField(
+        label=_("Outcome"),
+        required=False,
+        choices=_with_blank(
+            [(o.value, o.label) for o in (Outcome.RESOLVED, Outcome.PARTLY_RESOLVED, Outcome.BREAKDOWN)],
+            _("Choose an outcome"),
+        ),
+    )
+    truce_expires = forms.DateField(label=_("Truce expires"), required=False)
+
+
+# --- The agreement editor ------------------------------------------------------------------------
+
+
+class TermForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=_with_blank(Term.Kind.choices))
+    description = forms.CharField(label=_("Description"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3}))
+    amount = forms.DecimalField(
+        label=_("Amount"),
+        required=False,
+        max_digits=14,
+        decimal_places=2,
+        min_value=0,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
+    )
+    currency = forms.RegexField(
+        label=_("Currency"),
+        required=False,
+        regex=r"^[A-Za-z]{3}$",
+        max_length=3,
+        error_messages={"invalid": _("A three-letter ISO code such as PKR.")},
+        widget=forms.TextInput(attrs={"placeholder": "PKR", "autocapitalize": "characters", "size": 4}),
+    )
+    due = forms.DateField(label=_("Due"), required=False, widget=DateInput)
+
+    def clean_currency(self) -> str:
+        return (self.cleaned_data.get("currency") or "").upper()
+
+    def as_term(self) -> dict:
+        """The term as cases.services.agreement_record takes it."""
+        data = self.cleaned_data
+        return {key: data.get(key) for key in ("kind", "description", "amount", "currency", "due")}
+
+
+class BaseTermFormSet(forms.BaseFormSet):
+    default_error_messages = {
+        "too_few_forms": _("An agreement needs at least one term."),
+        "too_many_forms": _("An agreement can have at most 100 terms."),
+    }
+
+    def add_fields(self, form, index) -> None:
+        super().add_fields(form, index)
+        if self.can_delete and forms.formsets.DELETION_FIELD_NAME in form.fields:
+            form.fields[forms.formsets.DELETION_FIELD_NAME].label = _("Remove this term")
+
+
+TermFormSet = forms.formset_factory(
+    TermForm,
+    formset=BaseTermFormSet,
+    extra=0,
+    min_num=1,
+    validate_min=True,
+    max_num=100,
+    validate_max=True,
+    absolute_max=100,
+    can_delete=True,
+)
+
+
+def term_initial(agreement) -> list[dict]:
+    """The draft's terms as the editor's starting rows."""
+    if agreement is None:
+        return []
+    return [
+        {"kind": t.kind, "description": t.description, "amount": t.amount, "currency": t.currency, "due": t.due}
+        for t in agreement.terms.all()
+    ]

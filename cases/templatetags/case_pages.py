@@ -1,0 +1,99 @@
+"""Presentation helpers of the case pages: state labels and each timeline event as a readable sentence.
+
+The sentences are plain text (the template escapes them): reasons and descriptions are typed by people.
+"""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from cases import workflows
+from cases.models import ComplianceCheck, DisputeType, Outcome, RiskLevel
+
+register = template.Library()
+
+
+@register.filter
+def state_label(state: str) -> str:
+    return workflows.state_label(state)
+
+
+def _choice(choices, value) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return str(value)
+
+
+def _practice(data: dict) -> str:
+    # Events keep the practice's name as it was when the term was refused; older ones only the code.
+    return str(data.get("practice_name") or data.get("practice", "")).replace("_", " ")
+
+
+def _transitioned(data: dict) -> str:
+    names = {"from": workflows.state_label(data.get("from", "")), "to": workflows.state_label(data.get("to", ""))}
+    reason = data.get("reason")
+    if reason:
+        sentence = _("Moved from %(from)s to %(to)s — reason: %(reason)s") % {**names, "reason": reason}
+    else:
+        sentence = _("Moved from %(from)s to %(to)s.") % names
+    parts = [sentence]
+    outcome = data.get("outcome")
+    if outcome and data.get("to") == workflows.CLOSED:
+        parts.append(_("Outcome: %(outcome)s.") % {"outcome": _choice(Outcome, outcome)})
+    if data.get("truce_expires"):
+        parts.append(_("The truce runs until %(date)s.") % {"date": data["truce_expires"]})
+    return " ".join(parts)
+
+
+def _rung_move(data: dict, up: bool) -> str:
+    values = {"from": data.get("from", "?"), "to": data.get("to", "?"), "reason": data.get("reason", "")}
+    if up:
+        sentence = _("Escalated from rung %(from)s to rung %(to)s — reason: %(reason)s") % values
+    else:
+        sentence = _("Stepped down from rung %(from)s to rung %(to)s — reason: %(reason)s") % values
+    if data.get("justification"):
+        sentence += " " + _("Justification: %(text)s") % {"text": data["justification"]}
+    return sentence
+
+
+@register.filter
+def event_sentence(event) -> str:
+    data = event.data if isinstance(event.data, dict) else {}
+    kind = event.kind
+    if kind == "opened":
+        return _("Case opened: %(dispute)s dispute, risk %(risk)s, at rung %(rung)s.") % {
+            "dispute": _choice(DisputeType, data.get("dispute_type", "")),
+            "risk": _choice(RiskLevel, data.get("risk_level", "")),
+            "rung": data.get("rung", 1),
+        }
+    if kind == "transitioned":
+        return _transitioned(data)
+    if kind == "agreement_recorded":
+        count = len(data.get("terms") or [])
+        return ngettext(
+            "Agreement recorded (revision %(revision)s) with %(count)s term.",
+            "Agreement recorded (revision %(revision)s) with %(count)s terms.",
+            count,
+        ) % {"revision": data.get("revision", 1), "count": count}
+    if kind == "agreement_finalised":
+        return _("The agreement became final (revision %(revision)s).") % {"revision": data.get("revision", 1)}
+    if kind == "prohibited_term_blocked":
+        return _("A prohibited term was refused: %(practice)s (term %(number)s; law: %(law)s).") % {
+            "practice": _practice(data),
+            "number": int(data.get("term_index", 0)) + 1,
+            "law": "; ".join(data.get("citations") or []) or "—",
+        }
+    if kind == "compliance_checked":
+        return _("Compliance check recorded: %(status)s.") % {
+            "status": _choice(ComplianceCheck.Status, data.get("status", ""))
+        }
+    if kind == "breach_recorded":
+        return _("Breach recorded. A step up the ladder may be needed.")
+    if kind == "escalated":
+        return _rung_move(data, up=True)
+    if kind == "de_escalated":
+        return _rung_move(data, up=False)
+    return _("Event: %(kind)s.") % {"kind": kind.replace("_", " ")}

@@ -1,0 +1,157 @@
+"""The forum kinds' workflows, declared as data and read by one engine.
+
+Each kind lists its states in order; the engine derives the forward path from that order, adds the
+kind's own back transitions, and lets every open state exit to `withdrawn` or `referred`. Guards are
+named here and evaluated in cases.services, which owns the rules' data (agreements, checks).
+Adding a forum kind adds a declaration here, not code paths.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext_lazy as _
+
+INTAKE = "intake"
+CLOSED = "closed"
+WITHDRAWN = "withdrawn"
+REFERRED = "referred"
+ENDED = (CLOSED, WITHDRAWN, REFERRED)
+EXITS = (WITHDRAWN, REFERRED)
+
+# Guard names are the API's 422 codes.
+REASON_REQUIRED = "reason_required"
+OFFENCE_NOT_COMPOUNDABLE = "offence_not_compoundable"
+AGREEMENT_MISSING = "agreement_missing"
+COMPLIANCE_OPEN = "compliance_open"
+OUTCOME_REQUIRED = "outcome_required"
+
+STATE_LABELS = {
+    "intake": _("Intake"),
+    "jaha_appointed": _("Jaha appointed"),
+    "truce": _("Truce"),
+    "investigation": _("Investigation"),
+    "determination": _("Determination"),
+    "ceremony": _("Ceremony"),
+    "monitoring": _("Monitoring"),
+    "mandate": _("Mandate"),
+    "hearings": _("Hearings"),
+    "legality_review": _("Legality review"),
+    "decision": _("Decision"),
+    "implementation": _("Implementation"),
+    "eligibility_check": _("Eligibility check"),
+    "consent": _("Consent"),
+    "compromise": _("Compromise"),
+    "reported": _("Reported"),
+    "closed": _("Closed"),
+    "withdrawn": _("Withdrawn"),
+    "referred": _("Referred"),
+}
+
+
+@dataclass(frozen=True)
+class Transition:
+    source: str
+    target: str
+    kind: str  # "forward" | "back" | "exit"
+    guards: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return str(STATE_LABELS[self.target])
+
+
+@dataclass(frozen=True)
+class Workflow:
+    kind: str
+    states: tuple[str, ...]  # intake … closed, in order
+    back: tuple[tuple[str, str], ...] = ()
+    # The state where the forum decides or the parties settle: entering it needs an agreement, and
+    # leaving it forward makes the agreement final.
+    agreement_state: str = ""
+    transitions: dict[str, tuple[Transition, ...]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        table: dict[str, list[Transition]] = {state: [] for state in self.states + EXITS}
+        forward = list(zip(self.states, self.states[1:], strict=False))
+        for source, target in forward:
+            guards = [OFFENCE_NOT_COMPOUNDABLE]
+            if target == self.agreement_state:
+                guards.append(AGREEMENT_MISSING)
+            if target == CLOSED:
+                guards += [OUTCOME_REQUIRED, COMPLIANCE_OPEN]
+            table[source].append(Transition(source, target, "forward", tuple(guards)))
+        for source, target in self.back:
+            table[source].append(Transition(source, target, "back", (OFFENCE_NOT_COMPOUNDABLE, REASON_REQUIRED)))
+        for state in self.open_states:
+            for target in EXITS:
+                table[state].append(Transition(state, target, "exit", (REASON_REQUIRED,)))
+        object.__setattr__(self, "transitions", {state: tuple(ts) for state, ts in table.items()})
+
+    @property
+    def open_states(self) -> tuple[str, ...]:
+        return tuple(s for s in self.states if s not in ENDED)
+
+    @property
+    def all_states(self) -> tuple[str, ...]:
+        return self.states + EXITS
+
+    def transitions_from(self, state: str) -> tuple[Transition, ...]:
+        return self.transitions.get(state, ())
+
+    def transition(self, source: str, target: str) -> Transition | None:
+        return next((t for t in self.transitions_from(source) if t.target == target), None)
+
+    def is_after(self, state: str, other: str) -> bool:
+        """Whether `state` comes after `other` on the forward path."""
+        return state in self.states and other in self.states and self.states.index(state) > self.states.index(other)
+
+
+WORKFLOWS: dict[str, Workflow] = {
+    wf.kind: wf
+    for wf in (
+        Workflow(
+            kind="sulha",
+            states=(
+                "intake",
+                "jaha_appointed",
+                "truce",
+                "investigation",
+                "determination",
+                "ceremony",
+                "monitoring",
+                "closed",
+            ),
+            back=(("investigation", "truce"), ("determination", "investigation")),
+            agreement_state="determination",
+        ),
+        Workflow(
+            kind="jirga",
+            states=("intake", "mandate", "hearings", "legality_review", "decision", "implementation", "closed"),
+            back=(("decision", "hearings"), ("legality_review", "hearings")),
+            agreement_state="legality_review",
+        ),
+        Workflow(
+            kind="muslahathi",
+            states=(
+                "intake",
+                "eligibility_check",
+                "consent",
+                "hearings",
+                "compromise",
+                "reported",
+                "monitoring",
+                "closed",
+            ),
+            agreement_state="compromise",
+        ),
+    )
+}
+
+
+def workflow_for(kind: str) -> Workflow:
+    return WORKFLOWS[kind]
+
+
+def state_label(state: str) -> str:
+    return str(STATE_LABELS.get(state, state))
