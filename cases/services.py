@@ -160,7 +160,9 @@ GUARD_MESSAGES = {
         "Only a court may decide this offence: the case can only be referred or withdrawn (CrPC s.345(7); PPC s.311)."
     ),
     workflows.AGREEMENT_MISSING: gettext_lazy("Record an agreement with at least one term first."),
-    workflows.COMPLIANCE_OPEN: gettext_lazy("Closing as resolved needs every term's latest compliance check to be met."),
+    workflows.COMPLIANCE_OPEN: gettext_lazy(
+        "Closing as resolved needs every term's latest compliance check to be met."
+    ),
     workflows.OUTCOME_REQUIRED: gettext_lazy("Closing needs an outcome: resolved, partly resolved or breakdown."),
 }
 
