@@ -25,7 +25,9 @@ from .serializers import (
     CaseSerializer,
     ComplianceCheckSerializer,
     ComplianceInputSerializer,
+    EscalationInputSerializer,
     ForumSerializer,
+    ReminderSerializer,
     TokenRequestSerializer,
     TokenResponseSerializer,
     TransitionInputSerializer,
@@ -208,3 +210,22 @@ class CaseComplianceApi(APIView):
             idempotency_key=key,
         )
         return Response(ComplianceCheckSerializer(check).data, status=201 if created else 200)
+
+
+class CaseEscalationApi(APIView):
+    """Move the case up or down its forum's escalation ladder."""
+
+    @extend_schema(request=EscalationInputSerializer, responses={200: CaseSerializer})
+    def post(self, request, case_id: int):
+        serializer = EscalationInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.case_escalate(user=request.user, case_id=case_id, **serializer.validated_data)
+        return Response(_case_body(request, case_id))
+
+
+class ReminderListApi(APIView):
+    """The caller's open reminders: cases to consider stepping down (review date passed) or up (a breach)."""
+
+    @extend_schema(responses={200: ReminderSerializer(many=True)})
+    def get(self, request):
+        return Response(ReminderSerializer(selectors.reminder_list_for_user(user=request.user), many=True).data)

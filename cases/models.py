@@ -56,11 +56,21 @@ class Ladder(models.Model):
 
 
 class Rung(models.Model):
+    class MovableBy(models.TextChoices):
+        FACILITATOR = "facilitator", _("The forum's facilitators")
+        ADMINISTRATOR = "administrator", _("Administrators only")
+
     ladder = models.ForeignKey(Ladder, verbose_name=_("ladder"), on_delete=models.CASCADE, related_name="rungs")
-    level = models.PositiveSmallIntegerField(_("level"), help_text=_("1 is the base of the pyramid."))
+    level = models.PositiveSmallIntegerField(_("level"), help_text=_("Level 1 is the base of the pyramid."))
     code = models.SlugField(_("code"), max_length=40)
     name = models.CharField(_("name"), max_length=120)
     description = models.TextField(_("description"), blank=True)
+    movable_by = models.CharField(
+        _("who may move a case onto it"),
+        max_length=16,
+        choices=MovableBy.choices,
+        default=MovableBy.FACILITATOR,
+    )
 
     class Meta:
         verbose_name = _("rung")
@@ -460,3 +470,29 @@ class ProhibitedPhrase(models.Model):
 
     def __str__(self) -> str:
         return self.phrase
+
+
+class Reminder(models.Model):
+    """Something a facilitator should consider for a case: step down after a review date, step up after a
+    breach. Reminders suggest; they never move a case."""
+
+    class Kind(models.TextChoices):
+        CONSIDER_STEP_DOWN = "consider_step_down", _("Consider stepping down the ladder")
+        CONSIDER_STEP_UP = "consider_step_up", _("Consider stepping up the ladder")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    # What the reminder is about: the review date it follows, or the day of the breach.
+    due_on = models.DateField(_("due on"))
+    created_at = models.DateTimeField(_("created"))
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        ordering = ["due_on", "id"]
+        constraints = [
+            # Running the reminder task twice, or retrying it, cannot create the same reminder twice.
+            models.UniqueConstraint(fields=["case", "kind", "due_on"], name="reminder_once_per_due_date"),
+        ]
+        indexes = [models.Index(fields=["resolved_at", "due_on"], name="reminder_open_due")]

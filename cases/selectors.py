@@ -9,7 +9,18 @@ from config.errors import NotFoundError
 
 from . import rules as case_rules
 from . import workflows
-from .models import Agreement, Case, CaseEvent, CaseParty, ComplianceCheck, Forum, Membership, Rung, Term
+from .models import (
+    Agreement,
+    Case,
+    CaseEvent,
+    CaseParty,
+    ComplianceCheck,
+    Forum,
+    Membership,
+    Reminder,
+    Rung,
+    Term,
+)
 
 
 def forum_list_for_user(*, user) -> QuerySet[Forum]:
@@ -188,3 +199,13 @@ def allowed_transitions(*, case: Case, user) -> list[dict]:
             }
         )
     return result
+
+
+def reminder_list_for_user(*, user) -> QuerySet[Reminder]:
+    """Open reminders on cases the user may move: their forums' as facilitator, every forum's as administrator."""
+    qs = Reminder.objects.filter(resolved_at__isnull=True).select_related("case", "case__rung")
+    if case_rules.is_administrator(user):
+        return qs.order_by("due_on", "id")
+    return qs.filter(
+        case__forum__memberships__user=user, case__forum__memberships__role=Membership.Role.FACILITATOR
+    ).order_by("due_on", "id")

@@ -236,3 +236,20 @@ class ComplianceCheckSerializer(serializers.ModelSerializer):
 
     def get_recorded_by(self, check: ComplianceCheck) -> str | None:
         return check.recorded_by.get_username() if check.recorded_by_id else None
+
+
+class EscalationInputSerializer(serializers.Serializer):
+    direction = serializers.ChoiceField(choices=[("up", "up"), ("down", "down")])
+    reason = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    version = serializers.IntegerField(min_value=1)
+    to_level = serializers.IntegerField(min_value=1, max_value=100, required=False, allow_null=True, default=None)
+    justification = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+
+
+class ReminderSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    due_on = serializers.DateField()
+    case = serializers.IntegerField(source="case_id")
+    case_reference = serializers.CharField(source="case.reference")
+    rung = serializers.IntegerField(source="case.rung.level")

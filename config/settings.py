@@ -310,3 +310,9 @@ LOGGING = {
     },
 }
 CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
+
+# Periodic tasks. django-celery-beat's database scheduler copies these into its tables at start-up,
+# where administrators can also pause them.
+CELERY_BEAT_SCHEDULE = {
+    "review-reminders": {"task": "cases.review_reminders", "schedule": 3600.0},
+}
