@@ -4,6 +4,7 @@ import uuid
 
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
@@ -26,6 +27,7 @@ from .serializers import (
     ComplianceCheckSerializer,
     ComplianceInputSerializer,
     EscalationInputSerializer,
+    EscalationReportQuerySerializer,
     ForumSerializer,
     ReminderSerializer,
     TokenRequestSerializer,
@@ -229,3 +231,29 @@ class ReminderListApi(APIView):
     @extend_schema(responses={200: ReminderSerializer(many=True)})
     def get(self, request):
         return Response(ReminderSerializer(selectors.reminder_list_for_user(user=request.user), many=True).data)
+
+
+class EscalationReportApi(APIView):
+    """The pyramid's shape for administrators (all forums) and facilitators (their forums)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("forum", int),
+            OpenApiParameter("region", str, description="A province or district code"),
+            OpenApiParameter("from", OpenApiTypes.DATE),
+            OpenApiParameter("to", OpenApiTypes.DATE),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request):
+        serializer = EscalationReportQuerySerializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        params = serializer.validated_data
+        report = selectors.escalation_report(
+            user=request.user,
+            forum=params.get("forum"),
+            region=params.get("region") or None,
+            date_from=params.get("from"),
+            date_to=params.get("to"),
+        )
+        return Response(report)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.db.models import Prefetch, Q, QuerySet
+import statistics
 
-from config.errors import NotFoundError
+from django.conf import settings
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from config.errors import ForbiddenError, NotFoundError
 
 from . import rules as case_rules
 from . import workflows
@@ -209,3 +211,86 @@ def reminder_list_for_user(*, user) -> QuerySet[Reminder]:
     return qs.filter(
         case__forum__memberships__user=user, case__forum__memberships__role=Membership.Role.FACILITATOR
     ).order_by("due_on", "id")
+
+
+def escalation_report_forums(*, user, forum=None, region=None) -> QuerySet[Forum]:
+    """The forums an escalation report may cover: every forum for administrators, the forums a facilitator
+    facilitates; ForbiddenError for anyone else. A forum or region outside them is NotFoundError."""
+    if case_rules.is_administrator(user):
+        forums = Forum.objects.all()
+    elif Membership.objects.filter(user=user, role=Membership.Role.FACILITATOR).exists():
+        forums = Forum.objects.filter(memberships__user=user, memberships__role=Membership.Role.FACILITATOR)
+    else:
+        raise ForbiddenError()
+    if forum is not None:
+        forums = forums.filter(pk=forum)
+        if not forums.exists():
+            raise NotFoundError()
+    if region is not None:
+        forums = forums.filter(Q(region__code=region) | Q(region__parent__code=region))
+    return forums.distinct()
+
+
+def escalation_report(*, user, forum=None, region=None, date_from=None, date_to=None) -> dict:
+    """The pyramid's shape (open cases per rung, now) and the moves in the period: how many up and down,
+    the median days a case stayed at each rung before moving, and whether the pyramid is inverted."""
+    forum_ids = list(escalation_report_forums(user=user, forum=forum, region=region).values_list("pk", flat=True))
+    cases = Case.objects.filter(forum_id__in=forum_ids)
+    rungs = list(
+        Rung.objects.filter(ladder__forums__in=forum_ids).values("level", "name").distinct().order_by("level")
+    ) or [{"level": level, "name": name} for level, _code, name, _d in _default_rungs()]
+    names = {}
+    for rung in rungs:
+        names.setdefault(rung["level"], rung["name"])
+    open_counts = dict(
+        cases.exclude(state__in=workflows.ENDED)
+        .values_list("rung__level")
+        .annotate(n=Count("id"))
+        .values_list("rung__level", "n")
+    )
+    moves = CaseEvent.objects.filter(case__forum_id__in=forum_ids, kind__in=["escalated", "de_escalated"])
+    if date_from:
+        moves = moves.filter(at__date__gte=date_from)
+    if date_to:
+        moves = moves.filter(at__date__lte=date_to)
+    by_kind = dict(moves.values_list("kind").annotate(n=Count("id")).values_list("kind", "n"))
+    escalated_cases = set(moves.filter(kind="escalated").values_list("case_id", flat=True).distinct())
+    returned = set(moves.filter(kind="de_escalated").values_list("case_id", flat=True).distinct())
+    base_level = min(names)
+    base_open = open_counts.get(base_level, 0)
+    above_open = sum(n for level, n in open_counts.items() if level != base_level)
+    return {
+        "rungs": [
+            {"level": level, "name": names[level], "open_cases": open_counts.get(level, 0)} for level in sorted(names)
+        ],
+        "moves_up": by_kind.get("escalated", 0),
+        "moves_down": by_kind.get("de_escalated", 0),
+        "median_days_at_rung": _median_days_at_rung(moves=moves, date_from=date_from, date_to=date_to),
+        "inverted": above_open > base_open,
+        "escalated_cases": len(escalated_cases),
+        "came_back_down": len(escalated_cases & returned),
+    }
+
+
+def _default_rungs():
+    from .services import DEFAULT_RUNGS
+
+    return DEFAULT_RUNGS
+
+
+def _median_days_at_rung(*, moves: QuerySet[CaseEvent], date_from=None, date_to=None) -> dict[str, float]:
+    """How long cases stayed on a rung before a move in the period took them off it (median, in days)."""
+    stays: dict[int, list[float]] = {}
+    history = (
+        CaseEvent.objects.filter(case_id__in=moves.values("case_id"), kind__in=["opened", "escalated", "de_escalated"])
+        .order_by("case_id", "seq")
+        .values_list("case_id", "kind", "at", "data")
+    )
+    last: tuple[int, int, object] | None = None
+    for case_id, kind, at, data in history.iterator(chunk_size=5000):
+        level = data.get("rung", 1) if kind == "opened" else data.get("to")
+        in_period = (date_from is None or at.date() >= date_from) and (date_to is None or at.date() <= date_to)
+        if last is not None and last[0] == case_id and kind != "opened" and in_period:
+            stays.setdefault(last[1], []).append((at - last[2]).total_seconds() / 86400)
+        last = (case_id, level, at)
+    return {str(level): round(statistics.median(days), 1) for level, days in sorted(stays.items()) if days}

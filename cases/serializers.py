@@ -253,3 +253,19 @@ class ReminderSerializer(serializers.Serializer):
     case = serializers.IntegerField(source="case_id")
     case_reference = serializers.CharField(source="case.reference")
     rung = serializers.IntegerField(source="case.rung.level")
+
+
+class EscalationReportQuerySerializer(serializers.Serializer):
+    forum = serializers.IntegerField(min_value=1, required=False)
+    region = serializers.SlugField(max_length=40, required=False, allow_blank=True)
+    to = serializers.DateField(required=False)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.DateField(required=False)  # "from" is a Python keyword.
+        return fields
+
+    def validate(self, attrs):
+        if attrs.get("from") and attrs.get("to") and attrs["from"] > attrs["to"]:
+            raise serializers.ValidationError({"from": [_("The period starts after it ends.")]})
+        return attrs

@@ -22,6 +22,7 @@ api_patterns = [
     path("cases/<int:case_id>/transitions/", case_apis.CaseTransitionApi.as_view(), name="api-case-transitions"),
     path("cases/<int:case_id>/escalations/", case_apis.CaseEscalationApi.as_view(), name="api-case-escalations"),
     path("reminders/", case_apis.ReminderListApi.as_view(), name="api-reminders"),
+    path("reports/escalations/", case_apis.EscalationReportApi.as_view(), name="api-report-escalations"),
     path("cases/<int:case_id>/timeline/", case_apis.CaseTimelineApi.as_view(), name="api-case-timeline"),
     path("cases/<int:case_id>/agreement/", case_apis.CaseAgreementApi.as_view(), name="api-case-agreement"),
     path(
