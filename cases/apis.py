@@ -23,6 +23,7 @@ from .serializers import (
     CaseCreateSerializer,
     CaseEventSerializer,
     CaseListItemSerializer,
+    CaseListQuerySerializer,
     CaseSerializer,
     ComplianceCheckSerializer,
     ComplianceInputSerializer,
@@ -96,13 +97,12 @@ class CaseListCreateApi(APIView):
         responses={200: CaseListItemSerializer(many=True)},
     )
     def get(self, request):
-        params = request.query_params
-        forum = params.get("forum") or None
-        if forum is not None and not forum.isdigit():
-            raise SulhError(_("forum must be a number."), code="invalid", fields={"forum": [_("A whole number.")]})
+        query = CaseListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
         cases = selectors.case_list_for_user(
             user=request.user,
-            forum=forum,
+            forum=params.get("forum"),
             state=params.get("state") or None,
             dispute_type=params.get("dispute_type") or None,
             q=params.get("q") or None,

@@ -269,3 +269,10 @@ class EscalationReportQuerySerializer(serializers.Serializer):
         if attrs.get("from") and attrs.get("to") and attrs["from"] > attrs["to"]:
             raise serializers.ValidationError({"from": [_("The period starts after it ends.")]})
         return attrs
+
+
+class CaseListQuerySerializer(serializers.Serializer):
+    forum = serializers.IntegerField(min_value=1, required=False)
+    state = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    dispute_type = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    q = serializers.CharField(max_length=200, required=False, allow_blank=True)

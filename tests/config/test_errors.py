@@ -22,6 +22,9 @@ ENDPOINTS = [
     ("/api/cases/{case}/agreement/", "post"),
     ("/api/cases/{case}/compliance-checks/", "post"),
     ("/api/cases/999999/transitions/", "post"),
+    ("/api/cases/{case}/escalations/", "post"),
+    ("/api/reminders/", "get"),
+    ("/api/reports/escalations/", "get"),
 ]
 METHODS = ["get", "post", "put", "patch", "delete"]
 
@@ -133,3 +136,48 @@ def test_garbage_never_makes_a_500(world, a_case, endpoint, method, body, authen
     assert response.status_code < 500, response.content[:300]
     if response.status_code >= 400:
         assert_error_shape(response)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    path=st.sampled_from(["/api/cases/", "/api/reports/escalations/", "/api/forums/", "/api/reminders/"]),
+    params=st.dictionaries(
+        st.sampled_from(["forum", "state", "dispute_type", "q", "region", "from", "to", "page", "page_size"]),
+        st.text(max_size=30),
+        max_size=4,
+    ),
+    who=st.sampled_from(["alice", "carol", "dave"]),
+)
+def test_garbage_query_strings_never_make_a_500(world, path, params, who):
+    from django.core.cache import cache
+    from rest_framework.test import APIClient
+
+    from cases import services
+
+    cache.clear()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {services.token_issue(user=getattr(world, who)).key}")
+    response = client.get(path, params)
+    assert response.status_code < 500, response.content[:300]
+    if response.status_code >= 400:
+        assert_error_shape(response)
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/api/cases/", "?q=a%00b"),
+        ("/api/cases/", "?state=%00"),
+        ("/api/cases/", "?dispute_type=x%00"),
+        ("/api/cases/", "?forum=%00"),
+        ("/api/reports/escalations/", "?region=%00"),
+        ("/api/reports/escalations/", "?forum=1%00"),
+    ],
+)
+def test_a_nul_byte_in_a_query_is_a_400_not_a_database_error(as_user, world, client, path, query):
+    # PostgreSQL refuses NUL in text; it must be refused at the door, not surface as a 500.
+    response = as_user(world.carol).get(path + query)
+    assert response.status_code == 400, response.content[:200]
+    assert_error_shape(response)
+    client.force_login(world.alice)
+    assert client.get("/cases/" + query).status_code < 500
