@@ -3,6 +3,7 @@
 import pgtrigger
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 
@@ -228,6 +229,11 @@ class Case(models.Model):
             models.Index(fields=["forum", "state"], name="case_forum_state"),
             models.Index(fields=["forum", "-opened_at", "-id"], name="case_forum_recent"),
             models.Index(fields=["state", "rung"], name="case_state_rung"),
+            # The administrator's list (newest first) and filtered lists page without sorting the table.
+            models.Index(fields=["-opened_at", "-id"], name="case_recent"),
+            models.Index(fields=["forum", "dispute_type", "-opened_at"], name="case_forum_dispute_recent"),
+            # Search by reference is case-insensitive (iexact → UPPER()).
+            models.Index(Upper("reference"), name="case_reference_upper"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -313,7 +319,8 @@ class CaseParty(models.Model):
         WITNESS = "witness", _("Witness")
         REPRESENTATIVE = "representative", _("Representative")
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="case_parties")
+    # No index of its own: the unique (case, party, role) constraint's index serves lookups by case.
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="case_parties", db_index=False)
     party = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="case_roles")
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
 
@@ -326,10 +333,12 @@ class CaseParty(models.Model):
 class CaseEvent(models.Model):
     """The timeline. Append-only: on PostgreSQL a trigger refuses UPDATE and DELETE."""
 
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
+    # No index of its own: the unique (case, seq) constraint's index serves lookups by case.
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events", db_index=False)
     seq = models.PositiveIntegerField()
     kind = models.CharField(max_length=40)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    # PROTECT: events never change, so a user who acted on a case is deactivated, never deleted.
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField()
     data = models.JSONField(default=dict, blank=True)
 
@@ -410,7 +419,7 @@ class ComplianceCheck(models.Model):
         NOT_MET = "not_met", _("Not met")
         BREACHED = "breached", _("Breached")
 
-    term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="checks")
+    term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="checks", db_index=False)
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="compliance_checks")
     status = models.CharField(_("status"), max_length=12, choices=Status.choices)
     notes = models.TextField(_("notes"), blank=True)
