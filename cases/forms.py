@@ -197,3 +197,57 @@ def term_initial(agreement) -> list[dict]:
         {"kind": t.kind, "description": t.description, "amount": t.amount, "currency": t.currency, "due": t.due}
         for t in agreement.terms.all()
     ]
+
+
+# --- Moving a case on the ladder -----------------------------------------------------------------
+
+
+class EscalationForm(forms.Form):
+    """A move up or down the ladder. The reason, the skip and the justification are the service's rules;
+    this form only checks that what came in has the right shape."""
+
+    direction = forms.ChoiceField(choices=[("up", _("Up")), ("down", _("Down"))])
+    version = forms.IntegerField(min_value=1)
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=4000)
+    to_level = forms.IntegerField(label=_("To rung"), required=False, min_value=1, max_value=1000)
+    justification = forms.CharField(label=_("Justification"), required=False, max_length=4000)
+
+
+# --- The escalation statistics -------------------------------------------------------------------
+
+
+class EscalationReportFilterForm(forms.Form):
+    """The statistics' filters. The forum is a plain number: one outside the user's forums is the
+    selector's 404, not a form error. `from` and `to` are the API's names (not Python identifiers, so they
+    are added in __init__)."""
+
+    forum = forms.IntegerField(label=_("Forum"), required=False, min_value=1, widget=forms.Select)
+    region = forms.SlugField(
+        label=_("Region code"),
+        required=False,
+        max_length=40,
+        help_text=_("A province or a district code, such as “swat”."),
+    )
+
+    def __init__(self, *args, forums, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["forum"].widget.choices = _with_blank([(f.pk, f.name) for f in forums], _("All forums"))
+        self.fields["from"] = forms.DateField(label=_("From"), required=False, widget=DateInput)
+        self.fields["to"] = forms.DateField(label=_("To"), required=False, widget=DateInput)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("from"), data.get("to")
+        if start and end and start > end:
+            self.add_error("to", _("The end date comes before the start date."))
+        return data
+
+    def report_filters(self) -> dict:
+        """The valid filters as cases.selectors.escalation_report takes them."""
+        data = getattr(self, "cleaned_data", {})
+        return {
+            "forum": data.get("forum"),
+            "region": data.get("region") or None,
+            "date_from": data.get("from"),
+            "date_to": data.get("to"),
+        }

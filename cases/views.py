@@ -8,6 +8,8 @@ and the status of the refusal (400, 403, 409, 422), which static/js/cases.js let
 
 from __future__ import annotations
 
+import csv
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -25,6 +27,8 @@ from .forms import (
     INITIAL_PARTIES,
     CaseFilterForm,
     CaseOpenForm,
+    EscalationForm,
+    EscalationReportFilterForm,
     PartyFormSet,
     TermFormSet,
     TransitionForm,
@@ -34,6 +38,7 @@ from .models import Agreement
 
 CASES_PER_PAGE = 50
 RECENT_CASES_ON_HOME = 5
+REMINDERS_ON_HOME = 20
 
 
 @login_required
@@ -58,8 +63,37 @@ def home(request):
         "facilitated": facilitated,
         "monitored": [f for f in forums if "monitor" in f.my_roles],
         "recent_cases": recent_cases,
+        **_reminders_context(request, shown="facilitator" in roles),
     }
     return render(request, "cases/home.html", context)
+
+
+def _reminders_context(request: HttpRequest, *, shown: bool) -> dict:
+    """The facilitator's open reminders (the oldest first), at most REMINDERS_ON_HOME of them."""
+    if not shown:
+        return {"reminders": [], "reminders_more": 0}
+    reminders = list(selectors.reminder_list_for_user(user=request.user)[: REMINDERS_ON_HOME + 1])
+    more = len(reminders) > REMINDERS_ON_HOME
+    return {"reminders": reminders[:REMINDERS_ON_HOME], "reminders_more": more}
+
+
+@login_required
+@require_POST
+def reminder_dismiss(request, reminder_id: int):
+    try:
+        services.reminder_dismiss(user=request.user, reminder_id=reminder_id)
+    except SulhError as exc:
+        if exc.status == 404:
+            raise Http404 from None
+        return render(request, "errors/403.html", {"detail": exc.detail}, status=exc.status)
+    notice = _("Reminder dismissed.")
+    if _wants_fragment(request):
+        context = {**_reminders_context(request, shown=True), "notice": notice}
+        response = render(request, "cases/_reminders.html", context)
+        patch_vary_headers(response, ["HX-Request"])
+        return response
+    messages.success(request, notice)
+    return redirect("home")
 
 
 def _wants_fragment(request: HttpRequest) -> bool:
@@ -175,6 +209,8 @@ def _case_context(
     terms: TermFormSet | None = None,
     agreement_error: str | None = None,
     notice: str | None = None,
+    ladder_error: dict | None = None,
+    ladder_data: dict | None = None,
 ) -> dict:
     user = request.user
     agreement = selectors.case_agreement(case=case)
@@ -196,6 +232,10 @@ def _case_context(
         move["values"] = move_data if move_data and move_data.get("to") == move["to"] else {}
     # A refusal for a move that is not on offer (any more) is shown above the moves.
     shown = any(m["error"] for m in moves)
+    events = list(selectors.case_timeline(case=case))
+    ladder = _ladder_context(
+        case, events, may_move=may_manage and is_open, error=ladder_error or {}, data=ladder_data or {}
+    )
     return {
         "case": case,
         "parties": list(case.case_parties.all()),
@@ -209,8 +249,47 @@ def _case_context(
         "other_moves_open": any(m["error"] for m in moves if m["kind"] != "forward"),
         "move_error": None if shown or not move_error else move_error["message"],
         "outcome_choices": TransitionForm.base_fields["outcome"].choices,
-        "events": list(selectors.case_timeline(case=case)),
+        "events": events,
+        "rung_names": ladder["names"],
+        "ladder": ladder,
         "notice": notice,
+    }
+
+
+def _ladder_context(case, events: list, *, may_move: bool, error: dict, data: dict) -> dict:
+    """The case's ladder as the page draws it: the rungs (base first), the current one, the moves on
+    offer and their targets, and the history of moves. Which moves are *allowed* stays the service's call;
+    this only decides which controls to show."""
+    # The forum's rungs, read through the case the selector returned (ordered by level in Rung.Meta).
+    rungs = list(case.forum.ladder.rungs.all())
+    count = len(rungs)
+    current = case.rung.level
+    drawn = []
+    for index, rung in enumerate(rungs):
+        # Rung 1 is the widest; each rung above it narrower, down to 40% at the top.
+        width = 100 if count < 2 else round(100 - 60 * index / (count - 1))
+        drawn.append({"rung": rung, "width": width, "current": rung.level == current})
+    above = [r for r in rungs if r.level > current]
+    below = [r for r in rungs if r.level < current]
+    # A refusal goes in the form that was sent; one for a form no longer on offer (the case reached the
+    # base, ended, or the user only reads it) or for a malformed post is shown above the ladder.
+    direction = error.get("direction")
+    offered = {"up": may_move and bool(above), "down": may_move and bool(below)}
+    in_form = direction if offered.get(direction) else None
+    message = error.get("message")
+    return {
+        "rungs": drawn,
+        "names": {r.level: r.name for r in rungs},
+        "may_move": may_move,
+        "can_skip": case.risk_level == "imminent",
+        "up_targets": above,
+        "down_targets": list(reversed(below)),
+        "up_error": message if in_form == "up" else None,
+        "down_error": message if in_form == "down" else None,
+        "error": message if error and in_form is None else None,
+        "up_values": data if data.get("direction") == "up" else {},
+        "down_values": data if data.get("direction") == "down" else {},
+        "moves": [e for e in events if e.kind in ("escalated", "de_escalated")],
     }
 
 
@@ -271,6 +350,43 @@ def case_transition(request, case_id: int):
 
 @login_required
 @require_POST
+def case_escalate(request, case_id: int):
+    case = _case_or_404(request, case_id)
+    form = EscalationForm(request.POST)
+    if not form.is_valid():
+        direction = request.POST.get("direction", "")
+        ladder_error = {"direction": direction, "message": _first_error(form)}
+        return _render_case(request, case, status=400, ladder_error=ladder_error, ladder_data=request.POST.dict())
+    data = form.cleaned_data
+    try:
+        moved = services.case_escalate(
+            user=request.user,
+            case_id=case.pk,
+            direction=data["direction"],
+            reason=data["reason"],
+            version=data["version"],
+            to_level=data["to_level"],
+            justification=data["justification"],
+        )
+    except SulhError as exc:
+        if exc.status == 404:
+            raise Http404 from None
+        # The page comes back with the case as it is now, the refusal in the form that was sent.
+        case = _case_or_404(request, case_id)
+        ladder_error = {"direction": data["direction"], "message": exc.detail, "code": exc.code}
+        return _render_case(
+            request, case, status=exc.status, ladder_error=ladder_error, ladder_data=request.POST.dict()
+        )
+    values = {"level": moved.rung.level, "name": moved.rung.name}
+    if data["direction"] == "up":
+        notice = _("Moved up to rung %(level)s (%(name)s).") % values
+    else:
+        notice = _("Moved down to rung %(level)s (%(name)s).") % values
+    return _after_action(request, case.pk, notice)
+
+
+@login_required
+@require_POST
 def case_agreement(request, case_id: int):
     case = _case_or_404(request, case_id)
     terms = TermFormSet(request.POST, prefix="terms")
@@ -305,3 +421,88 @@ def case_agreement(request, case_id: int):
         return _render_case(request, case, status=exc.status, terms=terms, agreement_error=error)
     notice = _("Agreement recorded (revision %(revision)s).") % {"revision": agreement.revision}
     return _after_action(request, case.pk, notice)
+
+
+# --- The escalation statistics -------------------------------------------------------------------
+
+
+def _escalation_report(request: HttpRequest):
+    """(form, report) for the statistics page and its CSV. The selector decides who may see what: a
+    ForbiddenError becomes the 403 page, a NotFoundError (a forum outside the user's) a 404."""
+    forums = list(selectors.escalation_report_forums(user=request.user).order_by("name"))
+    form = EscalationReportFilterForm(request.GET, forums=forums)
+    form.is_valid()  # Invalid filters are dropped and shown; the valid ones still apply.
+    report = selectors.escalation_report(user=request.user, **form.report_filters())
+    return form, report
+
+
+def _report_rows(report: dict) -> list[dict]:
+    """One row per rung, base first, with the bar's width relative to the fullest rung."""
+    most = max((r["open_cases"] for r in report["rungs"]), default=0)
+    medians = report["median_days_at_rung"]
+    return [
+        {
+            **rung,
+            "width": round(100 * rung["open_cases"] / most) if most else 0,
+            "median_days": medians.get(str(rung["level"])),
+        }
+        for rung in report["rungs"]
+    ]
+
+
+def _refused_report(request: HttpRequest, exc: SulhError) -> HttpResponse:
+    if exc.status == 404:
+        raise Http404 from None
+    return render(request, "errors/403.html", {"detail": exc.detail}, status=exc.status)
+
+
+@login_required
+@require_GET
+def escalation_report(request):
+    try:
+        form, report = _escalation_report(request)
+    except SulhError as exc:
+        return _refused_report(request, exc)
+    escalated = report["escalated_cases"]
+    context = {
+        "form": form,
+        "report": report,
+        "rows": _report_rows(report),
+        "came_back_share": round(100 * report["came_back_down"] / escalated) if escalated else None,
+        "query": request.GET.urlencode(),
+    }
+    return _render(request, "cases/escalation_report.html", "cases/_escalation_report_results.html", context)
+
+
+# A cell that starts with one of these is a formula to a spreadsheet; rung names are typed by people.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value) -> str:
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+@login_required
+@require_GET
+def escalation_report_csv(request):
+    try:
+        form, report = _escalation_report(request)
+    except SulhError as exc:
+        return _refused_report(request, exc)
+    if form.errors:
+        # A download cannot show which filter was dropped, so it refuses rather than answer other figures.
+        return render(request, "errors/400.html", {"detail": _first_error(form)}, status=400)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="escalations.csv"'
+    # Column names are the API's field names, kept in English so that a spreadsheet or a script can rely on them.
+    writer = csv.writer(response)
+    writer.writerow(["level", "name", "open_cases", "median_days_at_rung"])
+    for row in _report_rows(report):
+        median = row["median_days"]
+        writer.writerow([row["level"], _csv_cell(row["name"]), row["open_cases"], "" if median is None else median])
+    writer.writerow([])
+    for key in ("moves_up", "moves_down", "escalated_cases", "came_back_down"):
+        writer.writerow([key, report[key]])
+    writer.writerow(["inverted", "true" if report["inverted"] else "false"])
+    return response

@@ -48,20 +48,34 @@ def _transitioned(data: dict) -> str:
     return " ".join(parts)
 
 
-def _rung_move(data: dict, up: bool) -> str:
-    values = {"from": data.get("from", "?"), "to": data.get("to", "?"), "reason": data.get("reason", "")}
+def _rung_label(level, code, names: dict) -> str:
+    """“rung 2 (Mediation)”: the ladder's name for the level, else the code the event kept."""
+    name = names.get(level) or str(code or "").replace("_", " ")
+    if name:
+        return _("rung %(level)s (%(name)s)") % {"level": level, "name": name}
+    return _("rung %(level)s") % {"level": level}
+
+
+def _rung_move(data: dict, up: bool, names: dict) -> str:
+    values = {
+        "from": _rung_label(data.get("from", "?"), data.get("from_code"), names),
+        "to": _rung_label(data.get("to", "?"), data.get("to_code"), names),
+        "reason": data.get("reason", ""),
+    }
     if up:
-        sentence = _("Escalated from rung %(from)s to rung %(to)s — reason: %(reason)s") % values
+        sentence = _("Moved up from %(from)s to %(to)s — reason: %(reason)s") % values
     else:
-        sentence = _("Stepped down from rung %(from)s to rung %(to)s — reason: %(reason)s") % values
+        sentence = _("Moved down from %(from)s to %(to)s — reason: %(reason)s") % values
     if data.get("justification"):
-        sentence += " " + _("Justification: %(text)s") % {"text": data["justification"]}
+        sentence += _("; justification: %(text)s") % {"text": data["justification"]}
     return sentence
 
 
 @register.filter
-def event_sentence(event) -> str:
+def event_sentence(event, rung_names=None) -> str:
+    """The event as a sentence. `rung_names` ({level: name}, the case's ladder) names the rungs of a move."""
     data = event.data if isinstance(event.data, dict) else {}
+    names = rung_names if isinstance(rung_names, dict) else {}
     kind = event.kind
     if kind == "opened":
         return _("Case opened: %(dispute)s dispute, risk %(risk)s, at rung %(rung)s.") % {
@@ -93,7 +107,7 @@ def event_sentence(event) -> str:
     if kind == "breach_recorded":
         return _("Breach recorded. A step up the ladder may be needed.")
     if kind == "escalated":
-        return _rung_move(data, up=True)
+        return _rung_move(data, up=True, names=names)
     if kind == "de_escalated":
-        return _rung_move(data, up=False)
+        return _rung_move(data, up=False, names=names)
     return _("Event: %(kind)s.") % {"kind": kind.replace("_", " ")}
