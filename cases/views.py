@@ -279,7 +279,7 @@ def _ladder_context(case, events: list, *, may_move: bool, error: dict, data: di
     message = error.get("message")
     return {
         "rungs": drawn,
-        "names": {r.level: r.name for r in rungs},
+        "names": {r.level: _(r.name) for r in rungs},
         "may_move": may_move,
         "can_skip": case.risk_level == "imminent",
         "up_targets": above,

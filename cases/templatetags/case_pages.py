@@ -16,6 +16,13 @@ register = template.Library()
 
 
 @register.filter
+def data_label(value) -> str:
+    """A name stored as data (a rung of the default ladder) in the reader's language when the catalog has it;
+    names an administrator typed in stay as typed."""
+    return _(str(value)) if value else ""
+
+
+@register.filter
 def state_label(state: str) -> str:
     return workflows.state_label(state)
 
