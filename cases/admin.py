@@ -15,7 +15,7 @@ class RegionAdmin(admin.ModelAdmin):
 class RungInline(admin.TabularInline):
     model = Rung
     extra = 0
-    fields = ["level", "code", "name", "description"]
+    fields = ["level", "code", "name", "description", "movable_by"]
 
 
 @admin.register(Ladder)
