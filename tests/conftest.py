@@ -201,6 +201,25 @@ def stop_server(server: Server) -> None:
         server.process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         server.process.kill()
+        server.process.wait(timeout=10)
+    _wait_for_other_sessions_to_end()
+
+
+def _wait_for_other_sessions_to_end(timeout: float = 5.0) -> None:
+    """PostgreSQL ends a dead client's backend a moment after the process exits, and a connection opened
+    from another thread or Playwright's greenlet is never closed by Django; either keeps the test
+    database from being dropped at the end ("being accessed by other users"). Wait, then end stragglers."""
+    if connection.vendor != "postgresql":
+        return
+    others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(f"SELECT count(*) {others}")
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.1)
+        cursor.execute(f"SELECT pg_terminate_backend(pid) {others}")
 
 
 def db_url_for_subprocess() -> str:

@@ -71,6 +71,17 @@ def test_the_handshake_refuses_strangers_with_403(server):
     assert asyncio.run(scenario()) == 403
 
 
+def deactivate_and_close(user) -> None:
+    # Runs in a worker thread, which opens its own database connection: close it, or the test database
+    # cannot be dropped at the end of the run.
+    from django.db import connections
+
+    try:
+        services.user_deactivate(user=user)
+    finally:
+        connections.close_all()
+
+
 def test_deactivation_in_one_process_closes_sockets_in_another(server):
     token = make_token()
     alice = get_user_model().objects.get(username="alice")
@@ -78,7 +89,7 @@ def test_deactivation_in_one_process_closes_sockets_in_another(server):
     async def scenario():
         socket = await open_socket(server, token)
         await socket.recv()
-        await asyncio.to_thread(services.user_deactivate, user=alice)
+        await asyncio.to_thread(deactivate_and_close, alice)
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await asyncio.wait_for(socket.recv(), 10)
         return closed.value.rcvd.code
