@@ -5,7 +5,9 @@ from __future__ import annotations
 import statistics
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, IntegerField, Prefetch, Q, QuerySet
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, TruncMonth
 
 from config.errors import ForbiddenError, NotFoundError
 
@@ -262,6 +264,7 @@ def escalation_report(*, user, forum=None, region=None, date_from=None, date_to=
     base_open = open_counts.get(base_level, 0)
     above_open = sum(n for level, n in open_counts.items() if level != base_level)
     return {
+        "moves_by_month": _moves_by_month(moves=moves),
         "rungs": [
             {"level": level, "name": names[level], "open_cases": open_counts.get(level, 0)} for level in sorted(names)
         ],
@@ -272,6 +275,22 @@ def escalation_report(*, user, forum=None, region=None, date_from=None, date_to=
         "escalated_cases": len(escalated_cases),
         "came_back_down": len(escalated_cases & returned),
     }
+
+
+def _moves_by_month(*, moves: QuerySet[CaseEvent]) -> list[dict]:
+    """Moves up and down per month and per rung reached, oldest month first: the pyramid over time."""
+    rows = (
+        moves.annotate(month=TruncMonth("at"), level=Cast(KeyTextTransform("to", "data"), IntegerField()))
+        .values("month", "level", "kind")
+        .annotate(n=Count("id"))
+        .order_by("month", "level")
+    )
+    series: dict[tuple[str, int], dict] = {}
+    for row in rows:
+        key = (row["month"].strftime("%Y-%m"), row["level"])
+        entry = series.setdefault(key, {"month": key[0], "level": key[1], "moves_up": 0, "moves_down": 0})
+        entry["moves_up" if row["kind"] == "escalated" else "moves_down"] += row["n"]
+    return list(series.values())
 
 
 def _default_rungs():

@@ -82,3 +82,19 @@ def test_monitors_regulators_and_outsiders_are_refused(as_user, world, who):
     response = as_user(getattr(world, who)).get("/api/reports/escalations/")
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "forbidden"
+
+
+def test_moves_per_rung_over_time(as_user, world, open_case):
+    from django.utils import timezone
+
+    case = open_case(risk_level="imminent")
+    climb(case, direction="up", reason="r")
+    climb(case, direction="up", to_level=4, reason="r", justification="Armed men gathered")
+    climb(case, direction="down", to_level=2, reason="Cooperation returned")
+    month = timezone.now().strftime("%Y-%m")
+    series = report(as_user(world.alice))["moves_by_month"]
+    assert series == [
+        {"month": month, "level": 2, "moves_up": 1, "moves_down": 1},
+        {"month": month, "level": 4, "moves_up": 1, "moves_down": 0},
+    ]
+    assert report(as_user(world.alice), "?to=2000-01-01")["moves_by_month"] == []
