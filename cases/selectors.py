@@ -13,6 +13,7 @@ from config.errors import ForbiddenError, NotFoundError
 
 from . import rules as case_rules
 from . import workflows
+from .ladders import DEFAULT_RUNGS
 from .models import (
     Agreement,
     Case,
@@ -242,7 +243,7 @@ def escalation_report(*, user, forum=None, region=None, date_from=None, date_to=
     cases = Case.objects.filter(forum_id__in=forum_ids)
     rungs = list(
         Rung.objects.filter(ladder__forums__in=forum_ids).values("level", "name").distinct().order_by("level")
-    ) or [{"level": level, "name": name} for level, _code, name, _d in _default_rungs()]
+    ) or [{"level": level, "name": name} for level, _code, name, _d in DEFAULT_RUNGS]
     names = {}
     for rung in rungs:
         names.setdefault(rung["level"], rung["name"])
@@ -291,12 +292,6 @@ def _moves_by_month(*, moves: QuerySet[CaseEvent]) -> list[dict]:
         entry = series.setdefault(key, {"month": key[0], "level": key[1], "moves_up": 0, "moves_down": 0})
         entry["moves_up" if row["kind"] == "escalated" else "moves_down"] += row["n"]
     return list(series.values())
-
-
-def _default_rungs():
-    from .services import DEFAULT_RUNGS
-
-    return DEFAULT_RUNGS
 
 
 def _median_days_at_rung(*, moves: QuerySet[CaseEvent], date_from=None, date_to=None) -> dict[str, float]:

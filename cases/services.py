@@ -11,13 +11,14 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, gettext_noop
+from django.utils.translation import gettext_lazy
 from rest_framework.authtoken.models import Token
 
 from config.errors import ConflictError, DomainRuleError, ForbiddenError, NotFoundError, SulhError
 
 from . import guardrails, selectors, workflows
 from . import rules as case_rules
+from .ladders import DEFAULT_LADDER_NAME, DEFAULT_RUNGS
 from .models import (
     Agreement,
     Case,
@@ -37,23 +38,6 @@ from .models import (
 from .roles import ADMINISTRATOR, GLOBAL_ROLES, REGULATOR
 
 User = get_user_model()
-
-DEFAULT_LADDER_NAME = "Default ladder"
-# The pyramid of shared/DOMAIN.md, rung 1 at the base. Migration 0002 creates it; this copy restores it
-# if it was ever deleted (migrations keep their own frozen data).
-DEFAULT_RUNGS = [
-    (1, "dialogue", gettext_noop("Dialogue"), "Restorative dialogue between the parties, facilitated by the forum."),
-    (2, "mediation", gettext_noop("Mediation"), "Shuttle mediation by elders or the jaha; guarantors engaged."),
-    (3, "decision", gettext_noop("Decision"), "A binding forum decision (arbitration, faisla) the parties mandated."),
-    (
-        4,
-        "guarantees",
-        gettext_noop("Guarantees"),
-        "Guarantees called in: deposit forfeited, guarantors act, written compliance plan.",
-    ),
-    (5, "police", gettext_noop("Police"), "Referral to the police or a state-linked council (DRC, SHO, FIR)."),
-    (6, "court", gettext_noop("Court"), "Court proceedings, protective orders (incapacitation)."),
-]
 
 
 def token_issue(*, user) -> Token:

@@ -13,21 +13,14 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from cases import guardrails, services
-from cases.models import Case, ProhibitedPractice
+from cases import services
+from cases.models import Case
 from tests.cases.conftest import ORDINARY_TERMS
 
 pytestmark = pytest.mark.django_db
 
 SWARA = "The offender's family gives a girl in marriage to the victim's family (swara)."
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def practices(db) -> None:
-    """The shipped list of prohibited practices (loaded here when no migration has put it in the database)."""
-    if not ProhibitedPractice.objects.exists():
-        guardrails.load_practices()
 
 
 def open_case(world, forum=None, by=None, **overrides) -> Case:
@@ -613,7 +606,7 @@ def test_a_removed_term_is_left_out(client, world):
     assert list(case.agreement.terms.values_list("kind", flat=True)) == ["apology", "truce"]
 
 
-def test_a_prohibited_term_is_refused_next_to_it_with_the_law(client, world, practices):
+def test_a_prohibited_term_is_refused_next_to_it_with_the_law(client, world):
     case = move(world, open_case(world), "mandate", "hearings")
     client = logged_in(client, world.alice)
     terms = [*ORDINARY_TERMS, {"kind": "other", "description": SWARA}]
@@ -638,7 +631,7 @@ def test_a_prohibited_term_is_refused_next_to_it_with_the_law(client, world, pra
     assert not hasattr(case, "agreement")
 
 
-def test_a_prohibited_term_through_htmx_comes_back_in_the_section(client, world, practices):
+def test_a_prohibited_term_through_htmx_comes_back_in_the_section(client, world):
     case = move(world, open_case(world), "mandate", "hearings")
     terms = [{"kind": "other", "description": SWARA}]
     response = logged_in(client, world.alice).post(f"/cases/{case.pk}/agreement/", terms_form(terms), **HTMX)

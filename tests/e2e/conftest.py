@@ -72,3 +72,25 @@ def phone(browser):
     )
     yield context
     context.close()
+
+
+SHOTS = os.environ.get("SCREENSHOT_DIR")
+
+
+def shot(page, name: str) -> None:
+    """A full-page screenshot, when SCREENSHOT_DIR asks for them (to look at the layout by eye)."""
+    if SHOTS:
+        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
+
+
+def fits_the_screen(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def log_in(page, base_url: str, username: str) -> None:
+    page.goto(f"{base_url}/")
+    assert "/login/" in page.url
+    page.fill("#id_username", username)
+    page.fill("#id_password", REAL_PASSWORD)
+    with page.expect_navigation():
+        page.click("button[type=submit].primary")

@@ -2,44 +2,15 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from playwright.sync_api import expect
 
-from cases import guardrails, services
-from cases.models import ProhibitedPractice
-from tests.e2e.conftest import REAL_PASSWORD
+from cases import services
+from tests.e2e.conftest import fits_the_screen, log_in, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SHOTS = os.environ.get("SCREENSHOT_DIR")
 SWARA = "The offender's family gives a girl in marriage to the victim's family (swara)."
-
-
-@pytest.fixture
-def practices(transactional_db) -> None:
-    """The shipped prohibited practices. A transactional test starts from an emptied database, so what a
-    migration loaded may be gone; ask for this before `live` and the browser."""
-    if not ProhibitedPractice.objects.exists():
-        guardrails.load_practices()
-
-
-def shot(page, name: str) -> None:
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
-
-
-def fits_the_screen(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-
-
-def log_in(page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", REAL_PASSWORD)
-    with page.expect_navigation():
-        page.click("button[type=submit].primary")
 
 
 def move_to(page, to: str, shows: str, **inputs: str) -> None:
@@ -68,7 +39,7 @@ def fill_term(page, index: int, kind: str, description: str, amount: str = "", c
         page.fill(f"#id_terms-{index}-currency", currency)
 
 
-def test_a_facilitator_runs_a_jirga_case_from_a_phone(people, practices, live, phone):
+def test_a_facilitator_runs_a_jirga_case_from_a_phone(people, live, phone):
     page = phone.new_page()
     log_in(page, live.url, "alice")
 

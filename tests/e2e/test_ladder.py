@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from cases import services
-from tests.e2e.test_case_journey import SHOTS, fits_the_screen, log_in, shot
+from tests.e2e.conftest import SHOTS, fits_the_screen, log_in, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

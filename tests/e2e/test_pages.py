@@ -1,32 +1,10 @@
 """A person on a phone logs in, finds their forums and switches to a right-to-left language."""
 
-import os
-
 import pytest
 
-from tests.e2e.conftest import REAL_PASSWORD
+from tests.e2e.conftest import fits_the_screen, log_in, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-SHOTS = os.environ.get("SCREENSHOT_DIR")
-
-
-def shot(page, name: str) -> None:
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
-
-
-def log_in(page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/")
-    assert "/login/" in page.url
-    page.fill("#id_username", username)
-    page.fill("#id_password", REAL_PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(f"{base_url}/")
-
-
-def fits_the_screen(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def test_a_facilitator_logs_in_on_a_phone_and_reads_urdu(people, live, phone):
