@@ -505,3 +505,43 @@ class Reminder(models.Model):
             models.UniqueConstraint(fields=["case", "kind", "due_on"], name="reminder_once_per_due_date"),
         ]
         indexes = [models.Index(fields=["resolved_at", "due_on"], name="reminder_open_due")]
+
+
+# --- Escalation statistics, kept as running totals (cases.ladder_stats) --------------------------------
+
+
+class LadderOpenCount(models.Model):
+    """How many open cases of a forum sit on a rung now. Kept by the services as cases open, move and end."""
+
+    forum = models.ForeignKey(Forum, on_delete=models.CASCADE, related_name="+")
+    rung = models.ForeignKey(Rung, on_delete=models.CASCADE, related_name="+")
+    open_cases = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["forum", "rung"], name="ladder_open_count_unique")]
+
+
+class LadderStat(models.Model):
+    """One running count of the escalation statistics per forum and month: moves up or down onto a level
+    (`up`, `down`), stays on a level that a move ended, by length in days (`stay`, bucket = the lower bound
+    of the length's bucket), cases first escalated in the month (`escalated`) and, of those, the ones that
+    have since stepped down (`returned`). The report sums these rows instead of reading every event."""
+
+    class Metric(models.TextChoices):
+        UP = "up"
+        DOWN = "down"
+        STAY = "stay"
+        ESCALATED = "escalated"
+        RETURNED = "returned"
+
+    forum = models.ForeignKey(Forum, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()  # The first day of the month.
+    metric = models.CharField(max_length=10, choices=Metric.choices)
+    level = models.PositiveSmallIntegerField(default=0)
+    bucket = models.PositiveSmallIntegerField(default=0)
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["forum", "month", "metric", "level", "bucket"], name="ladder_stat_unique")
+        ]

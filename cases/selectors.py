@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import statistics
+from collections import Counter
 
 from django.conf import settings
-from django.db.models import Count, IntegerField, Prefetch, Q, QuerySet
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, TruncMonth
+from django.db.models import Prefetch, Q, QuerySet, Sum
 
 from config.errors import ForbiddenError, NotFoundError
 
+from . import ladder_stats, workflows
 from . import rules as case_rules
-from . import workflows
 from .ladders import DEFAULT_RUNGS
 from .models import (
     Agreement,
@@ -21,6 +19,7 @@ from .models import (
     CaseParty,
     ComplianceCheck,
     Forum,
+    LadderOpenCount,
     Membership,
     Reminder,
     Rung,
@@ -237,10 +236,11 @@ def escalation_report_forums(*, user, forum=None, region=None) -> QuerySet[Forum
 
 
 def escalation_report(*, user, forum=None, region=None, date_from=None, date_to=None) -> dict:
-    """The pyramid's shape (open cases per rung, now) and the moves in the period: how many up and down,
-    the median days a case stayed at each rung before moving, and whether the pyramid is inverted."""
+    """The pyramid's shape (open cases per rung, now) and the moves in the period: how many up and down, per
+    month and rung reached, the median days a case stayed at each rung before a move took it off, and of
+    the cases first escalated in the period how many have since come back down. Read from the running
+    totals of cases.ladder_stats: a few hundred rows whatever the number of cases."""
     forum_ids = list(escalation_report_forums(user=user, forum=forum, region=region).values_list("pk", flat=True))
-    cases = Case.objects.filter(forum_id__in=forum_ids)
     rungs = list(
         Rung.objects.filter(ladder__forums__in=forum_ids).values("level", "name").distinct().order_by("level")
     ) or [{"level": level, "name": name} for level, _code, name, _d in DEFAULT_RUNGS]
@@ -248,65 +248,38 @@ def escalation_report(*, user, forum=None, region=None, date_from=None, date_to=
     for rung in rungs:
         names.setdefault(rung["level"], rung["name"])
     open_counts = dict(
-        cases.exclude(state__in=workflows.ENDED)
+        LadderOpenCount.objects.filter(forum_id__in=forum_ids)
         .values_list("rung__level")
-        .annotate(n=Count("id"))
+        .annotate(n=Sum("open_cases"))
         .values_list("rung__level", "n")
     )
-    moves = CaseEvent.objects.filter(case__forum_id__in=forum_ids, kind__in=["escalated", "de_escalated"])
-    if date_from:
-        moves = moves.filter(at__date__gte=date_from)
-    if date_to:
-        moves = moves.filter(at__date__lte=date_to)
-    by_kind = dict(moves.values_list("kind").annotate(n=Count("id")).values_list("kind", "n"))
-    escalated_cases = set(moves.filter(kind="escalated").values_list("case_id", flat=True).distinct())
-    returned = set(moves.filter(kind="de_escalated").values_list("case_id", flat=True).distinct())
+    totals: Counter = Counter()
+    series: dict[tuple[str, int], dict] = {}
+    stays: dict[int, Counter] = {}
+    for (month, metric, level, bucket), n in ladder_stats.counts(
+        forum_ids=forum_ids, date_from=date_from, date_to=date_to
+    ).items():
+        totals[metric] += n
+        if metric in (ladder_stats.UP, ladder_stats.DOWN):
+            key = (month.strftime("%Y-%m"), level)
+            entry = series.setdefault(key, {"month": key[0], "level": level, "moves_up": 0, "moves_down": 0})
+            entry["moves_up" if metric == ladder_stats.UP else "moves_down"] += n
+        elif metric == ladder_stats.STAY:
+            stays.setdefault(level, Counter())[bucket] += n
     base_level = min(names)
     base_open = open_counts.get(base_level, 0)
     above_open = sum(n for level, n in open_counts.items() if level != base_level)
     return {
-        "moves_by_month": _moves_by_month(moves=moves),
+        "moves_by_month": [series[key] for key in sorted(series)],
         "rungs": [
             {"level": level, "name": names[level], "open_cases": open_counts.get(level, 0)} for level in sorted(names)
         ],
-        "moves_up": by_kind.get("escalated", 0),
-        "moves_down": by_kind.get("de_escalated", 0),
-        "median_days_at_rung": _median_days_at_rung(moves=moves, date_from=date_from, date_to=date_to),
+        "moves_up": totals[ladder_stats.UP],
+        "moves_down": totals[ladder_stats.DOWN],
+        "median_days_at_rung": {
+            str(level): ladder_stats.median(histogram) for level, histogram in sorted(stays.items()) if histogram
+        },
         "inverted": above_open > base_open,
-        "escalated_cases": len(escalated_cases),
-        "came_back_down": len(escalated_cases & returned),
+        "escalated_cases": totals[ladder_stats.ESCALATED],
+        "came_back_down": totals[ladder_stats.RETURNED],
     }
-
-
-def _moves_by_month(*, moves: QuerySet[CaseEvent]) -> list[dict]:
-    """Moves up and down per month and per rung reached, oldest month first: the pyramid over time."""
-    rows = (
-        moves.annotate(month=TruncMonth("at"), level=Cast(KeyTextTransform("to", "data"), IntegerField()))
-        .values("month", "level", "kind")
-        .annotate(n=Count("id"))
-        .order_by("month", "level")
-    )
-    series: dict[tuple[str, int], dict] = {}
-    for row in rows:
-        key = (row["month"].strftime("%Y-%m"), row["level"])
-        entry = series.setdefault(key, {"month": key[0], "level": key[1], "moves_up": 0, "moves_down": 0})
-        entry["moves_up" if row["kind"] == "escalated" else "moves_down"] += row["n"]
-    return list(series.values())
-
-
-def _median_days_at_rung(*, moves: QuerySet[CaseEvent], date_from=None, date_to=None) -> dict[str, float]:
-    """How long cases stayed on a rung before a move in the period took them off it (median, in days)."""
-    stays: dict[int, list[float]] = {}
-    history = (
-        CaseEvent.objects.filter(case_id__in=moves.values("case_id"), kind__in=["opened", "escalated", "de_escalated"])
-        .order_by("case_id", "seq")
-        .values_list("case_id", "kind", "at", "data")
-    )
-    last: tuple[int, int, object] | None = None
-    for case_id, kind, at, data in history.iterator(chunk_size=5000):
-        level = data.get("rung", 1) if kind == "opened" else data.get("to")
-        in_period = (date_from is None or at.date() >= date_from) and (date_to is None or at.date() <= date_to)
-        if last is not None and last[0] == case_id and kind != "opened" and in_period:
-            stays.setdefault(last[1], []).append((at - last[2]).total_seconds() / 86400)
-        last = (case_id, level, at)
-    return {str(level): round(statistics.median(days), 1) for level, days in sorted(stays.items()) if days}

@@ -16,7 +16,7 @@ from rest_framework.authtoken.models import Token
 
 from config.errors import ConflictError, DomainRuleError, ForbiddenError, NotFoundError, SulhError
 
-from . import guardrails, selectors, workflows
+from . import guardrails, ladder_stats, selectors, workflows
 from . import rules as case_rules
 from .ladders import DEFAULT_LADDER_NAME, DEFAULT_RUNGS
 from .models import (
@@ -241,6 +241,7 @@ def case_open(
         fir_number=fir_number,
         opened_by=user,
     )
+    ladder_stats.record_open(case=case)
     for entry in parties:
         party = Party.objects.create(name=entry["name"], kind=entry["kind"], pseudonym=_pseudonym(), forum=forum)
         CaseParty.objects.create(case=case, party=party, role=entry["role"])
@@ -322,6 +323,9 @@ def case_transition(
         if to in workflows.ENDED:
             case.closed_at = now
             case.outcome = outcome if to == workflows.CLOSED else to
+            ladder_stats.record_end(case=case)
+            # An ended case leaves the ladder: nothing is left to consider about it.
+            Reminder.objects.filter(case=case, resolved_at__isnull=True).update(resolved_at=now)
         update_fields = ["state", "version", "closed_at", "outcome"]
         if truce_expires and to == "truce":
             case.truce_expires = truce_expires
@@ -553,6 +557,7 @@ def case_escalate(
 
         now = timezone.now()
         source = case.rung
+        ladder_stats.record_move(case=case, source=source, target=rung, at=now)
         case.rung = rung
         case.version += 1
         # Every move sets a review date; at the base there is nothing left to step down from.

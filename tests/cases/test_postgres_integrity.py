@@ -121,3 +121,46 @@ def test_eight_racing_uploads_with_one_key_make_one_check(postgres, world, open_
     assert len({pk for pk, _ in results}) == 1
     assert sum(created for _, created in results) == 1
     assert CaseEvent.objects.filter(case_id=case.id, kind="compliance_checked").count() == 1
+
+
+def test_racing_moves_keep_the_escalation_totals_exact(postgres, world, open_case):
+    """Twelve cases of one forum moved up and down at once, in opposite directions across the same two rungs:
+    no deadlock, and the running totals equal a recount from the timelines."""
+    from cases import ladder_stats
+    from cases.models import LadderOpenCount, LadderStat
+
+    ups = [open_case().id for _ in range(6)]
+    downs = [open_case().id for _ in range(6)]
+    for case_id in downs:
+        services.case_escalate(user=world.alice, case_id=case_id, direction="up", reason="r", version=1)
+    barrier = threading.Barrier(12)
+    errors: list[BaseException] = []
+
+    def move(case_id: int, direction: str, version: int):
+        try:
+            barrier.wait()
+            services.case_escalate(user=world.alice, case_id=case_id, direction=direction, reason="r", version=version)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=move, args=(c, "up", 1)) for c in ups]
+    threads += [threading.Thread(target=move, args=(c, "down", 2)) for c in downs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+    def totals():
+        opens = {(r.forum_id, r.rung_id): r.open_cases for r in LadderOpenCount.objects.all() if r.open_cases}
+        stats = {(r.forum_id, r.month, r.metric, r.level, r.bucket): r.n for r in LadderStat.objects.all() if r.n}
+        return opens, stats
+
+    kept = totals()
+    ladder_stats.rebuild()
+    assert totals() == kept
+    body = services.selectors.escalation_report(user=world.carol, forum=world.jirga.pk)
+    assert [(r["level"], r["open_cases"]) for r in body["rungs"][:2]] == [(1, 6), (2, 6)]
+    assert (body["moves_up"], body["moves_down"]) == (12, 6)

@@ -148,6 +148,16 @@ def test_past_review_dates_ask_to_step_down_once(as_user, world, open_case):
     assert as_user(world.alice).get("/api/reminders/").json() == []
 
 
+def test_ending_a_case_answers_its_reminders(as_user, world, open_case):
+    case = open_case()
+    climb(case, direction="up", reason="r")
+    services.reminders_create_for_due_reviews(today=timezone.localdate() + datetime.timedelta(days=31))
+    assert len(as_user(world.alice).get("/api/reminders/").json()) == 1
+    case.move("withdrawn", reason="The families settled between themselves")
+    assert as_user(world.alice).get("/api/reminders/").json() == []
+    assert services.reminders_create_for_due_reviews(today=timezone.localdate() + datetime.timedelta(days=60)) == 0
+
+
 def test_the_beat_task_runs_the_same_service(world, open_case):
     from cases.models import Case
     from cases.tasks import review_reminders

@@ -1,0 +1,253 @@
+"""The escalation statistics as running totals, so that the administrators' report reads a few hundred rows
+whatever the number of cases.
+
+Two tables (cases.models): LadderOpenCount, the open cases per forum and rung now; LadderStat, per forum
+and month, the moves up and down onto each level, the stays on each level that a move ended (by length, in
+buckets of days), the cases first escalated in the month and, of those, the ones that have since come back
+down. The services keep them inside the transaction that changes the case (`record_*`), with the case row
+locked; `rebuild()` recomputes both from the cases and their timelines, for a bulk load
+(generate_synthetic) or a repair. `counts()` answers a period: whole months from the totals, the days of a
+partial month at either end from the timeline of the cases that moved in them (a month of moves at most).
+
+Counts are added with one upsert per row, in key order, so two transactions moving cases of the same forum
+never wait on each other in opposite orders.
+"""
+
+from __future__ import annotations
+
+import bisect
+import calendar
+from collections import Counter
+from datetime import date, datetime, timedelta
+
+from django.apps import apps as global_apps
+from django.db import connection, transaction
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+MOVES = ("escalated", "de_escalated")
+UP, DOWN, STAY, ESCALATED, RETURNED = "up", "down", "stay", "escalated", "returned"
+
+# A stay's length in days, bucketed: each day for the first month, then weeks to three months, four-week
+# spans to a year, quarters to two years, then "two years or more". The bucket is its lower bound.
+BOUNDS = list(range(0, 30)) + list(range(30, 91, 7)) + list(range(91, 365, 28)) + [371, 462, 553, 644, 735]
+
+
+def bucket_of(days: float) -> int:
+    return BOUNDS[max(bisect.bisect_right(BOUNDS, days) - 1, 0)]
+
+
+def bucket_value(lower: int) -> float:
+    """What a bucket stands for: its day when it is one day wide, its middle when wider, its lower bound
+    for the last, open-ended one."""
+    i = BOUNDS.index(lower)
+    if i + 1 == len(BOUNDS) or BOUNDS[i + 1] - lower == 1:
+        return float(lower)
+    return (lower + BOUNDS[i + 1]) / 2
+
+
+def median(histogram: dict[int, int]) -> float | None:
+    """The median of the stays a {bucket: count} histogram holds (the mean of the middle two when even)."""
+    total = sum(histogram.values())
+    if not total:
+        return None
+    wanted = sorted({(total - 1) // 2, total // 2})
+    values, seen = [], 0
+    for lower in sorted(histogram):
+        seen += histogram[lower]
+        while wanted and wanted[0] < seen:
+            values.append(bucket_value(lower))
+            wanted.pop(0)
+    return round(sum(values) / len(values), 1)
+
+
+def month_of(at: datetime) -> date:
+    return timezone.localtime(at).date().replace(day=1)
+
+
+# --- Kept by the services --------------------------------------------------------------------------------
+
+
+def record_open(*, case) -> None:
+    _add_open([(case.forum_id, case.rung_id, 1)])
+
+
+def record_end(*, case) -> None:
+    _add_open([(case.forum_id, case.rung_id, -1)])
+
+
+def record_move(*, case, source, target, at: datetime) -> None:
+    """A move of `case` from rung `source` to `target` at `at`, before its event is appended."""
+    from .models import CaseEvent
+
+    events = CaseEvent.objects.filter(case=case)
+    arrived = events.filter(kind__in=("opened", *MOVES)).order_by("-seq").values_list("at", flat=True).first()
+    first_up = events.filter(kind="escalated").order_by("seq").values_list("at", flat=True).first()
+    up = target.level > source.level
+    month = month_of(at)
+    deltas: Counter = Counter()
+    deltas[(case.forum_id, month, UP if up else DOWN, target.level, 0)] += 1
+    if arrived is not None:
+        deltas[(case.forum_id, month, STAY, source.level, bucket_of((at - arrived).total_seconds() / 86400))] += 1
+    if up and first_up is None:
+        deltas[(case.forum_id, month, ESCALATED, 0, 0)] += 1
+    if not up and first_up is not None and not events.filter(kind="de_escalated").exists():
+        deltas[(case.forum_id, month_of(first_up), RETURNED, 0, 0)] += 1
+    _add_open([(case.forum_id, source.pk, -1), (case.forum_id, target.pk, 1)])
+    _add_stats(deltas)
+
+
+def _add_open(rows: list[tuple[int, int, int]]) -> None:
+    from .models import LadderOpenCount
+
+    table = LadderOpenCount._meta.db_table
+    with connection.cursor() as cursor:
+        for forum_id, rung_id, n in sorted(rows):
+            cursor.execute(
+                f"INSERT INTO {table} (forum_id, rung_id, open_cases) VALUES (%s, %s, %s) "
+                f"ON CONFLICT (forum_id, rung_id) DO UPDATE SET open_cases = {table}.open_cases + EXCLUDED.open_cases",
+                [forum_id, rung_id, n],
+            )
+
+
+def _add_stats(deltas: Counter) -> None:
+    from .models import LadderStat
+
+    table = LadderStat._meta.db_table
+    with connection.cursor() as cursor:
+        for (forum_id, month, metric, level, bucket), n in sorted(deltas.items()):
+            cursor.execute(
+                f"INSERT INTO {table} (forum_id, month, metric, level, bucket, n) VALUES (%s, %s, %s, %s, %s, %s) "
+                f"ON CONFLICT (forum_id, month, metric, level, bucket) DO UPDATE SET n = {table}.n + EXCLUDED.n",
+                [forum_id, month, metric, level, bucket, n],
+            )
+
+
+# --- Recomputed from the timelines ----------------------------------------------------------------------
+
+
+def history_counts(
+    *, case_ids, date_from: date | None = None, date_to: date | None = None, apps=global_apps
+) -> Counter:
+    """The LadderStat counts of the given cases' whole timelines, {(forum, month, metric, level, bucket): n},
+    counting only what happened between date_from and date_to (local dates, both included): moves and
+    stays by the day of the move, `escalated` and `returned` by the day of the first move up."""
+    CaseEvent = apps.get_model("cases", "CaseEvent")
+
+    def within(at: datetime) -> bool:
+        day = timezone.localtime(at).date()
+        return (date_from is None or day >= date_from) and (date_to is None or day <= date_to)
+
+    counts: Counter = Counter()
+    rows = (
+        CaseEvent.objects.filter(case_id__in=case_ids, kind__in=("opened", *MOVES))
+        .order_by("case_id", "seq")
+        .values_list("case_id", "case__forum_id", "kind", "at", "data")
+    )
+    case = None
+    for case_id, forum_id, kind, at, data in rows.iterator(chunk_size=5000):
+        if case_id != case:
+            case, level, arrived, first_up, came_down = case_id, 1, None, None, False
+        if kind == "opened":
+            level, arrived = data.get("rung", 1), at
+            continue
+        target = data.get("to")
+        up = kind == "escalated"
+        if within(at):
+            month = month_of(at)
+            counts[(forum_id, month, UP if up else DOWN, target, 0)] += 1
+            if arrived is not None:
+                counts[(forum_id, month, STAY, level, bucket_of((at - arrived).total_seconds() / 86400))] += 1
+        if up and first_up is None:
+            first_up = at
+            if within(at):
+                counts[(forum_id, month_of(at), ESCALATED, 0, 0)] += 1
+        elif not up and first_up is not None and not came_down:
+            came_down = True
+            if within(first_up):
+                counts[(forum_id, month_of(first_up), RETURNED, 0, 0)] += 1
+        level, arrived = target, at
+    return counts
+
+
+def rebuild(apps=global_apps) -> None:
+    """Recompute both tables from the cases and their timelines. Takes the tables' locks first, so a move
+    committed meanwhile is either read here or added after."""
+    Case = apps.get_model("cases", "Case")
+    CaseEvent = apps.get_model("cases", "CaseEvent")
+    LadderOpenCount = apps.get_model("cases", "LadderOpenCount")
+    LadderStat = apps.get_model("cases", "LadderStat")
+    from .workflows import ENDED
+
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"LOCK TABLE {LadderOpenCount._meta.db_table}, {LadderStat._meta.db_table} IN EXCLUSIVE MODE"
+                )
+        LadderOpenCount.objects.all().delete()
+        LadderStat.objects.all().delete()
+        open_counts = (
+            Case.objects.exclude(state__in=ENDED).values("forum_id", "rung_id").annotate(n=Count("id")).order_by()
+        )
+        LadderOpenCount.objects.bulk_create(
+            LadderOpenCount(forum_id=row["forum_id"], rung_id=row["rung_id"], open_cases=row["n"])
+            for row in open_counts
+        )
+        moved = CaseEvent.objects.filter(kind__in=MOVES).values("case_id")
+        counts = history_counts(case_ids=moved, apps=apps)
+        LadderStat.objects.bulk_create(
+            (
+                LadderStat(forum_id=forum_id, month=month, metric=metric, level=level, bucket=bucket, n=n)
+                for (forum_id, month, metric, level, bucket), n in counts.items()
+            ),
+            batch_size=5000,
+        )
+
+
+# --- Read for the report ---------------------------------------------------------------------------------
+
+
+def _month_end(day: date) -> date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def counts(*, forum_ids, date_from: date | None = None, date_to: date | None = None) -> Counter:
+    """{(month, metric, level, bucket): n} over the forums and the period: the whole months from the totals,
+    the days of a partial month at either end from the timelines."""
+    from .models import CaseEvent, LadderStat
+
+    first_full = (
+        None if date_from is None else (date_from if date_from.day == 1 else _month_end(date_from) + timedelta(1))
+    )
+    last_full = (
+        None
+        if date_to is None
+        else (date_to if date_to == _month_end(date_to) else date_to.replace(day=1) - timedelta(1))
+    )
+    partial: list[tuple[date, date]] = []
+    if first_full is not None and last_full is not None and first_full > last_full:
+        partial.append((date_from, date_to))  # Within one month, or two partial months side by side.
+    else:
+        if date_from is not None and first_full != date_from:
+            partial.append((date_from, first_full - timedelta(1)))
+        if date_to is not None and last_full != date_to:
+            partial.append((last_full + timedelta(1), date_to))
+    result: Counter = Counter()
+    if not partial or first_full is None or last_full is None or first_full <= last_full:
+        rows = LadderStat.objects.filter(forum_id__in=forum_ids)
+        if first_full is not None:
+            rows = rows.filter(month__gte=first_full)
+        if last_full is not None:
+            rows = rows.filter(month__lte=last_full.replace(day=1))
+        for row in rows.values_list("month", "metric", "level", "bucket").annotate(total=Sum("n")).order_by():
+            result[row[:4]] += row[4]
+    for low, high in partial:
+        moved = CaseEvent.objects.filter(
+            kind__in=MOVES, at__date__gte=low, at__date__lte=high, case__forum_id__in=forum_ids
+        ).values("case_id")
+        for (_forum, month, metric, level, bucket), n in history_counts(
+            case_ids=moved, date_from=low, date_to=high
+        ).items():
+            result[(month, metric, level, bucket)] += n
+    return result
