@@ -5,8 +5,8 @@ Two tables (cases.models): LadderOpenCount, the open cases per forum and rung no
 and month, the moves up and down onto each level, the stays on each level that a move ended (by length, in
 buckets of days), the cases first escalated in the month and, of those, the ones that have since come back
 down. The services keep them inside the transaction that changes the case (`record_*`), with the case row
-locked; `rebuild()` recomputes both from the cases and their timelines, for a bulk load
-(generate_synthetic) or a repair. `counts()` answers a period: whole months from the totals, the days of a
+locked; generate_synthetic adds each batch of cases it writes in the batch's transaction (`add_cases`);
+`rebuild()` recomputes both from the cases and their timelines, as a repair. `counts()` answers a period: whole months from the totals, the days of a
 partial month at either end from the timeline of the cases that moved in them (a month of moves at most).
 
 Counts are added with one upsert per row, in key order, so two transactions moving cases of the same forum
@@ -22,7 +22,9 @@ from datetime import date, datetime, timedelta
 
 from django.apps import apps as global_apps
 from django.db import connection, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, IntegerField, Sum
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 MOVES = ("escalated", "de_escalated")
@@ -97,17 +99,27 @@ def record_move(*, case, source, target, at: datetime) -> None:
     _add_stats(deltas)
 
 
+def add_cases(*, case_ids: list[int]) -> None:
+    """Add cases written in bulk, with their whole timelines (generate_synthetic), in the transaction that
+    wrote them."""
+    from .models import Case
+    from .workflows import ENDED
+
+    opened = Case.objects.filter(pk__in=case_ids).exclude(state__in=ENDED).values_list("forum_id", "rung_id")
+    _add_open([(forum_id, rung_id, n) for forum_id, rung_id, n in opened.annotate(n=Count("id")).order_by()])
+    _add_stats(history_counts(case_ids=case_ids))
+
+
 def _add_open(rows: list[tuple[int, int, int]]) -> None:
     from .models import LadderOpenCount
 
     table = LadderOpenCount._meta.db_table
     with connection.cursor() as cursor:
-        for forum_id, rung_id, n in sorted(rows):
-            cursor.execute(
-                f"INSERT INTO {table} (forum_id, rung_id, open_cases) VALUES (%s, %s, %s) "
-                f"ON CONFLICT (forum_id, rung_id) DO UPDATE SET open_cases = {table}.open_cases + EXCLUDED.open_cases",
-                [forum_id, rung_id, n],
-            )
+        cursor.executemany(
+            f"INSERT INTO {table} (forum_id, rung_id, open_cases) VALUES (%s, %s, %s) "
+            f"ON CONFLICT (forum_id, rung_id) DO UPDATE SET open_cases = {table}.open_cases + EXCLUDED.open_cases",
+            sorted(rows),
+        )
 
 
 def _add_stats(deltas: Counter) -> None:
@@ -115,43 +127,48 @@ def _add_stats(deltas: Counter) -> None:
 
     table = LadderStat._meta.db_table
     with connection.cursor() as cursor:
-        for (forum_id, month, metric, level, bucket), n in sorted(deltas.items()):
-            cursor.execute(
-                f"INSERT INTO {table} (forum_id, month, metric, level, bucket, n) VALUES (%s, %s, %s, %s, %s, %s) "
-                f"ON CONFLICT (forum_id, month, metric, level, bucket) DO UPDATE SET n = {table}.n + EXCLUDED.n",
-                [forum_id, month, metric, level, bucket, n],
-            )
+        cursor.executemany(
+            f"INSERT INTO {table} (forum_id, month, metric, level, bucket, n) VALUES (%s, %s, %s, %s, %s, %s) "
+            f"ON CONFLICT (forum_id, month, metric, level, bucket) DO UPDATE SET n = {table}.n + EXCLUDED.n",
+            [(*key, n) for key, n in sorted(deltas.items())],
+        )
 
 
 # --- Recomputed from the timelines ----------------------------------------------------------------------
 
 
 def history_counts(
-    *, case_ids, date_from: date | None = None, date_to: date | None = None, apps=global_apps
+    *, case_ids, date_from: date | None = None, date_to: date | None = None, stream: bool = False, apps=global_apps
 ) -> Counter:
     """The LadderStat counts of the given cases' whole timelines, {(forum, month, metric, level, bucket): n},
     counting only what happened between date_from and date_to (local dates, both included): moves and
-    stays by the day of the move, `escalated` and `returned` by the day of the first move up."""
+    stays by the day of the move, `escalated` and `returned` by the day of the first move up. `stream` reads
+    through a server-side cursor, for many cases (a server-side cursor's plan favours the first rows: slower
+    for a few)."""
     CaseEvent = apps.get_model("cases", "CaseEvent")
+    low = None if date_from is None else _day_start(date_from)
+    high = None if date_to is None else _day_start(date_to + timedelta(1))
 
     def within(at: datetime) -> bool:
-        day = timezone.localtime(at).date()
-        return (date_from is None or day >= date_from) and (date_to is None or day <= date_to)
+        return (low is None or at >= low) and (high is None or at < high)
 
     counts: Counter = Counter()
     rows = (
         CaseEvent.objects.filter(case_id__in=case_ids, kind__in=("opened", *MOVES))
+        .annotate(
+            level=Cast(KeyTextTransform("to", "data"), IntegerField()),
+            base=Cast(KeyTextTransform("rung", "data"), IntegerField()),
+        )
         .order_by("case_id", "seq")
-        .values_list("case_id", "case__forum_id", "kind", "at", "data")
+        .values_list("case_id", "case__forum_id", "kind", "at", "level", "base")
     )
     case = None
-    for case_id, forum_id, kind, at, data in rows.iterator(chunk_size=5000):
+    for case_id, forum_id, kind, at, target, base in rows.iterator(chunk_size=5000) if stream else rows:
         if case_id != case:
             case, level, arrived, first_up, came_down = case_id, 1, None, None, False
         if kind == "opened":
-            level, arrived = data.get("rung", 1), at
+            level, arrived = base or 1, at
             continue
-        target = data.get("to")
         up = kind == "escalated"
         if within(at):
             month = month_of(at)
@@ -195,7 +212,7 @@ def rebuild(apps=global_apps) -> None:
             for row in open_counts
         )
         moved = CaseEvent.objects.filter(kind__in=MOVES).values("case_id")
-        counts = history_counts(case_ids=moved, apps=apps)
+        counts = history_counts(case_ids=moved, stream=True, apps=apps)
         LadderStat.objects.bulk_create(
             (
                 LadderStat(forum_id=forum_id, month=month, metric=metric, level=level, bucket=bucket, n=n)
@@ -206,6 +223,10 @@ def rebuild(apps=global_apps) -> None:
 
 
 # --- Read for the report ---------------------------------------------------------------------------------
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=timezone.get_current_timezone())
 
 
 def _month_end(day: date) -> date:
@@ -243,8 +264,12 @@ def counts(*, forum_ids, date_from: date | None = None, date_to: date | None = N
         for row in rows.values_list("month", "metric", "level", "bucket").annotate(total=Sum("n")).order_by():
             result[row[:4]] += row[4]
     for low, high in partial:
+        # Bounds as times, not `at__date`, so that the (kind, at) index finds the moves.
         moved = CaseEvent.objects.filter(
-            kind__in=MOVES, at__date__gte=low, at__date__lte=high, case__forum_id__in=forum_ids
+            kind__in=MOVES,
+            at__gte=_day_start(low),
+            at__lt=_day_start(high + timedelta(1)),
+            case__forum_id__in=forum_ids,
         ).values("case_id")
         for (_forum, month, metric, level, bucket), n in history_counts(
             case_ids=moved, date_from=low, date_to=high

@@ -61,7 +61,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from . import services, workflows
+from . import ladder_stats, services, workflows
 from .models import (
     Agreement,
     Case,
@@ -73,6 +73,7 @@ from .models import (
     ProhibitedPractice,
     ReferenceCounter,
     Reminder,
+    Rung,
     Term,
 )
 
@@ -140,6 +141,8 @@ CHECKS = {
     for going_well, key in ((True, "well"), (False, "badly"))
 }
 CHECK_NOTES = {status: tuple(notes) for status, notes in VOCABULARY["check_notes"].items()}
+LADDER = VOCABULARY["ladder"]
+LADDER_REASONS = {key: tuple(value) for key, value in LADDER["reasons"].items()}
 DWELL = VOCABULARY["dwell"]
 EXITS = VOCABULARY["exits"]
 REASONS = {key: tuple(value) for key, value in VOCABULARY["reasons"].items() if key != "back"}
@@ -165,6 +168,8 @@ class ForumInfo:
     people: dict
     base_rung_id: int
     base_level: int
+    rungs: tuple[tuple[int, int, str], ...]  # (level, id, code), base first, as far as facilitators may move.
+    review_days: int
     facilitators: tuple[int, ...]
     monitors: tuple[int, ...]
     weight: int
@@ -197,15 +202,21 @@ def world_ensure() -> list[ForumInfo]:
                         user.save(update_fields=["password"])
                     services.membership_grant(user=user, forum=forum, role=role)
                     staff[role].append(user.pk)
-            base = forum.ladder.rungs.order_by("level").first()
+            rungs = []
+            for rung in forum.ladder.rungs.order_by("level"):
+                if rungs and rung.movable_by == Rung.MovableBy.ADMINISTRATOR:
+                    break  # Synthetic staff are facilitators: they climb no higher than they may.
+                rungs.append((rung.level, rung.pk, rung.code))
             forums.append(
                 ForumInfo(
                     id=forum.pk,
                     kind=forum.kind,
                     prefix=services.REFERENCE_PREFIX[forum.kind],
                     people=VOCABULARY["people"][entry["people"]],
-                    base_rung_id=base.pk,
-                    base_level=base.level,
+                    base_rung_id=rungs[0][1],
+                    base_level=rungs[0][0],
+                    rungs=tuple(rungs),
+                    review_days=forum.ladder.review_days,
                     facilitators=tuple(staff[Membership.Role.FACILITATOR]),
                     monitors=tuple(staff[Membership.Role.MONITOR]),
                     weight=weight,
@@ -440,6 +451,8 @@ class CaseDraft:
     events: list[tuple[int, str, int | None, str]] = field(default_factory=list)
     agreement: AgreementDraft | None = None
     step_up_days: set[int] = field(default_factory=set)  # Days with a "consider stepping up" reminder.
+    reminders: list[list] = field(default_factory=list)  # [kind, due_on, created_at, resolved_at]
+    position: int = 0  # Its rung's place in forum.rungs.
 
     @property
     def ended(self) -> bool:
@@ -739,6 +752,8 @@ class Run:
             len(events), draft.outcome, draft.opened_at, draft.closed_at, draft.review_due, draft.truce_expires,
             draft.referral_source, draft.fir_number, draft.opened_by,
         ))  # fmt: skip
+        for kind, due_on, created_at, resolved_at in draft.reminders:
+            self.rows["reminder"].append((case_id, kind, due_on, created_at, resolved_at))
         agreement = draft.agreement
         if agreement is not None:
             self.rows["agreement"].append((
@@ -917,9 +932,7 @@ def _check_round(rng: random.Random, run: Run, draft: CaseDraft, at: int, *, goi
             draft.event(recorded, "breach_recorded", monitor, data)
             if observed // DAY not in draft.step_up_days:
                 draft.step_up_days.add(observed // DAY)
-                run.add_row(
-                    "reminder", (draft.id, Reminder.Kind.CONSIDER_STEP_UP.value, observed // DAY, recorded, None)
-                )
+                draft.reminders.append([Reminder.Kind.CONSIDER_STEP_UP.value, observed // DAY, recorded, None])
     return checks[-1][0]
 
 
@@ -1009,9 +1022,84 @@ def history_workflow(draft: CaseDraft, run: Run) -> None:
         draft.move(t, target, actor=actor, truce_expires=truce)
 
 
-# The steps that write a case's history, in order. Add one (escalations along the ladder, dialogue
-# sessions …) by appending a function step(draft, run).
-HISTORY_STEPS: list[Callable[[CaseDraft, Run], None]] = [history_open, history_workflow]
+def history_ladder(draft: CaseDraft, run: Run) -> None:
+    """Moves along the forum's ladder while the case is open, as services.case_escalate makes them: a climb
+    of one rung when dialogue fails or an agreement is breached (an imminent case's first climb may skip a
+    rung, with a written justification), a stay on the rung, then, more often than not, back down when
+    cooperation returns. Every move sets the review date; a review date that passes before the next move
+    leaves the "consider stepping down" reminder the hourly task leaves. A move, and the case's end, answer
+    the reminders open at the time, as the services do."""
+    rng = run.rng
+    rungs = draft.forum.rungs
+    end = draft.closed_at if draft.closed_at is not None else run.end
+    triggers = []
+    if rng.random() < LADDER["escalate"][draft.risk_level]:
+        triggers.append(draft.opened_at + 600 + int(rng.random() * 0.6 * (end - draft.opened_at)))
+    for at, kind, _actor, _data in draft.events:
+        if kind == "breach_recorded" and rng.random() < LADDER["after_breach"]:
+            triggers.append(at + _between(rng, DAY // 2, 7 * DAY))
+    t = draft.opened_at
+    for trigger in sorted(triggers):
+        if trigger >= end or draft.position + 1 >= len(rungs):
+            break
+        if trigger <= t:
+            continue
+        t = trigger
+        skip = (
+            draft.risk_level == "imminent" and draft.position == 0 and len(rungs) > 2 and rng.random() < LADDER["skip"]
+        )
+        justification = _one(rng, LADDER_REASONS["justification"]) if skip else ""
+        _ladder_move(rng, draft, t, draft.position + (2 if skip else 1), LADDER_REASONS["up"], justification)
+        stay = int(rng.triangular(*LADDER["stay"]) * DAY)
+        if t + stay < end and rng.random() < LADDER["down"]:
+            t += stay
+            target = 0 if rng.random() < LADDER["down_to_base"] else draft.position - 1
+            _ladder_move(rng, draft, t, target, LADDER_REASONS["down"])
+    _review_reminder(draft, before=end)
+    if draft.closed_at is not None:
+        _answer_reminders(draft, draft.closed_at)
+
+
+def _ladder_move(
+    rng: random.Random, draft: CaseDraft, at: int, position: int, reasons: tuple[str, ...], justification: str = ""
+) -> None:
+    (source_level, _id, source_code), (level, rung_id, code) = (
+        draft.forum.rungs[draft.position],
+        draft.forum.rungs[position],
+    )
+    _review_reminder(draft, before=at)
+    _answer_reminders(draft, at)
+    draft.position, draft.rung_id = position, rung_id
+    draft.version += 1
+    draft.review_due = None if position == 0 else (at + draft.forum.review_days * DAY) // DAY
+    data = {"from": source_level, "to": level, "from_code": source_code, "to_code": code, "reason": _one(rng, reasons)}
+    if justification:
+        data["justification"] = justification
+    if draft.review_due is not None:
+        data["review_due"] = day_text(draft.review_due)
+    kind = "escalated" if level > source_level else "de_escalated"
+    draft.event(at, kind, _one(rng, draft.forum.facilitators), data)
+
+
+REVIEW_TASK_DELAY = 60  # The hourly task's first run on the review date, in seconds after midnight UTC.
+
+
+def _review_reminder(draft: CaseDraft, *, before: int) -> None:
+    """The "consider stepping down" reminder, if the case's review date came before `before`."""
+    if draft.review_due is not None and draft.review_due * DAY + REVIEW_TASK_DELAY < before:
+        created = draft.review_due * DAY + REVIEW_TASK_DELAY
+        draft.reminders.append([Reminder.Kind.CONSIDER_STEP_DOWN.value, draft.review_due, created, None])
+
+
+def _answer_reminders(draft: CaseDraft, at: int) -> None:
+    for reminder in draft.reminders:
+        if reminder[3] is None and reminder[2] <= at:
+            reminder[3] = at
+
+
+# The steps that write a case's history, in order. Add one (dialogue sessions …) by appending a function
+# step(draft, run).
+HISTORY_STEPS: list[Callable[[CaseDraft, Run], None]] = [history_open, history_workflow, history_ladder]
 
 
 # --- Writing batches -------------------------------------------------------------------------------------
@@ -1049,11 +1137,12 @@ class _Writers:
             while (item := self.queue.get()) is not None:
                 if self.error is not None or self.stopping:
                     continue  # Drain without writing.
-                texts, cases, events = item
+                texts, cases, events, case_ids = item
                 try:
                     with transaction.atomic():
                         for table, text in texts:
                             copy_in(table, text)
+                        ladder_stats.add_cases(case_ids=case_ids)
                     self.on_commit(cases, events)
                 except BaseException as error:  # Handed to the main thread, which raises it.
                     self.error = self.error or error
@@ -1127,7 +1216,7 @@ def generate(
                     run.case(index)
                 rows, batch_cases, batch_events = run.finish_batch()
                 texts = [(table, copy_text(table, rows[table.key])) for table in TABLES if rows[table.key]]
-                pool.put((texts, batch_cases, batch_events))
+                pool.put((texts, batch_cases, batch_events, [row[0] for row in rows["case"]]))
         except BaseException:
             pool.close(stop=True)
             raise
@@ -1150,6 +1239,7 @@ def generate(
                             copy_in(table, copy_text(table, rows[table.key]))
                         else:
                             bulk_in(table, rows[table.key])
+                ladder_stats.add_cases(case_ids=[row[0] for row in rows["case"]])
             committed(batch_cases, batch_events)
     report.seconds = time.perf_counter() - started
     return report

@@ -9,6 +9,7 @@ and the status of the refusal (400, 403, 409, 422), which static/js/cases.js let
 from __future__ import annotations
 
 import csv
+import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -450,6 +451,27 @@ def _report_rows(report: dict) -> list[dict]:
     ]
 
 
+def _month_rows(report: dict) -> list[dict]:
+    """One row per month with moves, oldest first: the moves up and down in all, each as a bar's height
+    relative to the busiest month, and per rung reached, in the order of report["rungs"]."""
+    months: dict[str, dict] = {}
+    for entry in report["moves_by_month"]:
+        row = months.setdefault(entry["month"], {"month": entry["month"], "up": 0, "down": 0, "by_level": {}})
+        row["up"] += entry["moves_up"]
+        row["down"] += entry["moves_down"]
+        row["by_level"][entry["level"]] = (entry["moves_up"], entry["moves_down"])
+    most = max((max(row["up"], row["down"]) for row in months.values()), default=0)
+    rows = []
+    for key in sorted(months):
+        row = months[key]
+        row["date"] = datetime.date.fromisoformat(f"{key}-01")
+        row["up_height"] = round(100 * row["up"] / most) if most else 0
+        row["down_height"] = round(100 * row["down"] / most) if most else 0
+        row["levels"] = [row["by_level"].get(rung["level"], (0, 0)) for rung in report["rungs"]]
+        rows.append(row)
+    return rows
+
+
 def _refused_report(request: HttpRequest, exc: SulhError) -> HttpResponse:
     if exc.status == 404:
         raise Http404 from None
@@ -468,6 +490,7 @@ def escalation_report(request):
         "form": form,
         "report": report,
         "rows": _report_rows(report),
+        "months": _month_rows(report),
         "came_back_share": round(100 * report["came_back_down"] / escalated) if escalated else None,
         "query": request.GET.urlencode(),
     }

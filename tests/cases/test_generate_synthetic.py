@@ -35,11 +35,12 @@ from cases.workflows import ENDED, EXITS, WORKFLOWS
 from tests.conftest import ROOT, db_url_for_subprocess
 
 UNTIL = "2026-06-01"  # A pinned end of the three years, so that a test's data does not depend on the day.
+UNTIL_AT = datetime(2026, 6, 1, tzinfo=UTC)
 REFERENCE = re.compile(r"^(JIR|MUS|SUL)-(\d{4})-(\d{5,})$")
 PSEUDONYM = re.compile(r"^P-[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{8}$")
 EVENT_KINDS = {
     "opened", "transitioned", "agreement_recorded", "agreement_finalised", "compliance_checked", "breach_recorded",
-    "prohibited_term_blocked",
+    "prohibited_term_blocked", "escalated", "de_escalated",
 }  # fmt: skip
 
 
@@ -65,9 +66,11 @@ def history_problems(case: Case, events: list[CaseEvent], agreement: Agreement |
     expect(events[0].kind == "opened" and events[0].at == case.opened_at, "the first event is not the opening")
     expect(all(a.at <= b.at for a, b in zip(events, events[1:], strict=False)), "time runs backwards")
     expect(events[-1].at <= now, "an event is in the future")
-    expect(case.forum.kind == case.kind and case.rung.level == 1, "not at the base of its forum's ladder")
+    expect(case.forum.kind == case.kind, "not of its forum's kind")
+    expect(events[0].data.get("rung") == 1, "not opened at the base of its forum's ladder")
 
     state, transitions, recorded, finalised_at, revision = "intake", 0, None, None, 0
+    ladder_moves: list[CaseEvent] = []
     check_by_id = {check.pk: check for check in checks}
     term_ids = {term.pk for term in terms}
     latest: dict[int, str] = {}
@@ -118,12 +121,16 @@ def history_problems(case: Case, events: list[CaseEvent], agreement: Agreement |
                 expect(check is not None and check.recorded_at == event.at, "check recorded at another time")
             else:
                 expect(data["status"] == "breached" and events[i - 1].data == data, "breach without its check")
+        elif event.kind in ("escalated", "de_escalated"):
+            ladder_moves.append(event)
+            expect(state not in ENDED, "moved on the ladder after the case ended")
         elif event.kind == "prohibited_term_blocked":
             expect({"term_index", "term_kind", "practice", "citations"} <= set(data), "blocked term lacks data")
             expect(ProhibitedPractice.objects.filter(code=data["practice"]).exists(), "unknown practice")
 
     expect(state == case.state, f"the timeline ends in {state}, the case is in {case.state}")
-    expect(case.version == 1 + transitions, "version is not 1 + the number of transitions")
+    expect(case.version == 1 + transitions + len(ladder_moves), "version is not 1 + the number of changes")
+    problems += ladder_problems(case, events, ladder_moves, reminders, now=now)
     expect((case.closed_at is not None and case.outcome != "") == (case.state in ENDED), "ended ⇔ closed_at")
     expect((agreement is not None) == (recorded is not None), "agreement row without its event, or the reverse")
     if agreement is not None:
@@ -138,12 +145,65 @@ def history_problems(case: Case, events: list[CaseEvent], agreement: Agreement |
                    "resolved, yet the selector finds a term not met")  # fmt: skip
     expect(len(checks) == sum(e.kind == "compliance_checked" for e in events), "checks without events")
     breach_days = {datetime.fromisoformat(e.data["observed_at"]).date() for e in events if e.kind == "breach_recorded"}
-    expect(sorted(r.due_on for r in reminders) == sorted(breach_days), "a breach without its one reminder a day")
-    expect(all(r.kind == "consider_step_up" and r.resolved_at is None for r in reminders), "reminder kind")
+    step_up = [r.due_on for r in reminders if r.kind == "consider_step_up"]
+    expect(sorted(step_up) == sorted(breach_days), "a breach without its one reminder a day")
     expect(all(c.observed_at <= c.recorded_at and c.term_id in term_ids for c in checks), "check times or terms")
     match = REFERENCE.match(case.reference)
     expect(bool(match) and match[1] == services.REFERENCE_PREFIX[case.kind], "reference format")
     expect(bool(match) and int(match[2]) == case.opened_at.year, "reference year")
+    return problems
+
+
+def ladder_problems(case: Case, events: list[CaseEvent], moves: list[CaseEvent], reminders: list[Reminder], *,
+                    now: datetime) -> list[str]:  # fmt: skip
+    """Replay the moves along the ladder against services.case_escalate's rules, and the reminders against
+    the review task and the breaches: each one where and when the services would have left it, answered by
+    the next move or the case's end."""
+    problems = []
+
+    def expect(condition: bool, message: str) -> None:
+        if not condition:
+            problems.append(f"{case.reference}: {message}")
+
+    rungs = {rung.level: rung for rung in case.forum.ladder.rungs.all()}
+    base, review_days = min(rungs), case.forum.ladder.review_days
+    level, review_due, reviews = base, None, []  # reviews: (review date, set at, answered by the next move at)
+    for event in moves:
+        data = event.data
+        target = data["to"]
+        expect(data["from"] == level, f"moved from rung {data['from']} while on {level}")
+        expect(bool(data.get("reason")), "a move without a reason")
+        expect(data["from_code"] == rungs[level].code and data["to_code"] == rungs[target].code, "rung codes")
+        if event.kind == "escalated":
+            skip_allowed = case.risk_level == "imminent" and bool(data.get("justification"))
+            expect(target == level + 1 or (target > level + 1 and skip_allowed), f"climbed {level} → {target}")
+        else:
+            expect(base <= target < level, f"stepped down {level} → {target}")
+        if reviews and reviews[-1][2] is None:
+            reviews[-1][2] = event.at
+        review_due = None if target == base else (event.at + timedelta(days=review_days)).date()
+        expect(data.get("review_due") == (review_due.isoformat() if review_due else None), "the move's review date")
+        if review_due:
+            reviews.append([review_due, event.at, None])
+        level = target
+    expect(case.rung.level == level, f"the case is on rung {case.rung.level}, its timeline ends on {level}")
+    expect(case.review_due == review_due, "the case's review date is not its last move's")
+
+    today = now.astimezone(UTC).date()
+    end = case.closed_at
+    wanted = set()
+    for due, _set_at, next_move in reviews:
+        task_ran = datetime(due.year, due.month, due.day, tzinfo=UTC) + timedelta(seconds=synthetic.REVIEW_TASK_DELAY)
+        before = min(t for t in (next_move, end) if t is not None) if (next_move or end) else None
+        if (before is not None and task_ran < before) or (before is None and due < today):
+            wanted.add(due)
+    step_down = [r for r in reminders if r.kind == "consider_step_down"]
+    expect(sorted(r.due_on for r in step_down) == sorted(wanted), "review dates without their one reminder")
+    move_times = [event.at for event in moves]
+    for reminder in reminders:
+        later = [t for t in move_times if t >= reminder.created_at]
+        answered_by = later[0] if later else end
+        expect(reminder.resolved_at == answered_by, f"{reminder.kind} of {reminder.due_on} not answered in time")
     return problems
 
 
@@ -230,6 +290,22 @@ def digest() -> str:
     return h.hexdigest()
 
 
+def assert_ladder_totals_recount() -> None:
+    """The escalation statistics' running totals, added batch by batch, equal a recount from scratch."""
+    from cases import ladder_stats
+    from cases.models import LadderOpenCount, LadderStat
+
+    def totals():
+        opens = {(r.forum_id, r.rung_id): r.open_cases for r in LadderOpenCount.objects.all() if r.open_cases}
+        stats = {(r.forum_id, r.month, r.metric, r.level, r.bucket): r.n for r in LadderStat.objects.all() if r.n}
+        return opens, stats
+
+    kept = totals()
+    assert kept[1], "no moves were counted"
+    ladder_stats.rebuild()
+    assert totals() == kept
+
+
 # --- Tests ---------------------------------------------------------------------------------------------
 
 
@@ -242,6 +318,7 @@ def test_it_writes_histories_the_services_could_have_written(capsys):
     assert "300/300 cases" in err  # The progress bar.
     assert Case.objects.count() == 300
     assert all_problems() == []
+    assert_ladder_totals_recount()
 
 
 @pytest.mark.django_db
@@ -273,6 +350,9 @@ def test_the_cases_are_spread_like_real_ones():
     assert kinds["breach_recorded"] > 0
     assert kinds["prohibited_term_blocked"] > 0
     assert kinds["agreement_finalised"] > 0
+    assert kinds["escalated"] > kinds["de_escalated"] > 0
+    assert cases.filter(rung__level__gt=1).exclude(state__in=ENDED).exists()
+    assert set(Reminder.objects.values_list("kind", flat=True)) == {"consider_step_up", "consider_step_down"}
     assert Counter(cases.filter(state="closed").values_list("outcome", flat=True)).keys() == {
         "resolved", "partly_resolved", "breakdown"
     }  # fmt: skip
@@ -302,7 +382,7 @@ def test_the_same_seed_gives_the_same_data_in_another_process():
     call_command("flush", "--no-input")
     generate(150, "--seed", "11", "--until", UNTIL, "--batch", "40")
     here = digest()
-    assert all_problems() == []
+    assert all_problems(now=UNTIL_AT) == []
 
     call_command("flush", "--no-input")
     env = {**os.environ, "DATABASE_URL": db_url_for_subprocess(), "PYTHONHASHSEED": "4321", "CI": ""}
@@ -330,7 +410,7 @@ def test_a_second_run_adds_more_cases_with_new_references():
         return sorted(Case.objects.filter(reference__in=references).values_list("title", flat=True))
 
     assert titles(first) != titles(second)
-    assert all_problems() == []
+    assert all_problems(now=UNTIL_AT) == []
 
 
 @pytest.mark.django_db
@@ -383,7 +463,8 @@ def test_an_interrupted_run_leaves_whole_cases_only():
 
     assert Case.objects.exclude(pk=blocker.pk).count() == 60
     blocker.delete()
-    assert all_problems() == []
+    assert all_problems(now=UNTIL_AT) == []
+    assert_ladder_totals_recount()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -392,6 +473,7 @@ def test_the_writer_threads_commit_whole_valid_batches(postgres):
 
     assert Case.objects.count() == 250
     assert all_problems() == []
+    assert_ladder_totals_recount()
     assert connection.vendor == "postgresql"
 
 

@@ -377,6 +377,31 @@ def test_the_statistics_page_for_an_administrator(client, inverted):
     assert 'href="/reports/escalations.csv"' in page
 
 
+def test_the_statistics_page_draws_the_moves_month_by_month(client, world, open_case):
+    import time_machine
+
+    def on(day):
+        return time_machine.travel(datetime.datetime.fromisoformat(f"{day}T10:00:00+00:00"), tick=False)
+
+    with on("2026-01-05"):
+        first, second = open_case(), open_case()
+        climb(first, direction="up", reason="r")
+    with on("2026-03-02"):
+        climb(second, direction="up", reason="r")
+        climb(first, direction="down", reason="Cooperation returned")
+    with on("2026-03-20"):
+        page = html(as_page(client, world.carol).get("/reports/escalations/"))
+    bars = re.findall(
+        r'<li class="chart-month" data-month="([\d-]+)">.*?block-size: (\d+)%.*?block-size: (\d+)%', page, re.S
+    )
+    assert bars == [("2026-01", "100", "0"), ("2026-03", "100", "100")]
+    rows = re.findall(r'<tr data-month="([\d-]+)">.*?class="n-up">(\d+)<.*?class="n-down">(\d+)<', page, re.S)
+    assert rows == [("2026-01", "1", "0"), ("2026-03", "1", "1")]
+    assert "↑1 ↓0" in page and "↑0 ↓1" in page  # Onto rung 2 in March; back onto rung 1.
+    quiet = html(as_page(client, world.carol).get("/reports/escalations/", {"from": "2025-01-01", "to": "2025-12-31"}))
+    assert "No case moved on the ladder in this period." in quiet
+
+
 def test_a_healthy_pyramid_has_no_warning(client, world, open_case):
     for _ in range(3):
         open_case()
