@@ -146,3 +146,15 @@ def test_bucket_values():
     assert ladder_stats.median({}) is None
     assert ladder_stats.median({2: 1, 4: 1}) == 3.0
     assert ladder_stats.median({2: 3, 4: 1}) == 2.0
+
+
+def test_the_rebuild_command_repairs_damaged_totals(world, january):
+    from django.core.management import call_command
+
+    kept = totals()
+    LadderStat.objects.filter(metric="stay").delete()
+    LadderOpenCount.objects.update(open_cases=99)
+    assert selectors.escalation_report(user=world.carol)["median_days_at_rung"] == {}
+    call_command("rebuild_ladder_stats")
+    assert totals() == kept
+    assert report(world)["median_days_at_rung"] == {"1": 5.0, "2": 20.0}
