@@ -353,6 +353,83 @@ def _term_payload(term: dict) -> dict:
     return payload
 
 
+def _blocked_term(*, case: Case, user, index: int, term_kind: str, hit, source: dict | None = None):
+    """Put a refused term on the timeline (the caller holds the case lock) and return the error to raise
+    once that is committed."""
+    event_append(
+        case=case,
+        kind="prohibited_term_blocked",
+        actor=user,
+        data={
+            "term_index": index,
+            "term_kind": term_kind,
+            "practice": hit.practice_code,
+            "practice_name": hit.practice_name,
+            "citations": list(hit.citations),
+            **(source or {}),
+        },
+    )
+    return ProhibitedTermError(
+        _("Term %(number)s describes a prohibited practice (%(practice)s): %(law)s.")
+        % {"number": index + 1, "practice": hit.practice_name, "law": "; ".join(hit.citations)},
+        fields={
+            "terms": {
+                str(index): {
+                    "description": [_("Prohibited: %(practice)s.") % {"practice": hit.practice_name}],
+                    "practice": hit.practice_code,
+                    "citations": list(hit.citations),
+                }
+            }
+        },
+    )
+
+
+def term_check(*, user, case_id, term_kind: str, description: str, source: dict) -> None:
+    """Refuse a term proposed elsewhere (a proposal in a live session) as agreement_record would: the attempt
+    goes on the case's timeline with `source` (e.g. {"session": id}), then ProhibitedTermError. The draft
+    must still be open to change (AgreementFinal, case_not_open otherwise)."""
+    blocked = None
+    with transaction.atomic():
+        case = _lock_case(user=user, case_id=case_id)
+        _check_can_manage(user=user, forum=case.forum)
+        if case.state in workflows.ENDED:
+            raise DomainRuleError(_("The case has ended; its agreement can no longer change."), code="case_not_open")
+        if Agreement.objects.filter(case=case, status=Agreement.Status.FINAL).exists():
+            raise AgreementFinal()
+        hit = guardrails.find_prohibition(description)
+        if hit is not None:
+            blocked = _blocked_term(case=case, user=user, index=0, term_kind=term_kind, hit=hit, source=source)
+    if blocked is not None:
+        raise blocked
+
+
+def agreement_term_add(*, user, case_id, term: dict) -> tuple[Agreement, int]:
+    """Add one term to the end of the case's draft agreement (creating it if needed): (agreement, position).
+    The same checks as agreement_record, whose refusal of a prohibited term is raised here unrecorded: the
+    caller's transaction rolls back, so callers check with term_check first."""
+    with transaction.atomic():
+        case = _lock_case(user=user, case_id=case_id)
+        current = Agreement.objects.filter(case=case).first()
+        existing = (
+            []
+            if current is None
+            else [
+                {"kind": t.kind, "description": t.description, "amount": t.amount, "currency": t.currency, "due": t.due}
+                for t in current.terms.order_by("position")
+            ]
+        )
+        agreement = agreement_record(user=user, case_id=case.pk, terms=[*existing, term])
+    return agreement, len(existing) + 1
+
+
+def timeline_record(*, case_id, kind: str, actor, data: dict) -> CaseEvent:
+    """Append to a case's timeline for another app (a session started or ended, a proposal decided). The
+    caller has checked who may do it."""
+    with transaction.atomic():
+        case = Case.objects.select_for_update(of=("self",)).get(pk=case_id)
+        return event_append(case=case, kind=kind, actor=actor, data=data)
+
+
 def agreement_record(*, user, case_id, terms: list[dict]) -> Agreement:
     """Record (or replace) the case's draft agreement, refusing any term that describes a prohibited practice.
 
@@ -371,31 +448,7 @@ def agreement_record(*, user, case_id, terms: list[dict]) -> Agreement:
         for index, term in enumerate(terms):
             hit = guardrails.find_prohibition(term["description"])
             if hit is not None:
-                event_append(
-                    case=case,
-                    kind="prohibited_term_blocked",
-                    actor=user,
-                    data={
-                        "term_index": index,
-                        "term_kind": term["kind"],
-                        "practice": hit.practice_code,
-                        "practice_name": hit.practice_name,
-                        "citations": list(hit.citations),
-                    },
-                )
-                blocked = ProhibitedTermError(
-                    _("Term %(number)s describes a prohibited practice (%(practice)s): %(law)s.")
-                    % {"number": index + 1, "practice": hit.practice_name, "law": "; ".join(hit.citations)},
-                    fields={
-                        "terms": {
-                            str(index): {
-                                "description": [_("Prohibited: %(practice)s.") % {"practice": hit.practice_name}],
-                                "practice": hit.practice_code,
-                                "citations": list(hit.citations),
-                            }
-                        }
-                    },
-                )
+                blocked = _blocked_term(case=case, user=user, index=index, term_kind=term["kind"], hit=hit)
                 break
         if blocked is None:
             now = timezone.now()

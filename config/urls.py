@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cases import apis as case_apis
+from deliberation import apis as session_apis
 
 from .errors import api_not_found
 from .health import healthz
@@ -30,6 +31,20 @@ api_patterns = [
         case_apis.CaseComplianceApi.as_view(),
         name="api-case-compliance",
     ),
+    path("cases/<int:case_id>/sessions/", session_apis.CaseSessionListCreateApi.as_view(), name="api-case-sessions"),
+    path("sessions/<int:session_id>/", session_apis.SessionDetailApi.as_view(), name="api-session"),
+    path("sessions/<int:session_id>/start/", session_apis.SessionStartApi.as_view(), name="api-session-start"),
+    path("sessions/<int:session_id>/end/", session_apis.SessionEndApi.as_view(), name="api-session-end"),
+    path(
+        "sessions/<int:session_id>/transcript/",
+        session_apis.SessionTranscriptApi.as_view(),
+        name="api-session-transcript",
+    ),
+    path(
+        "sessions/<int:session_id>/invitations/",
+        session_apis.SessionInvitationApi.as_view(),
+        name="api-session-invitations",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # Anything else under /api/ is a JSON 404, in DEBUG too (Django's debug page would be HTML).
@@ -48,5 +63,6 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("deliberation.urls")),
     path("", include("cases.urls")),
 ]

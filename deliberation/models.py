@@ -1,1 +1,192 @@
-"""Live dialogue sessions (issue 5) will live here."""
+"""Live dialogue sessions: who attends, everything that happens (numbered, append-only), proposals and the
+consensus checks on them, the agenda and the one-time invitations for party representatives.
+
+Only deliberation.services writes these rows: it numbers events under the session row's lock and
+publishes them after commit (shared/CONTRACT.md section 5).
+"""
+
+import pgtrigger
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import Case, Term
+
+
+class DialogueSession(models.Model):
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        LIVE = "live", _("Live")
+        ENDED = "ended", _("Ended")
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="sessions")
+    facilitator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("facilitator"), on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.SCHEDULED)
+    scheduled_for = models.DateTimeField(_("scheduled for"))
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # The talking piece: who holds it, until when, and whether only they (and the facilitator) may speak.
+    floor = models.ForeignKey(
+        "Participant", verbose_name=_("floor"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    floor_until = models.DateTimeField(_("floor until"), null=True, blank=True)
+    floor_only = models.BooleanField(_("only the floor speaks"), default=False)
+    priority_first = models.BooleanField(_("victims and women first in the queue"), default=False)
+    turn_seconds = models.PositiveSmallIntegerField(_("time cap per turn (seconds)"), null=True, blank=True)
+    last_seq = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        verbose_name = _("dialogue session")
+        verbose_name_plural = _("dialogue sessions")
+        ordering = ["-scheduled_for", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                name="session_started_when_live_or_ended",
+                condition=Q(status="scheduled", started_at__isnull=True, ended_at__isnull=True)
+                | Q(status="live", started_at__isnull=False, ended_at__isnull=True)
+                | Q(status="ended", started_at__isnull=False, ended_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case.reference} · {self.scheduled_for:%Y-%m-%d %H:%M}"
+
+
+class Participant(models.Model):
+    """Someone who may attend a session: its facilitator, forum members, and invited party representatives
+    or elders (guests with a one-time link). `connections` counts their open sockets (several devices)."""
+
+    class Role(models.TextChoices):
+        FACILITATOR = "facilitator", _("Facilitator")
+        MEMBER = "member", _("Forum member")
+        MONITOR = "monitor", _("Monitor")
+        PARTY = "party", _("Party representative")
+        ELDER = "elder", _("Elder")
+
+    session = models.ForeignKey(DialogueSession, on_delete=models.CASCADE, related_name="participants")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(_("role"), max_length=12, choices=Role.choices)
+    display_name = models.CharField(_("name shown"), max_length=120)
+    priority = models.BooleanField(
+        _("victim or woman"), default=False, help_text=_("Put first in the queue when the session asks for it.")
+    )
+    connections = models.PositiveIntegerField(default=0)
+    hand_raised_at = models.DateTimeField(null=True, blank=True)
+    joined_at = models.DateTimeField(_("joined"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("participant")
+        verbose_name_plural = _("participants")
+        constraints = [models.UniqueConstraint(fields=["session", "user"], name="participant_once_per_session")]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def present(self) -> bool:
+        return self.connections > 0
+
+    @property
+    def votes(self) -> bool:
+        """Takes part in consensus checks: everyone but the facilitator and monitors (who observe)."""
+        return self.role not in (self.Role.FACILITATOR, self.Role.MONITOR)
+
+
+class SessionEvent(models.Model):
+    """One thing that happened in a session, numbered 1, 2, 3 … without gaps. Never changed or deleted."""
+
+    session = models.ForeignKey(DialogueSession, on_delete=models.PROTECT, related_name="events")
+    seq = models.PositiveIntegerField()
+    kind = models.CharField(max_length=24)
+    actor = models.ForeignKey(Participant, null=True, on_delete=models.PROTECT, related_name="+")
+    client_id = models.CharField(max_length=64, blank=True)
+    data = models.JSONField(default=dict)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["session", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "seq"], name="session_event_seq_unique"),
+            # A client retrying a frame with the same client_id gets the first event back, never a second one.
+            models.UniqueConstraint(
+                fields=["session", "actor", "client_id"],
+                condition=~Q(client_id=""),
+                name="session_event_client_id_unique",
+            ),
+            models.CheckConstraint(condition=Q(seq__gte=1), name="session_event_seq_positive"),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="session_event_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+
+class Proposal(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        ACCEPTED = "accepted", _("Accepted")
+        BLOCKED = "blocked", _("Blocked")
+
+    session = models.ForeignKey(DialogueSession, on_delete=models.CASCADE, related_name="proposals")
+    text = models.TextField(_("text"))
+    term_kind = models.CharField(_("term kind"), max_length=14, choices=Term.Kind.choices, default=Term.Kind.OTHER)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    proposed_by = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    # The draft agreement term an accepted proposal became (its position then).
+    term_position = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("proposal")
+        verbose_name_plural = _("proposals")
+        ordering = ["session", "id"]
+
+
+class Response(models.Model):
+    class Stance(models.TextChoices):
+        AGREE = "agree", _("Agree")
+        STAND_ASIDE = "stand_aside", _("Stand aside")
+        BLOCK = "block", _("Block")
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="responses")
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="+")
+    stance = models.CharField(_("stance"), max_length=12, choices=Stance.choices)
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["proposal", "participant"], name="response_once")]
+
+
+class AgendaItem(models.Model):
+    session = models.ForeignKey(DialogueSession, on_delete=models.CASCADE, related_name="agenda")
+    position = models.PositiveSmallIntegerField()
+    title = models.CharField(_("title"), max_length=200)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["session", "position"]
+        constraints = [models.UniqueConstraint(fields=["session", "position"], name="agenda_position_unique")]
+
+
+class Invitation(models.Model):
+    """A one-time link admitting a party representative or an elder to one session. Only the token's hash
+    is stored."""
+
+    session = models.ForeignKey(DialogueSession, on_delete=models.CASCADE, related_name="invitations")
+    token_hash = models.CharField(max_length=64, unique=True)
+    display_name = models.CharField(_("name shown"), max_length=120)
+    role = models.CharField(_("role"), max_length=12, choices=Participant.Role.choices)
+    priority = models.BooleanField(_("victim or woman"), default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    participant = models.ForeignKey(Participant, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")

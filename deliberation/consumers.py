@@ -1,0 +1,200 @@
+"""The session room's websocket (shared/CONTRACT.md section 5): a thin protocol adapter.
+
+It checks attendance at the handshake, limits frame size (config.ws) and rate, validates frames, calls
+deliberation.services, and sends each connection every event in `seq` order, each once. Events reach it
+through the channel layer (from any server process) and from its own actions; one that arrives ahead of
+its turn waits briefly for the missing ones, which are then read from the database. The channel layer
+only carries hints: PostgreSQL and `seq` are the truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from django.utils.translation import gettext as _
+
+from config.errors import SulhError
+from config.ws import SulhConsumer
+
+from . import selectors, services
+
+RATE_FRAMES, RATE_SECONDS = 100, 2.0
+GAP_WAIT = 0.25  # Seconds an early event waits for the ones before it before they are read from the database.
+
+# frame type → (service, the frame's fields passed on as keyword arguments: {frame key: argument})
+ACTIONS = {
+    "say": (services.say, {"body": "body", "client_id": "client_id"}),
+    "raise_hand": (services.hand_raise, {}),
+    "lower_hand": (services.hand_lower, {}),
+    "give_floor": (services.floor_give, {"participant": "to"}),
+    "propose": (services.propose, {"text": "text", "client_id": "client_id", "term_kind": "term_kind"}),
+    "respond": (services.respond, {"proposal": "proposal", "stance": "stance"}),
+    "set_mode": (
+        services.mode_set,
+        {"floor_only": "floor_only", "priority_first": "priority_first", "turn_seconds": "turn_seconds"},
+    ),
+    "agenda_add": (services.agenda_add, {"title": "title", "client_id": "client_id"}),
+    "agenda_done": (services.agenda_done, {"item": "item"}),
+}
+REQUIRED = {"give_floor": ("participant",), "respond": ("proposal", "stance"), "agenda_done": ("item",)}
+
+
+def _error_code(error: SulhError) -> str:
+    return "malformed" if error.code in ("invalid", "parse_error") else error.code
+
+
+class SessionConsumer(SulhConsumer):
+    participant_id: int | None = None
+
+    async def authorize(self) -> bool:
+        self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
+        return await database_sync_to_async(selectors.may_attend)(user=self.scope["user"], session_id=self.session_id)
+
+    async def joined(self) -> None:
+        self.group = services.group_name(self.session_id)
+        self.last_sent = 0
+        self.early: dict[int, dict] = {}
+        self.gap_task: asyncio.Task | None = None
+        self.order = asyncio.Lock()
+        self.frames: deque[float] = deque()
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        welcome = await database_sync_to_async(self._arrive)()
+        async with self.order:
+            await self.send_json(welcome)
+            after = self._after()
+            if after is not None and after < welcome["last_seq"]:
+                for event in await self._stored(after, welcome["last_seq"]):
+                    await self.send_json(event)
+            self.last_sent = welcome["last_seq"]
+            await self._send_early()
+
+    def _arrive(self) -> dict:
+        participant, session = services.participant_connect(user=self.user, session_id=self.session_id)
+        self.participant_id = participant.pk
+        session.refresh_from_db()
+        return {
+            "type": "welcome",
+            "session": session.pk,
+            "participant": participant.pk,
+            "last_seq": session.last_seq,
+            "state": selectors.session_state(session=session),
+        }
+
+    def _after(self) -> int | None:
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        try:
+            after = int(query.get("after", [""])[0])
+        except ValueError:
+            return None
+        return max(after, 0)
+
+    async def _stored(self, after: int, upto: int | None = None) -> list[dict]:
+        return await database_sync_to_async(selectors.events_after)(session_id=self.session_id, after=after, upto=upto)
+
+    async def disconnect(self, code: int) -> None:
+        if self.gap_task is not None:
+            self.gap_task.cancel()
+        if hasattr(self, "group"):
+            try:
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+            except Exception:  # noqa: BLE001 - the layer may be what went away
+                pass
+        if self.participant_id is not None:
+            await database_sync_to_async(services.participant_disconnect)(participant_id=self.participant_id)
+        try:
+            await super().disconnect(code)
+        except Exception:  # noqa: BLE001
+            pass
+
+    # --- Frames from the client ---------------------------------------------------------------------------
+
+    async def websocket_receive(self, message) -> None:
+        now = time.monotonic()
+        while self.frames and now - self.frames[0] > RATE_SECONDS:
+            self.frames.popleft()
+        if len(self.frames) >= RATE_FRAMES:
+            await self.send_error("rate_limited", _("Too many frames: at most 100 in 2 seconds."))
+            return
+        self.frames.append(now)
+        await super().websocket_receive(message)
+
+    async def receive_json(self, content, **kwargs) -> None:
+        kind = content["type"]
+        if kind == "ping":
+            # Also renews the group membership: a restarted Redis or an expired group forgets it.
+            await self.channel_layer.group_add(self.group, self.channel_name)
+            await self.send_json({"type": "pong", "last_seq": self.last_sent})
+            return
+        if kind == "resume":
+            await self._resume(content.get("after"))
+            return
+        if kind not in ACTIONS:
+            await self.send_error("unknown_type", _("Unknown frame type: %(type)s.") % {"type": kind[:40]})
+            return
+        missing = [key for key in REQUIRED.get(kind, ()) if key not in content]
+        if missing:
+            await self.send_error("malformed", _("Missing: %(fields)s.") % {"fields": ", ".join(missing)})
+            return
+        service, fields = ACTIONS[kind]
+        arguments = {argument: content[key] for key, argument in fields.items() if key in content}
+        try:
+            result = await database_sync_to_async(service)(
+                session_id=self.session_id, participant_id=self.participant_id, **arguments
+            )
+        except SulhError as error:
+            await self.send_error(_error_code(error), str(error.detail))
+            return
+        for event in result if isinstance(result, list) else [result]:
+            if event is not None:
+                await self._deliver(services.event_payload(event), repeat=True)
+
+    async def _resume(self, after) -> None:
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            await self.send_error("malformed", _("resume needs after: a seq (0 or more)."))
+            return
+        async with self.order:
+            events = await self._stored(after)
+            for event in events:
+                await self.send_json(event)
+            if events:
+                self.last_sent = max(self.last_sent, events[-1]["seq"])
+            await self._send_early()
+
+    # --- Events to the client, in order --------------------------------------------------------------------
+
+    async def session_event(self, message) -> None:
+        """Group message: an event committed by any process."""
+        await self._deliver(message["event"])
+
+    async def _deliver(self, event: dict, *, repeat: bool = False) -> None:
+        async with self.order:
+            seq = event["seq"]
+            if seq <= self.last_sent:
+                if repeat:  # A retried frame: the original event, sent again to the one who retried.
+                    await self.send_json(event)
+                return
+            self.early[seq] = event
+            await self._send_early()
+            if self.early and (self.gap_task is None or self.gap_task.done()):
+                self.gap_task = asyncio.create_task(self._fill_gap())
+
+    async def _send_early(self) -> None:
+        """Send the events that are next in line. The caller holds self.order."""
+        for seq in sorted(s for s in self.early if s <= self.last_sent):
+            del self.early[seq]
+        while (event := self.early.pop(self.last_sent + 1, None)) is not None:
+            await self.send_json(event)
+            self.last_sent = event["seq"]
+
+    async def _fill_gap(self) -> None:
+        await asyncio.sleep(GAP_WAIT)
+        async with self.order:
+            if not self.early:
+                return
+            for event in await self._stored(self.last_sent, max(self.early)):
+                self.early.setdefault(event["seq"], event)
+            await self._send_early()

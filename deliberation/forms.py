@@ -1,0 +1,28 @@
+from django import forms
+from django.utils.translation import gettext_lazy
+
+from .models import Participant
+
+
+class SessionScheduleForm(forms.Form):
+    scheduled_for = forms.DateTimeField(
+        label=gettext_lazy("Date and time"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+
+
+class InvitationForm(forms.Form):
+    name = forms.CharField(
+        label=gettext_lazy("Name shown in the room"),
+        max_length=120,
+        help_text=gettext_lazy("How the others will see them, e.g. “Representative of the first party”."),
+    )
+    role = forms.ChoiceField(
+        label=gettext_lazy("Role"),
+        choices=[
+            (Participant.Role.PARTY, Participant.Role.PARTY.label),
+            (Participant.Role.ELDER, Participant.Role.ELDER.label),
+        ],
+    )
+    priority = forms.BooleanField(
+        label=gettext_lazy("A victim or a woman (first in the queue when asked)"), required=False
+    )

@@ -1,0 +1,112 @@
+"""Reads for live dialogue sessions: who may attend, the room's state, the transcript."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from cases import rules as case_rules
+from cases import selectors as case_selectors
+from cases.models import Membership
+from config.errors import NotFoundError
+
+from .models import AgendaItem, DialogueSession, Participant, Proposal, Response, SessionEvent
+from .services import event_payload
+
+
+def may_attend(*, user, session_id) -> bool:
+    """Sessions are confidential to their attendees: the session's participants (its facilitator, invited
+    guests) and the facilitators and monitors of the case's forum. Nobody else, administrators included."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    session = DialogueSession.objects.select_related("case__forum").filter(pk=session_id).first()
+    if session is None:
+        return False
+    if Participant.objects.filter(session=session, user=user).exists():
+        return True
+    return case_rules.is_forum_member(user, session.case.forum)
+
+
+def session_get_for_attendee(*, user, session_id) -> DialogueSession:
+    try:
+        session_id = int(session_id)
+    except (TypeError, ValueError):
+        raise NotFoundError() from None
+    if not may_attend(user=user, session_id=session_id):
+        raise NotFoundError()
+    return DialogueSession.objects.select_related("case", "case__forum", "facilitator").get(pk=session_id)
+
+
+def session_list_for_case(*, user, case_id) -> QuerySet[DialogueSession]:
+    """The case's sessions, for those who may see the case (NotFoundError otherwise)."""
+    case = case_selectors.case_get_for_user(user=user, case_id=case_id)
+    return DialogueSession.objects.filter(case=case).select_related("case").order_by("-scheduled_for", "-id")
+
+
+def role_for(*, user, session: DialogueSession) -> str:
+    if session.facilitator_id == user.pk:
+        return Participant.Role.FACILITATOR
+    roles = set(Membership.objects.filter(user=user, forum=session.case.forum_id).values_list("role", flat=True))
+    if Membership.Role.FACILITATOR in roles:
+        return Participant.Role.MEMBER
+    return Participant.Role.MONITOR
+
+
+def queue(*, session: DialogueSession) -> list[int]:
+    """Raised hands in order: first come first served, victims and women first when the session says so."""
+    hands = Participant.objects.filter(session=session, hand_raised_at__isnull=False)
+    if session.priority_first:
+        hands = hands.order_by("-priority", "hand_raised_at", "id")
+    else:
+        hands = hands.order_by("hand_raised_at", "id")
+    return list(hands.values_list("id", flat=True))
+
+
+def session_state(*, session: DialogueSession) -> dict:
+    """What the room shows, as of the session's last_seq: the `state` of the welcome frame."""
+    participants = list(Participant.objects.filter(session=session).order_by("id"))
+    proposals = list(Proposal.objects.filter(session=session, status=Proposal.Status.OPEN).order_by("id"))
+    stances: dict[int, dict[str, str]] = {}
+    for proposal_id, participant_id, stance in Response.objects.filter(proposal__in=proposals).values_list(
+        "proposal_id", "participant_id", "stance"
+    ):
+        stances.setdefault(proposal_id, {})[str(participant_id)] = stance
+    return {
+        "status": session.status,
+        "floor": session.floor_id,
+        "floor_until": session.floor_until.isoformat().replace("+00:00", "Z") if session.floor_until else None,
+        "queue": queue(session=session),
+        "open_proposals": [
+            {"id": p.pk, "text": p.text, "term_kind": p.term_kind, "responses": stances.get(p.pk, {})}
+            for p in proposals
+        ],
+        "participants": [
+            {
+                "id": p.pk,
+                "name": p.display_name,
+                "role": p.role,
+                "present": p.present,
+                "priority": p.priority,
+                "hand_raised": p.hand_raised_at is not None,
+            }
+            for p in participants
+        ],
+        "agenda": [
+            {"id": item.pk, "position": item.position, "title": item.title, "done": item.done_at is not None}
+            for item in AgendaItem.objects.filter(session=session).order_by("position")
+        ],
+        "floor_only": session.floor_only,
+        "priority_first": session.priority_first,
+        "turn_seconds": session.turn_seconds,
+    }
+
+
+def events_after(*, session_id: int, after: int, upto: int | None = None) -> list[dict]:
+    """The session's events with seq > after (and ≤ upto), in order, as the websocket sends them."""
+    events = SessionEvent.objects.filter(session_id=session_id, seq__gt=after).order_by("seq")
+    if upto is not None:
+        events = events.filter(seq__lte=upto)
+    return [event_payload(event) for event in events]
+
+
+def transcript(*, session: DialogueSession) -> list[dict]:
+    return events_after(session_id=session.pk, after=0)

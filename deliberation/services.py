@@ -1,0 +1,563 @@
+"""Writes for live dialogue sessions. Every door (the websocket consumer, the API, the pages) comes here.
+
+Ordering and durability (shared/CONTRACT.md section 5): each action runs in one transaction that locks
+the session row, allocates the next `seq` from it, stores the event and commits; the event is published to
+the session's channel-layer group only after the commit. The lock is held until the commit, so events are
+committed in `seq` order; publication can still arrive out of order across processes, which the consumer
+repairs from the database. A frame repeated with the same `client_id` by the same participant returns the
+stored event instead of making a second one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from cases import rules as case_rules
+from cases import selectors as case_selectors
+from cases import services as case_services
+from cases import workflows
+from cases.models import Term
+from config.errors import ConflictError, DomainRuleError, ForbiddenError, NotFoundError, SulhError
+
+from .models import AgendaItem, DialogueSession, Invitation, Participant, Proposal, Response, SessionEvent
+
+logger = logging.getLogger(__name__)
+User = get_user_model()
+
+MAX_BODY = 4000  # Characters in one utterance or proposal.
+INVITATION_DAYS = 7
+
+
+class SessionNotLive(DomainRuleError):
+    code = "session_not_live"
+    default_detail = gettext_lazy("The session is not live.")
+
+
+class SessionNotScheduled(ConflictError):
+    code = "session_not_scheduled"
+    default_detail = gettext_lazy("The session has already started.")
+
+
+class InvitationInvalid(SulhError):
+    status = 404
+    code = "invitation_invalid"
+    default_detail = gettext_lazy("This invitation link is not valid, was already used, or has expired.")
+
+
+def group_name(session_id: int) -> str:
+    return f"session.{session_id}"
+
+
+def event_payload(event: SessionEvent) -> dict:
+    """An event as the websocket sends it and the transcript lists it."""
+    payload = {
+        "type": "event",
+        "seq": event.seq,
+        "kind": event.kind,
+        "actor": event.actor_id,
+        "at": event.at.isoformat().replace("+00:00", "Z"),
+        "data": event.data,
+    }
+    if event.client_id:
+        payload["client_id"] = event.client_id
+    return payload
+
+
+def _publish(session_id: int, payload: dict) -> None:
+    """Tell the session's sockets, after commit. The database is the truth: if the channel layer is down the
+    event is still stored, and sockets find it by its seq (gap repair, ?after, resume)."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group_name(session_id), {"type": "session.event", "event": payload})
+    except Exception:  # noqa: BLE001 - a hint that failed to go out; never the event itself
+        logger.warning("session %s: event %s not published; sockets will repair from the database",
+                       session_id, payload["seq"], exc_info=True)  # fmt: skip
+
+
+def _append(session: DialogueSession, *, kind: str, actor: Participant | None, data: dict, client_id: str = "",
+            at=None) -> SessionEvent:  # fmt: skip
+    """Store the session's next event. The caller holds the session row lock (_lock)."""
+    session.last_seq += 1
+    DialogueSession.objects.filter(pk=session.pk).update(last_seq=session.last_seq)
+    event = SessionEvent.objects.create(
+        session=session, seq=session.last_seq, kind=kind, actor=actor, data=data, client_id=client_id,
+        at=at or timezone.now(),
+    )  # fmt: skip
+    payload = event_payload(event)
+    transaction.on_commit(lambda: _publish(session.pk, payload))
+    return event
+
+
+def _lock(session_id) -> DialogueSession:
+    try:
+        return DialogueSession.objects.select_for_update(of=("self",)).select_related("case").get(pk=int(session_id))
+    except (DialogueSession.DoesNotExist, TypeError, ValueError):
+        raise NotFoundError() from None
+
+
+def _earlier(session: DialogueSession, actor: Participant, client_id: str) -> SessionEvent | None:
+    if not client_id:
+        return None
+    return SessionEvent.objects.filter(session=session, actor=actor, client_id=client_id).first()
+
+
+def _client_id(value) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > 64:
+        raise _invalid("client_id", _("client_id is a string of at most 64 characters."))
+    return value
+
+
+def _invalid(field: str, detail) -> SulhError:
+    return SulhError(detail, code="invalid", fields={field: [detail]})
+
+
+def _text(value, field: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _invalid(field, _("%(field)s must be a non-empty string.") % {"field": field})
+    value = value.strip()
+    if len(value) > MAX_BODY:
+        raise _invalid(field, _("At most %(n)s characters.") % {"n": MAX_BODY})
+    return value
+
+
+@dataclass
+class Acting:
+    """A participant about to act in a session, both rows read under the session lock."""
+
+    session: DialogueSession
+    participant: Participant
+
+    @property
+    def is_facilitator(self) -> bool:
+        return self.participant.role == Participant.Role.FACILITATOR
+
+    def require_facilitator(self) -> None:
+        if not self.is_facilitator:
+            raise ForbiddenError(_("Only the session's facilitator may do this."))
+
+    def require_live(self) -> None:
+        if self.session.status != DialogueSession.Status.LIVE:
+            raise SessionNotLive()
+
+
+def _acting(session_id, participant_id) -> Acting:
+    session = _lock(session_id)
+    participant = Participant.objects.filter(pk=participant_id, session=session).first()
+    if participant is None:
+        raise ForbiddenError()
+    return Acting(session, participant)
+
+
+# --- Scheduling, starting and ending ----------------------------------------------------------------------
+
+
+def _name_of(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+@transaction.atomic
+def session_schedule(*, user, case_id, scheduled_for) -> DialogueSession:
+    """A session for a case, facilitated by the caller (a facilitator of the case's forum)."""
+    case = case_selectors.case_get_for_user(user=user, case_id=case_id)
+    if not case_rules.can_manage_forum_cases(user, case.forum):
+        raise ForbiddenError(_("Only the forum's facilitators may do this."))
+    if case.state in workflows.ENDED:
+        raise DomainRuleError(_("The case has ended; no more sessions."), code="case_not_open")
+    session = DialogueSession.objects.create(case=case, facilitator=user, scheduled_for=scheduled_for)
+    Participant.objects.create(
+        session=session, user=user, role=Participant.Role.FACILITATOR, display_name=_name_of(user)
+    )
+    return session
+
+
+def _facilitating(*, user, session_id) -> Acting:
+    session = _lock(session_id)
+    participant = Participant.objects.filter(session=session, user=user).first()
+    if participant is None and not case_rules.can_manage_forum_cases(user, session.case.forum):
+        raise NotFoundError()
+    if session.facilitator_id != user.pk:
+        raise ForbiddenError(_("Only the session's facilitator may do this."))
+    return Acting(session, participant)
+
+
+def session_start(*, user, session_id) -> DialogueSession:
+    with transaction.atomic():
+        acting = _facilitating(user=user, session_id=session_id)
+        session = acting.session
+        if session.status != DialogueSession.Status.SCHEDULED:
+            raise SessionNotScheduled()
+        session.status = DialogueSession.Status.LIVE
+        session.started_at = timezone.now()
+        session.save(update_fields=["status", "started_at"])
+        _append(session, kind="started", actor=acting.participant, data={}, at=session.started_at)
+        case_services.timeline_record(
+            case_id=session.case_id, kind="session_started", actor=user, data={"session": session.pk}
+        )
+    return session
+
+
+def session_end(*, user, session_id) -> DialogueSession:
+    with transaction.atomic():
+        acting = _facilitating(user=user, session_id=session_id)
+        session = acting.session
+        acting.require_live()
+        session.status = DialogueSession.Status.ENDED
+        session.ended_at = timezone.now()
+        session.floor, session.floor_until = None, None
+        session.save(update_fields=["status", "ended_at", "floor", "floor_until"])
+        Participant.objects.filter(session=session).update(hand_raised_at=None)
+        accepted = session.proposals.filter(status=Proposal.Status.ACCEPTED).count()
+        _append(session, kind="ended", actor=acting.participant, data={"accepted_proposals": accepted},
+                at=session.ended_at)  # fmt: skip
+        case_services.timeline_record(
+            case_id=session.case_id,
+            kind="session_ended",
+            actor=user,
+            data={"session": session.pk, "events": session.last_seq, "accepted_proposals": accepted},
+        )
+    return session
+
+
+# --- Attending ---------------------------------------------------------------------------------------------
+
+
+def participant_connect(*, user, session_id) -> tuple[Participant, DialogueSession]:
+    """A socket of `user` opened (the selector has checked they may attend): their participant row, created
+    on first arrival, one more connection; `joined` when it is their first open socket."""
+    from . import selectors
+
+    with transaction.atomic():
+        session = _lock(session_id)
+        participant = Participant.objects.filter(session=session, user=user).first()
+        if participant is None:
+            participant = Participant.objects.create(
+                session=session, user=user, role=selectors.role_for(user=user, session=session),
+                display_name=_name_of(user),
+            )  # fmt: skip
+        participant.connections += 1
+        first = participant.connections == 1
+        if participant.joined_at is None:
+            participant.joined_at = timezone.now()
+        participant.save(update_fields=["connections", "joined_at"])
+        if first:
+            _append(session, kind="joined", actor=participant, data={"name": participant.display_name,
+                                                                     "role": participant.role})  # fmt: skip
+    return participant, session
+
+
+def participant_disconnect(*, participant_id: int) -> None:
+    with transaction.atomic():
+        participant = Participant.objects.select_related("session").filter(pk=participant_id).first()
+        if participant is None:
+            return
+        session = _lock(participant.session_id)
+        participant.refresh_from_db(fields=["connections"])
+        participant.connections = max(participant.connections - 1, 0)
+        participant.save(update_fields=["connections"])
+        if participant.connections == 0:
+            _append(session, kind="left", actor=participant, data={})
+
+
+# --- Speaking and the talking piece ------------------------------------------------------------------------
+
+
+def say(*, session_id, participant_id, body, client_id=None) -> SessionEvent:
+    client_id = _client_id(client_id)
+    with transaction.atomic():
+        acting = _acting(session_id, participant_id)
+        if (earlier := _earlier(acting.session, acting.participant, client_id)) is not None:
+            return earlier
+        acting.require_live()
+        body = _text(body, "body")
+        session = acting.session
+        if session.floor_only and not acting.is_facilitator:
+            holds = session.floor_id == acting.participant.pk
+            if not holds:
+                raise ForbiddenError(_("Only the person who has the floor may speak now."))
+            if session.floor_until is not None and timezone.now() > session.floor_until:
+                raise ForbiddenError(_("Your turn is over; raise your hand to speak again."))
+        return _append(session, kind="said", actor=acting.participant, data={"body": body}, client_id=client_id)
+
+
+def hand_raise(*, session_id, participant_id) -> SessionEvent | None:
+    with transaction.atomic():
+        acting = _acting(session_id, participant_id)
+        acting.require_live()
+        participant = acting.participant
+        if participant.hand_raised_at is not None:
+            return None  # Already in the queue: nothing happened.
+        participant.hand_raised_at = timezone.now()
+        participant.save(update_fields=["hand_raised_at"])
+        return _append(acting.session, kind="hand_raised", actor=participant, data={}, at=participant.hand_raised_at)
+
+
+def hand_lower(*, session_id, participant_id) -> SessionEvent | None:
+    with transaction.atomic():
+        acting = _acting(session_id, participant_id)
+        acting.require_live()
+        participant = acting.participant
+        if participant.hand_raised_at is None:
+            return None
+        participant.hand_raised_at = None
+        participant.save(update_fields=["hand_raised_at"])
+        return _append(acting.session, kind="hand_lowered", actor=participant, data={})
+
+
+def floor_give(*, session_id, participant_id, to) -> SessionEvent:
+    """Give the talking piece to `to` (a participant id), or take it back with None. The holder leaves the
+    queue; with a time cap the turn ends `turn_seconds` from now."""
+    with transaction.atomic():
+        acting = _acting(session_id, participant_id)
+        acting.require_facilitator()
+        acting.require_live()
+        session = acting.session
+        holder = None
+        if to is not None:
+            if isinstance(to, bool) or not isinstance(to, int):
+                raise _invalid("participant", _("participant is a participant's id, or null."))
+            holder = Participant.objects.filter(pk=to, session=session).first()
+            if holder is None:
+                raise _invalid("participant", _("No such participant in this session."))
+            Participant.objects.filter(pk=holder.pk).update(hand_raised_at=None)
+        now = timezone.now()
+        session.floor = holder
+        session.floor_until = now + timedelta(seconds=session.turn_seconds) if holder and session.turn_seconds else None
+        session.save(update_fields=["floor", "floor_until"])
+        data = {"participant": holder.pk if holder else None}
+        if session.floor_until:
+            data["until"] = session.floor_until.isoformat().replace("+00:00", "Z")
+        return _append(session, kind="floor_given", actor=acting.participant, data=data, at=now)
+
+
+def mode_set(*, session_id, participant_id, floor_only=None, priority_first=None, turn_seconds=...) -> SessionEvent:
+    """The facilitator's settings: only the floor speaks; victims and women first in the queue; a time cap
+    per turn (seconds, 10 to 3600, or null for none). Omitted settings stay as they are."""
+    with transaction.atomic():
+        acting = _acting(session_id, participant_id)
+        acting.require_facilitator()
+        acting.require_live()
+        session = acting.session
+        data = {}
+        for name, value in (("floor_only", floor_only), ("priority_first", priority_first)):
+            if value is not None:
+                if not isinstance(value, bool):
+                    raise _invalid(name, _("%(field)s is true or false.") % {"field": name})
+                setattr(session, name, value)
+                data[name] = value
+        if turn_seconds is not ...:
+            if turn_seconds is not None and (
+                isinstance(turn_seconds, bool) or not isinstance(turn_seconds, int) or not 10 <= turn_seconds <= 3600
+            ):
+                raise _invalid("turn_seconds", _("turn_seconds is a number of seconds from 10 to 3600, or null."))
+            session.turn_seconds = turn_seconds
+            data["turn_seconds"] = turn_seconds
+        if not data:
+            raise _invalid("floor_only", _("Say which setting to change."))
+        session.save(update_fields=["floor_only", "priority_first", "turn_seconds"])
+        return _append(session, kind="mode_set", actor=acting.participant, data=data)
+
+
+# --- The agenda ---------------------------------------------------------------------------------------------
+
+
+def agenda_add(*, session_id, participant_id, title, client_id=None) -> SessionEvent:
+    client_id = _client_id(client_id)
+    with transaction.atomic():
+        acting = _acting(session_id, participant_id)
+        acting.require_facilitator()
+        if (earlier := _earlier(acting.session, acting.participant, client_id)) is not None:
+            return earlier
+        if acting.session.status == DialogueSession.Status.ENDED:
+            raise SessionNotLive()
+        title = _text(title, "title")[:200]
+        position = AgendaItem.objects.filter(session=acting.session).count() + 1
+        item = AgendaItem.objects.create(session=acting.session, position=position, title=title)
+        return _append(acting.session, kind="agenda_added", actor=acting.participant,
+                       data={"item": item.pk, "position": position, "title": title}, client_id=client_id)  # fmt: skip
+
+
+def agenda_done(*, session_id, participant_id, item) -> SessionEvent:
+    with transaction.atomic():
+        acting = _acting(session_id, participant_id)
+        acting.require_facilitator()
+        acting.require_live()
+        found = AgendaItem.objects.filter(pk=item, session=acting.session).first() if isinstance(item, int) else None
+        if found is None:
+            raise _invalid("item", _("No such agenda item in this session."))
+        if found.done_at is None:
+            found.done_at = timezone.now()
+            found.save(update_fields=["done_at"])
+        return _append(acting.session, kind="agenda_done", actor=acting.participant, data={"item": found.pk})
+
+
+# --- Proposals and consensus --------------------------------------------------------------------------------
+
+
+def propose(*, session_id, participant_id, text, client_id=None, term_kind=None) -> SessionEvent:
+    """A proposal for the agreement, checked against the prohibited practices exactly as a term through the
+    API is (cases.services.term_check: refused, with the attempt on the case's timeline)."""
+    client_id = _client_id(client_id)
+    term_kind = term_kind or Term.Kind.OTHER
+    if term_kind not in Term.Kind.values:
+        raise _invalid("term_kind", _("Not a kind of term."))
+    with transaction.atomic():
+        acting = _acting(session_id, participant_id)
+        acting.require_facilitator()
+        if (earlier := _earlier(acting.session, acting.participant, client_id)) is not None:
+            return earlier
+        acting.require_live()
+        text = _text(text, "text")
+        session = acting.session
+    # Outside the session's transaction: a refusal must commit its timeline event before it is raised.
+    case_services.term_check(
+        user=acting.participant.user, case_id=session.case_id, term_kind=term_kind, description=text,
+        source={"session": session.pk},
+    )  # fmt: skip
+    with transaction.atomic():
+        acting = _acting(session_id, participant_id)
+        if (earlier := _earlier(acting.session, acting.participant, client_id)) is not None:
+            return earlier
+        acting.require_live()
+        now = timezone.now()
+        proposal = Proposal.objects.create(
+            session=acting.session, text=text, term_kind=term_kind, proposed_by=acting.participant, proposed_at=now
+        )
+        return _append(acting.session, kind="proposed", actor=acting.participant, client_id=client_id, at=now,
+                       data={"proposal": proposal.pk, "text": text, "term_kind": term_kind})  # fmt: skip
+
+
+def respond(*, session_id, participant_id, proposal, stance) -> list[SessionEvent]:
+    """A stance on an open proposal (changeable until it is decided). One block stops it; once everyone who
+    takes part in consensus and is present (or has already answered) agrees or stands aside, it is accepted
+    and becomes a draft agreement term. Returns the events: `responded`, and `proposal_decided` if it was."""
+    if stance not in Response.Stance.values:
+        raise _invalid("stance", _("stance is agree, stand_aside or block."))
+    with transaction.atomic():
+        acting = _acting(session_id, participant_id)
+        acting.require_live()
+        session, participant = acting.session, acting.participant
+        found = Proposal.objects.filter(pk=proposal, session=session).first() if isinstance(proposal, int) else None
+        if found is None:
+            raise _invalid("proposal", _("No such proposal in this session."))
+        if found.status != Proposal.Status.OPEN:
+            raise DomainRuleError(_("This proposal has already been decided."), code="proposal_decided")
+        if not participant.votes:
+            raise ForbiddenError(_("The facilitator and monitors do not take part in consensus checks."))
+        now = timezone.now()
+        Response.objects.update_or_create(
+            proposal=found, participant=participant, defaults={"stance": stance, "at": now}
+        )
+        events = [_append(session, kind="responded", actor=participant, at=now,
+                          data={"proposal": found.pk, "stance": stance})]  # fmt: skip
+        outcome = _consensus(found)
+        if outcome is not None:
+            events.append(_decide(session, found, outcome, now=now))
+        return events
+
+
+def _consensus(proposal: Proposal) -> str | None:
+    stances = dict(Response.objects.filter(proposal=proposal).values_list("participant_id", "stance"))
+    if Response.Stance.BLOCK in stances.values():
+        return Proposal.Status.BLOCKED
+    voters = {
+        p.pk for p in Participant.objects.filter(session=proposal.session_id, connections__gt=0) if p.votes
+    } | set(stances)
+    if stances and voters <= set(stances):
+        return Proposal.Status.ACCEPTED
+    return None
+
+
+def _decide(session: DialogueSession, proposal: Proposal, outcome: str, *, now) -> SessionEvent:
+    proposal.status, proposal.decided_at = outcome, now
+    data = {"proposal": proposal.pk, "outcome": outcome}
+    if outcome == Proposal.Status.ACCEPTED:
+        term = {"kind": proposal.term_kind, "description": proposal.text}
+        try:
+            _agreement, position = case_services.agreement_term_add(
+                user=session.facilitator, case_id=session.case_id, term=term
+            )
+            proposal.term_position = position
+            data["term_position"] = position
+        except SulhError as error:  # The agreement became final, or the case ended, since it was proposed.
+            data["term_error"] = error.code
+    proposal.save(update_fields=["status", "decided_at", "term_position"])
+    counts = dict.fromkeys(Response.Stance.values, 0)
+    for stance in Response.objects.filter(proposal=proposal).values_list("stance", flat=True):
+        counts[stance] += 1
+    data["stances"] = counts
+    case_services.timeline_record(
+        case_id=session.case_id,
+        kind="proposal_decided",
+        actor=session.facilitator,
+        data={"session": session.pk, **data},
+    )
+    return _append(session, kind="proposal_decided", actor=None, data=data, at=now)
+
+
+# --- Invitations ---------------------------------------------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invitation_create(
+    *, user, session_id, display_name, role=Participant.Role.PARTY, priority=False
+) -> tuple[Invitation, str]:
+    """A one-time link for a party representative or an elder: (invitation, token). Only the hash is kept."""
+    if role not in (Participant.Role.PARTY, Participant.Role.ELDER):
+        raise _invalid("role", _("Invite a party representative or an elder."))
+    display_name = _text(display_name, "name")[:120]
+    with transaction.atomic():
+        acting = _facilitating(user=user, session_id=session_id)
+        if acting.session.status == DialogueSession.Status.ENDED:
+            raise SessionNotLive()
+        token = secrets.token_urlsafe(24)
+        now = timezone.now()
+        invitation = Invitation.objects.create(
+            session=acting.session, token_hash=_token_hash(token), display_name=display_name, role=role,
+            priority=bool(priority), created_by=user, created_at=now, expires_at=now + timedelta(days=INVITATION_DAYS),
+        )  # fmt: skip
+    return invitation, token
+
+
+def invitation_redeem(*, token: str):
+    """Admit the holder of a one-time link: a guest account that can attend that one session and nothing
+    else, as its participant. Returns (user, session). A used, expired or unknown link is InvitationInvalid."""
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update()
+            .filter(token_hash=_token_hash(token or ""), used_at__isnull=True, expires_at__gt=timezone.now())
+            .first()
+        )
+        if invitation is None:
+            raise InvitationInvalid()
+        session = _lock(invitation.session_id)
+        if session.status == DialogueSession.Status.ENDED:
+            raise InvitationInvalid()
+        guest = User(username=f"guest-{secrets.token_hex(8)}")
+        guest.set_unusable_password()
+        guest.save()
+        participant = Participant.objects.create(
+            session=session, user=guest, role=invitation.role, display_name=invitation.display_name,
+            priority=invitation.priority,
+        )  # fmt: skip
+        invitation.used_at, invitation.participant = timezone.now(), participant
+        invitation.save(update_fields=["used_at", "participant"])
+    return guest, session
