@@ -42,7 +42,9 @@ def open_case(world, **overrides):
 
 
 def invite(world, session, name, **kwargs):
-    _invitation, token = services.invitation_create(user=world.alice, session_id=session.pk, display_name=name, **kwargs)
+    _invitation, token = services.invitation_create(
+        user=world.alice, session_id=session.pk, display_name=name, **kwargs
+    )
     guest, _session = services.invitation_redeem(token=token)
     return guest
 
@@ -71,23 +73,23 @@ class Client:
         else:
             await self.communicator.send_json_to(frame)
 
-    async def receive(self, timeout: float = 5) -> dict:
-        return json.loads(await self.communicator.receive_from(timeout=timeout))
+    async def receive(self, wait: float = 5) -> dict:
+        return json.loads(await self.communicator.receive_from(timeout=wait))
 
-    async def next(self, kind: str | None = None, *, type: str = "event", timeout: float = 5) -> dict:
+    async def next(self, kind: str | None = None, *, type: str = "event", wait: float = 5) -> dict:
         """The next frame of this type (and event kind), skipping presence events and others."""
         while True:
-            frame = await self.receive(timeout)
+            frame = await self.receive(wait)
             if frame["type"] == type and (kind is None or frame.get("kind") == kind):
                 return frame
             if frame["type"] == "error" and type != "error":
                 raise AssertionError(f"unexpected error frame {frame}")
 
-    async def error(self, timeout: float = 5) -> dict:
-        return await self.next(type="error", timeout=timeout)
+    async def error(self, wait: float = 5) -> dict:
+        return await self.next(type="error", wait=wait)
 
-    async def nothing(self, timeout: float = 0.3) -> bool:
-        return await self.communicator.receive_nothing(timeout=timeout)
+    async def nothing(self, wait: float = 0.3) -> bool:
+        return await self.communicator.receive_nothing(timeout=wait)
 
     async def close(self) -> None:
         await self.communicator.disconnect()

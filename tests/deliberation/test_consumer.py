@@ -148,7 +148,11 @@ async def test_nothing_happens_in_a_session_that_is_not_live(room):
     alice = await connect(room, room.world.alice)
     await db(services.session_end)(user=room.world.alice, session_id=room.session.pk)
     await alice.next("ended")
-    for frame in ({"type": "say", "body": "Too late"}, {"type": "raise_hand"}, {"type": "give_floor", "participant": None}):
+    for frame in (
+        {"type": "say", "body": "Too late"},
+        {"type": "raise_hand"},
+        {"type": "give_floor", "participant": None},
+    ):
         await alice.send(frame)
         assert (await alice.error())["code"] == "session_not_live"
     await alice.close()
@@ -365,7 +369,9 @@ async def test_an_event_published_ahead_of_its_turn_waits_for_the_one_before(roo
 
     first, second = await two_events()
     assert (first["seq"], second["seq"]) == (start + 1, start + 2)
-    await get_channel_layer().group_send(services.group_name(room.session.pk), {"type": "session.event", "event": second})
+    await get_channel_layer().group_send(
+        services.group_name(room.session.pk), {"type": "session.event", "event": second}
+    )
     received = [await alice.receive(), await alice.receive()]
     assert [(e["seq"], e["data"]["body"]) for e in received] == [(start + 1, "first"), (start + 2, "second")]
     await alice.close()
