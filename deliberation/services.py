@@ -189,8 +189,8 @@ def session_schedule(*, user, case_id, scheduled_for) -> DialogueSession:
 def _facilitating(*, user, session_id) -> Acting:
     session = _lock(session_id)
     participant = Participant.objects.filter(session=session, user=user).first()
-    if participant is None and not case_rules.can_manage_forum_cases(user, session.case.forum):
-        raise NotFoundError()
+    if participant is None and not case_rules.is_forum_member(user, session.case.forum):
+        raise NotFoundError()  # Not an attendee: the session does not exist for them.
     if session.facilitator_id != user.pk:
         raise ForbiddenError(_("Only the session's facilitator may do this."))
     return Acting(session, participant)

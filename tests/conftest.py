@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,6 +151,10 @@ def free_port() -> int:
 class Server:
     url: str
     process: subprocess.Popen
+    log: str = ""
+
+    def output(self) -> str:
+        return Path(self.log).read_text(errors="replace") if self.log else ""
 
     @property
     def ws_url(self) -> str:
@@ -161,6 +166,8 @@ def start_server(env_overrides: dict[str, str], *, workers: int = 1) -> Server:
     import urllib.request
 
     port = free_port()
+    # Its output goes to a file: a pipe nobody reads fills up, and the server then blocks writing a log line.
+    log = tempfile.NamedTemporaryFile(prefix="sulh-server-", suffix=".log", delete=False)  # noqa: SIM115
     env = {**os.environ, **env_overrides, "PORT": str(port), "DJANGO_SETTINGS_MODULE": "config.settings"}
     process = subprocess.Popen(
         [
@@ -178,17 +185,17 @@ def start_server(env_overrides: dict[str, str], *, workers: int = 1) -> Server:
         ],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.stdout.read().decode(errors='replace')[-2000:]}")
+            raise RuntimeError(f"server exited: {Path(log.name).read_text(errors='replace')[-2000:]}")
         try:
             with urllib.request.urlopen(f"{url}/healthz", timeout=2):
-                return Server(url, process)
+                return Server(url, process, log.name)
         except OSError:
             time.sleep(0.2)
     process.kill()
@@ -202,6 +209,8 @@ def stop_server(server: Server) -> None:
     except subprocess.TimeoutExpired:
         server.process.kill()
         server.process.wait(timeout=10)
+    if server.log:
+        Path(server.log).unlink(missing_ok=True)
     _wait_for_other_sessions_to_end()
 
 
