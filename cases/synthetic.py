@@ -9,8 +9,10 @@ check is met, a non-compoundable offence only referred or withdrawn. `seq` runs 
 decrease and never pass the run's end. `CaseDraft.move` checks the guards again as it goes, so a bug here
 stops the run instead of writing a history the services would refuse. Event data has the shapes the
 services write (`opened`, `transitioned`, `agreement_recorded`, `agreement_finalised`, `compliance_checked`,
-`breach_recorded`, `prohibited_term_blocked`), and a breach leaves the "consider stepping up" reminder
-services.compliance_record leaves.
+`breach_recorded`, `prohibited_term_blocked`, `escalated`, `de_escalated`, `session_started`, `session_ended`),
+a breach leaves the "consider stepping up" reminder services.compliance_record leaves, moves along the
+ladder follow services.case_escalate's rules with their review dates and reminders, and a dialogue session
+is numbered, started and ended as deliberation.services does it.
 
 Deterministic. One `random.Random` stream drives everything, case after case. It is seeded with the seed
 and the number of cases already in the database, so the same seed on the same database (an empty one, say)
@@ -35,8 +37,8 @@ caller's transaction) batches are written one after the other on the caller's co
 bulk_create on SQLite.
 
 Extending. A case's history is written by HISTORY_STEPS, in order: functions `step(draft, run)` that add
-events (`draft.event`, `draft.move`) and rows (`run.add_row`). Escalations along the ladder and dialogue
-sessions come later as one more step each, and a Table in TABLES for each new table.
+events (`draft.event`, `draft.move`) and rows (`run.add_row`), with a Table in TABLES for each table written.
+Each batch's cases are added to the escalation statistics' running totals in the batch's own transaction.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.db import connection, models, transaction
 from django.utils import timezone
+
+from deliberation.models import DialogueSession, Participant, SessionEvent
 
 from . import ladder_stats, services, workflows
 from .models import (
@@ -141,6 +145,8 @@ CHECKS = {
     for going_well, key in ((True, "well"), (False, "badly"))
 }
 CHECK_NOTES = {status: tuple(notes) for status, notes in VOCABULARY["check_notes"].items()}
+SESSIONS = VOCABULARY["sessions"]
+UTTERANCES = tuple(SESSIONS["utterances"])
 LADDER = VOCABULARY["ladder"]
 LADDER_REASONS = {key: tuple(value) for key, value in LADDER["reasons"].items()}
 DWELL = VOCABULARY["dwell"]
@@ -169,6 +175,7 @@ class ForumInfo:
     base_rung_id: int
     base_level: int
     rungs: tuple[tuple[int, int, str], ...]  # (level, id, code), base first, as far as facilitators may move.
+    guests: tuple[int, ...]  # Accounts of invited party representatives and elders, reused across sessions.
     review_days: int
     facilitators: tuple[int, ...]
     monitors: tuple[int, ...]
@@ -202,6 +209,15 @@ def world_ensure() -> list[ForumInfo]:
                         user.save(update_fields=["password"])
                     services.membership_grant(user=user, forum=forum, role=role)
                     staff[role].append(user.pk)
+            staff["guest"] = []
+            for number in range(1, SESSIONS["guests_per_forum"] + 1):
+                guest, created = User.objects.get_or_create(
+                    username=f"synthetic-{district_code}-{forum.kind}-guest-{number}"
+                )
+                if created:
+                    guest.set_unusable_password()
+                    guest.save(update_fields=["password"])
+                staff["guest"].append(guest.pk)
             rungs = []
             for rung in forum.ladder.rungs.order_by("level"):
                 if rungs and rung.movable_by == Rung.MovableBy.ADMINISTRATOR:
@@ -216,6 +232,7 @@ def world_ensure() -> list[ForumInfo]:
                     base_rung_id=rungs[0][1],
                     base_level=rungs[0][0],
                     rungs=tuple(rungs),
+                    guests=tuple(staff["guest"]),
                     review_days=forum.ladder.review_days,
                     facilitators=tuple(staff[Membership.Role.FACILITATOR]),
                     monitors=tuple(staff[Membership.Role.MONITOR]),
@@ -512,7 +529,7 @@ class CaseDraft:
 
 # --- Rows and where they go ----------------------------------------------------------------------------
 
-INT, OPT_INT, KEY, TEXT, TS, DATE, JSON, AMOUNT, UUID = range(9)
+INT, OPT_INT, KEY, TEXT, TS, DATE, JSON, AMOUNT, UUID, BOOL = range(10)
 
 
 @dataclass(frozen=True)
@@ -561,6 +578,19 @@ TABLES = (
     Table("reminder", Reminder, (
         ("case_id", INT), ("kind", KEY), ("due_on", DATE), ("created_at", TS), ("resolved_at", TS),
     )),
+    Table("session", DialogueSession, (
+        ("id", INT), ("case_id", INT), ("facilitator_id", INT), ("status", KEY), ("scheduled_for", TS),
+        ("started_at", TS), ("ended_at", TS), ("created_at", TS), ("floor_id", OPT_INT), ("floor_until", TS),
+        ("floor_only", BOOL), ("priority_first", BOOL), ("turn_seconds", OPT_INT), ("last_seq", INT),
+    )),
+    Table("participant", Participant, (
+        ("id", INT), ("session_id", INT), ("user_id", INT), ("role", KEY), ("display_name", TEXT),
+        ("priority", BOOL), ("connections", INT), ("hand_raised_at", TS), ("joined_at", TS),
+    )),
+    Table("session_event", SessionEvent, (
+        ("session_id", INT), ("seq", INT), ("kind", KEY), ("actor_id", OPT_INT), ("client_id", KEY), ("data", JSON),
+        ("at", TS),
+    )),
 )  # fmt: skip
 
 
@@ -581,6 +611,7 @@ _COPY_FORMAT: dict[int, Callable[[object], str]] = {
     JSON: lambda v: v.replace("\\", "\\\\") if "\\" in v else v,  # JSON escapes every control character.
     AMOUNT: lambda v: "\\N" if v is None else str(v),
     UUID: lambda v: v,
+    BOOL: lambda v: "t" if v else "f",
 }
 
 
@@ -1097,9 +1128,84 @@ def _answer_reminders(draft: CaseDraft, at: int) -> None:
             reminder[3] = at
 
 
-# The steps that write a case's history, in order. Add one (dialogue sessions …) by appending a function
-# step(draft, run).
-HISTORY_STEPS: list[Callable[[CaseDraft, Run], None]] = [history_open, history_workflow, history_ladder]
+GUEST_NAMES = {
+    "party": ("Representative of the first party", "Representative of the second party"),
+    "elder": ("Elder of the village", "Elder of the neighbouring village"),
+}
+
+
+def history_session(draft: CaseDraft, run: Run) -> None:
+    """A live dialogue session, as deliberation.services writes one: scheduled and started by a facilitator,
+    attended by a monitor and two invited guests (a party's representative, and an elder or the other
+    party's), lines said and hands raised and given the floor, then ended, everyone leaving; `session_started`
+    and `session_ended` on the case's timeline."""
+    rng = run.rng
+    forum = draft.forum
+    if draft.offence_class == "non_compoundable" or rng.random() >= SESSIONS["share"][forum.kind]:
+        return
+    end = draft.closed_at if draft.closed_at is not None else run.end
+    start = draft.opened_at + DAY + int(rng.random() * 0.5 * (end - draft.opened_at))
+    if start + 4 * 3600 >= end:
+        return
+    session_id = run.take_id("session")
+    facilitator = _one(rng, forum.facilitators)
+    guests = rng.sample(forum.guests, 2)
+    second = "elder" if rng.random() < 0.5 else "party"
+    people = [
+        (facilitator, "facilitator", "Facilitator", False),
+        (_one(rng, forum.monitors), "monitor", "Monitor", False),
+        (guests[0], "party", GUEST_NAMES["party"][0], False),
+        (guests[1], second, GUEST_NAMES[second][1], rng.random() < 0.4),
+    ]
+    t = start
+    events: list[tuple] = []
+
+    def add(kind: str, actor: int | None, data: str) -> None:
+        events.append((session_id, len(events) + 1, kind, actor, "", data, t))
+
+    participants = []
+    for user_id, role, name, priority in people:
+        participant_id = run.take_id("participant")
+        participants.append(participant_id)
+        run.add_row("participant", (participant_id, session_id, user_id, role, name, priority, 0, None, t))
+        add("joined", participant_id, as_json({"name": name, "role": role}))
+        if role == "facilitator":
+            add("started", participant_id, "{}")
+        t += _between(rng, 5, 120)
+    lead, speakers = participants[0], [participants[0], participants[2], participants[3]]
+    for _ in range(_between(rng, *SESSIONS["lines"])):
+        t += _between(rng, 20, 400)
+        speaker = _one(rng, speakers)
+        if speaker != lead and rng.random() < 0.3:
+            add("hand_raised", speaker, "{}")
+            t += _between(rng, 5, 60)
+            add("floor_given", lead, f'{{"participant":{speaker}}}')
+        add("said", speaker, as_json({"body": _one(rng, UTTERANCES)}))
+    t += _between(rng, 60, 600)
+    ended = t
+    add("ended", lead, '{"accepted_proposals":0}')
+    for participant_id in participants:
+        t += _between(rng, 1, 30)
+        add("left", participant_id, "{}")
+    for row in events:
+        run.add_row("session_event", row)
+    created = max(draft.opened_at + 300, start - _between(rng, DAY // 2, 3 * DAY))
+    run.add_row("session", (
+        session_id, draft.id, facilitator, "ended", start - _between(rng, 0, 1800), start, ended, created,
+        None, None, False, False, None, len(events),
+    ))  # fmt: skip
+    draft.event(start, "session_started", facilitator, f'{{"session":{session_id}}}')
+    draft.event(ended, "session_ended", facilitator,
+                f'{{"session":{session_id},"events":{len(events) - len(participants)},"accepted_proposals":0}}')  # fmt: skip
+
+
+# The steps that write a case's history, in order. Add one by appending a function step(draft, run).
+HISTORY_STEPS: list[Callable[[CaseDraft, Run], None]] = [
+    history_open,
+    history_workflow,
+    history_session,
+    history_ladder,
+]
 
 
 # --- Writing batches -------------------------------------------------------------------------------------

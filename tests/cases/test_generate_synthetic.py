@@ -40,7 +40,7 @@ REFERENCE = re.compile(r"^(JIR|MUS|SUL)-(\d{4})-(\d{5,})$")
 PSEUDONYM = re.compile(r"^P-[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{8}$")
 EVENT_KINDS = {
     "opened", "transitioned", "agreement_recorded", "agreement_finalised", "compliance_checked", "breach_recorded",
-    "prohibited_term_blocked", "escalated", "de_escalated",
+    "prohibited_term_blocked", "escalated", "de_escalated", "session_started", "session_ended",
 }  # fmt: skip
 
 
@@ -207,6 +207,36 @@ def ladder_problems(case: Case, events: list[CaseEvent], moves: list[CaseEvent],
     return problems
 
 
+def session_problems(case_events: dict[int, list[CaseEvent]]) -> list[str]:
+    """Every session as deliberation.services would have left it: numbered 1, 2, 3 …, started and ended, its
+    actors its own participants, and its start and end on the case's timeline while the case was open."""
+    from deliberation.models import DialogueSession, Participant, SessionEvent
+
+    problems = []
+    participants = defaultdict(set)
+    for participant_id, session_id in Participant.objects.values_list("id", "session_id"):
+        participants[session_id].add(participant_id)
+    events = defaultdict(list)
+    for event in SessionEvent.objects.order_by("session_id", "seq"):
+        events[event.session_id].append(event)
+    for session in DialogueSession.objects.select_related("case"):
+        timeline = {(e.kind, e.data.get("session")): e for e in case_events[session.case_id]}
+        started, ended = timeline.get(("session_started", session.pk)), timeline.get(("session_ended", session.pk))
+        mine = events[session.pk]
+        kinds = [e.kind for e in mine]
+        checks = [
+            ([e.seq for e in mine] == list(range(1, len(mine) + 1)) and session.last_seq == len(mine), "seq"),
+            (session.status == "ended" and "started" in kinds and "ended" in kinds, "not started and ended"),
+            (all(e.actor_id in participants[session.pk] for e in mine if e.actor_id), "an actor from elsewhere"),
+            (started is not None and started.at == session.started_at, "session_started not on the timeline"),
+            (ended is not None and ended.at == session.ended_at, "session_ended not on the timeline"),
+            (session.case.closed_at is None or session.ended_at < session.case.closed_at, "after the case ended"),
+            (all(a.at <= b.at for a, b in zip(mine, mine[1:], strict=False)), "time runs backwards"),
+        ]
+        problems += [f"session {session.pk} of {session.case.reference}: {what}" for ok, what in checks if not ok]
+    return problems
+
+
 def all_problems(*, now: datetime | None = None) -> list[str]:
     now = now or timezone.now()
     events, terms, checks = defaultdict(list), defaultdict(list), defaultdict(list)
@@ -233,6 +263,7 @@ def all_problems(*, now: datetime | None = None) -> list[str]:
         if not PSEUDONYM.match(pseudonym) or party_forum != case_forum:
             problems.append(f"party {pseudonym} of case {case_id}")
     problems += [f"case {i} lacks a side" for i in events if not {"first_party", "second_party"} <= roles[i]]
+    problems += session_problems(events)
     counters = {(c.prefix, c.year): c.last_number for c in ReferenceCounter.objects.all()}
     for reference in Case.objects.values_list("reference", flat=True):
         prefix, year, number = REFERENCE.match(reference).groups()
@@ -248,6 +279,12 @@ def digest() -> str:
     check_key = dict(ComplianceCheck.objects.values_list("id", "idempotency_key"))
     reference = dict(Case.objects.values_list("id", "reference"))
     agreement_case = dict(Agreement.objects.values_list("id", "case_id"))
+    from deliberation.models import DialogueSession, SessionEvent
+
+    session_key = {
+        pk: (reference[case_id], str(started)) for pk, case_id, started in DialogueSession.objects.values_list(
+            "id", "case_id", "started_at")
+    }  # fmt: skip
     for row in Case.objects.order_by("reference").values_list(
         "reference", "forum__name", "kind", "title", "summary", "dispute_type", "risk_level", "offence_class", "state",
         "rung__level", "version", "last_seq", "outcome", "opened_at", "closed_at", "truce_expires", "review_due",
@@ -261,7 +298,7 @@ def digest() -> str:
     for event in CaseEvent.objects.select_related("actor").order_by("case_id", "seq"):
         data = dict(event.data)
         for key, replace in (("agreement", lambda v: reference[agreement_case[v]]), ("term", term_position.get),
-                             ("check", lambda v: str(check_key[v]))):  # fmt: skip
+                             ("check", lambda v: str(check_key[v])), ("session", session_key.get)):  # fmt: skip
             if key in data:
                 data[key] = replace(data[key])
         actor = event.actor.username if event.actor else None
@@ -285,6 +322,17 @@ def digest() -> str:
         "case__reference", "kind", "due_on", "created_at", "resolved_at"
     ):
         h.update(repr(row).encode())
+    from deliberation.models import Participant
+
+    participant_name = dict(Participant.objects.values_list("id", "display_name"))
+    for *row, data in SessionEvent.objects.order_by(
+        "session__case__reference", "session__started_at", "seq"
+    ).values_list(
+        "session__case__reference", "seq", "kind", "actor__display_name", "actor__user__username", "at", "data"
+    ):
+        if "participant" in data:
+            data = {**data, "participant": participant_name[data["participant"]]}
+        h.update(repr((*row, sorted(data.items()))).encode())
     for row in ReferenceCounter.objects.order_by("prefix", "year").values_list("prefix", "year", "last_number"):
         h.update(repr(row).encode())
     return h.hexdigest()
@@ -351,6 +399,7 @@ def test_the_cases_are_spread_like_real_ones():
     assert kinds["prohibited_term_blocked"] > 0
     assert kinds["agreement_finalised"] > 0
     assert kinds["escalated"] > kinds["de_escalated"] > 0
+    assert kinds["session_started"] == kinds["session_ended"] > 0
     assert cases.filter(rung__level__gt=1).exclude(state__in=ENDED).exists()
     assert set(Reminder.objects.values_list("kind", flat=True)) == {"consider_step_up", "consider_step_down"}
     assert Counter(cases.filter(state="closed").values_list("outcome", flat=True)).keys() == {
