@@ -1,13 +1,15 @@
 """The escalation statistics as running totals, so that the administrators' report reads a few hundred rows
 whatever the number of cases.
 
-Two tables (cases.models): LadderOpenCount, the open cases per forum and rung now; LadderStat, per forum
+Three tables (cases.models): LadderOpenCount, the open cases per forum and rung now; LadderStat, per forum
 and month, the moves up and down onto each level, the stays on each level that a move ended (by length, in
 buckets of days), the cases first escalated in the month and, of those, the ones that have since come back
-down. The services keep them inside the transaction that changes the case (`record_*`), with the case row
-locked; generate_synthetic adds each batch of cases it writes in the batch's transaction (`add_cases`);
-`rebuild()` recomputes both from the cases and their timelines, as a repair. `counts()` answers a period: whole months from the totals, the days of a
-partial month at either end from the timeline of the cases that moved in them (a month of moves at most).
+down; LadderMove, each move narrowed to those facts, under an index by forum and time. The services keep
+them inside the transaction that changes the case (`record_*`), with the case row locked; generate_synthetic
+adds each batch of cases it writes in the batch's transaction (`add_cases`); `rebuild()` recomputes all
+three from the cases and their timelines, as a repair. `counts()` answers a period: whole months from the
+monthly totals, the days of a partial month at either end summed by the database from an index range of
+LadderMove.
 
 Counts are added with one upsert per row, in key order, so two transactions moving cases of the same forum
 never wait on each other in opposite orders.
@@ -18,13 +20,14 @@ from __future__ import annotations
 import bisect
 import calendar
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.apps import apps as global_apps
 from django.db import connection, transaction
-from django.db.models import Count, IntegerField, Sum
+from django.db.models import Count, IntegerField, Q, Sum
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, TruncMonth
 from django.utils import timezone
 
 MOVES = ("escalated", "de_escalated")
@@ -80,34 +83,37 @@ def record_end(*, case) -> None:
 
 def record_move(*, case, source, target, at: datetime) -> None:
     """A move of `case` from rung `source` to `target` at `at`, before its event is appended."""
-    from .models import CaseEvent
+    from .models import CaseEvent, LadderMove
 
     events = CaseEvent.objects.filter(case=case)
     arrived = events.filter(kind__in=("opened", *MOVES)).order_by("-seq").values_list("at", flat=True).first()
     first_up = events.filter(kind="escalated").order_by("seq").values_list("at", flat=True).first()
     up = target.level > source.level
-    month = month_of(at)
-    deltas: Counter = Counter()
-    deltas[(case.forum_id, month, UP if up else DOWN, target.level, 0)] += 1
-    if arrived is not None:
-        deltas[(case.forum_id, month, STAY, source.level, bucket_of((at - arrived).total_seconds() / 86400))] += 1
-    if up and first_up is None:
-        deltas[(case.forum_id, month, ESCALATED, 0, 0)] += 1
+    move = Move(
+        case_id=case.pk, forum_id=case.forum_id, at=at, up=up, source=source.level, target=target.level,
+        stay=None if arrived is None else bucket_of((at - arrived).total_seconds() / 86400),
+        first_up=up and first_up is None,
+    )  # fmt: skip
+    deltas = _count([move])
     if not up and first_up is not None and not events.filter(kind="de_escalated").exists():
-        deltas[(case.forum_id, month_of(first_up), RETURNED, 0, 0)] += 1
+        deltas[(case.forum_id, month_of(first_up), RETURNED, 0, 0)] += 1  # Its first climb's cohort came back.
+        LadderMove.objects.filter(case=case, first_up=True).update(came_down=True)
     _add_open([(case.forum_id, source.pk, -1), (case.forum_id, target.pk, 1)])
     _add_stats(deltas)
+    LadderMove.objects.create(**move.fields())
 
 
 def add_cases(*, case_ids: list[int]) -> None:
     """Add cases written in bulk, with their whole timelines (generate_synthetic), in the transaction that
     wrote them."""
-    from .models import Case
+    from .models import Case, LadderMove
     from .workflows import ENDED
 
     opened = Case.objects.filter(pk__in=case_ids).exclude(state__in=ENDED).values_list("forum_id", "rung_id")
     _add_open([(forum_id, rung_id, n) for forum_id, rung_id, n in opened.annotate(n=Count("id")).order_by()])
-    _add_stats(history_counts(case_ids=case_ids))
+    moves = history_moves(case_ids=case_ids)
+    _add_stats(_count(moves))
+    LadderMove.objects.bulk_create((LadderMove(**move.fields()) for move in moves), batch_size=5000)
 
 
 def _add_open(rows: list[tuple[int, int, int]]) -> None:
@@ -137,22 +143,32 @@ def _add_stats(deltas: Counter) -> None:
 # --- Recomputed from the timelines ----------------------------------------------------------------------
 
 
-def history_counts(
-    *, case_ids, date_from: date | None = None, date_to: date | None = None, stream: bool = False, apps=global_apps
-) -> Counter:
-    """The LadderStat counts of the given cases' whole timelines, {(forum, month, metric, level, bucket): n},
-    counting only what happened between date_from and date_to (local dates, both included): moves and
-    stays by the day of the move, `escalated` and `returned` by the day of the first move up. `stream` reads
-    through a server-side cursor, for many cases (a server-side cursor's plan favours the first rows: slower
-    for a few)."""
+@dataclass(slots=True)
+class Move:
+    """A move along the ladder as the statistics see it (a LadderMove row)."""
+
+    case_id: int
+    forum_id: int
+    at: datetime
+    up: bool
+    source: int
+    target: int
+    stay: int | None  # The bucket of how long the case had stayed on `source`.
+    first_up: bool = False
+    came_down: bool = False  # On a first move up: the case has stepped down since.
+
+    def fields(self) -> dict:
+        return {
+            "case_id": self.case_id, "forum_id": self.forum_id, "at": self.at, "up": self.up,
+            "from_level": self.source, "to_level": self.target, "stay_bucket": self.stay, "first_up": self.first_up,
+            "came_down": self.came_down,
+        }  # fmt: skip
+
+
+def history_moves(*, case_ids, stream: bool = False, apps=global_apps) -> list[Move]:
+    """The moves of the given cases, read from their timelines. `stream` reads through a server-side cursor,
+    for many cases (a server-side cursor's plan favours the first rows: slower for a few)."""
     CaseEvent = apps.get_model("cases", "CaseEvent")
-    low = None if date_from is None else _day_start(date_from)
-    high = None if date_to is None else _day_start(date_to + timedelta(1))
-
-    def within(at: datetime) -> bool:
-        return (low is None or at >= low) and (high is None or at < high)
-
-    counts: Counter = Counter()
     rows = (
         CaseEvent.objects.filter(case_id__in=case_ids, kind__in=("opened", *MOVES))
         .annotate(
@@ -162,29 +178,52 @@ def history_counts(
         .order_by("case_id", "seq")
         .values_list("case_id", "case__forum_id", "kind", "at", "level", "base")
     )
+    moves: list[Move] = []
     case = None
     for case_id, forum_id, kind, at, target, base in rows.iterator(chunk_size=5000) if stream else rows:
         if case_id != case:
-            case, level, arrived, first_up, came_down = case_id, 1, None, None, False
+            case, level, arrived, first, came_down = case_id, 1, None, None, False
         if kind == "opened":
             level, arrived = base or 1, at
             continue
         up = kind == "escalated"
-        if within(at):
-            month = month_of(at)
-            counts[(forum_id, month, UP if up else DOWN, target, 0)] += 1
-            if arrived is not None:
-                counts[(forum_id, month, STAY, level, bucket_of((at - arrived).total_seconds() / 86400))] += 1
-        if up and first_up is None:
-            first_up = at
-            if within(at):
-                counts[(forum_id, month_of(at), ESCALATED, 0, 0)] += 1
-        elif not up and first_up is not None and not came_down:
-            came_down = True
-            if within(first_up):
-                counts[(forum_id, month_of(first_up), RETURNED, 0, 0)] += 1
+        stay = None if arrived is None else bucket_of((at - arrived).total_seconds() / 86400)
+        move = Move(case_id, forum_id, at, up, level, target, stay, first_up=up and first is None)
+        moves.append(move)
+        if move.first_up:
+            first = move
+        elif not up and first is not None and not came_down:
+            came_down = first.came_down = True
         level, arrived = target, at
+    return moves
+
+
+def _count(moves: list[Move], date_from: date | None = None, date_to: date | None = None) -> Counter:
+    """The LadderStat counts of these moves, {(forum, month, metric, level, bucket): n}, of those between
+    date_from and date_to (local dates, both included). A first move up counts in `escalated` and, once its
+    case came down, in `returned`, both in its own month."""
+    low = None if date_from is None else _day_start(date_from)
+    high = None if date_to is None else _day_start(date_to + timedelta(1))
+    counts: Counter = Counter()
+    for move in moves:
+        if (low is not None and move.at < low) or (high is not None and move.at >= high):
+            continue
+        month = month_of(move.at)
+        counts[(move.forum_id, month, UP if move.up else DOWN, move.target, 0)] += 1
+        if move.stay is not None:
+            counts[(move.forum_id, month, STAY, move.source, move.stay)] += 1
+        if move.first_up:
+            counts[(move.forum_id, month, ESCALATED, 0, 0)] += 1
+            if move.came_down:
+                counts[(move.forum_id, month, RETURNED, 0, 0)] += 1
     return counts
+
+
+def history_counts(
+    *, case_ids, date_from: date | None = None, date_to: date | None = None, apps=global_apps
+) -> Counter:
+    """The counts of the given cases' whole timelines within the period: a recount from scratch."""
+    return _count(history_moves(case_ids=case_ids, apps=apps), date_from, date_to)
 
 
 def rebuild(apps=global_apps) -> None:
@@ -194,16 +233,19 @@ def rebuild(apps=global_apps) -> None:
     CaseEvent = apps.get_model("cases", "CaseEvent")
     LadderOpenCount = apps.get_model("cases", "LadderOpenCount")
     LadderStat = apps.get_model("cases", "LadderStat")
+    LadderMove = apps.get_model("cases", "LadderMove")
     from .workflows import ENDED
 
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(
-                    f"LOCK TABLE {LadderOpenCount._meta.db_table}, {LadderStat._meta.db_table} IN EXCLUSIVE MODE"
+                    f"LOCK TABLE {LadderOpenCount._meta.db_table}, {LadderStat._meta.db_table}, "
+                    f"{LadderMove._meta.db_table} IN EXCLUSIVE MODE"
                 )
         LadderOpenCount.objects.all().delete()
         LadderStat.objects.all().delete()
+        LadderMove.objects.all().delete()
         open_counts = (
             Case.objects.exclude(state__in=ENDED).values("forum_id", "rung_id").annotate(n=Count("id")).order_by()
         )
@@ -212,7 +254,9 @@ def rebuild(apps=global_apps) -> None:
             for row in open_counts
         )
         moved = CaseEvent.objects.filter(kind__in=MOVES).values("case_id")
-        counts = history_counts(case_ids=moved, stream=True, apps=apps)
+        moves = history_moves(case_ids=moved, stream=True, apps=apps)
+        LadderMove.objects.bulk_create((LadderMove(**move.fields()) for move in moves), batch_size=5000)
+        counts = _count(moves)
         LadderStat.objects.bulk_create(
             (
                 LadderStat(forum_id=forum_id, month=month, metric=metric, level=level, bucket=bucket, n=n)
@@ -236,7 +280,7 @@ def _month_end(day: date) -> date:
 def counts(*, forum_ids, date_from: date | None = None, date_to: date | None = None) -> Counter:
     """{(month, metric, level, bucket): n} over the forums and the period: the whole months from the totals,
     the days of a partial month at either end from the timelines."""
-    from .models import CaseEvent, LadderStat
+    from .models import LadderMove, LadderStat
 
     first_full = (
         None if date_from is None else (date_from if date_from.day == 1 else _month_end(date_from) + timedelta(1))
@@ -264,15 +308,17 @@ def counts(*, forum_ids, date_from: date | None = None, date_to: date | None = N
         for row in rows.values_list("month", "metric", "level", "bucket").annotate(total=Sum("n")).order_by():
             result[row[:4]] += row[4]
     for low, high in partial:
-        # Bounds as times, not `at__date`, so that the (kind, at) index finds the moves.
-        moved = CaseEvent.objects.filter(
-            kind__in=MOVES,
-            at__gte=_day_start(low),
-            at__lt=_day_start(high + timedelta(1)),
-            case__forum_id__in=forum_ids,
-        ).values("case_id")
-        for (_forum, month, metric, level, bucket), n in history_counts(
-            case_ids=moved, date_from=low, date_to=high
-        ).items():
-            result[(month, metric, level, bucket)] += n
-    return result
+        moves = LadderMove.objects.filter(
+            forum_id__in=forum_ids, at__gte=_day_start(low), at__lt=_day_start(high + timedelta(1))
+        ).annotate(month=TruncMonth("at"))
+        for month, up, level, n in moves.values_list("month", "up", "to_level").annotate(n=Count("id")).order_by():
+            result[(month.date() if isinstance(month, datetime) else month, UP if up else DOWN, level, 0)] += n
+        stays = moves.filter(stay_bucket__isnull=False).values_list("month", "from_level", "stay_bucket")
+        for month, level, bucket, n in stays.annotate(n=Count("id")).order_by():
+            result[(month.date() if isinstance(month, datetime) else month, STAY, level, bucket)] += n
+        firsts = moves.filter(first_up=True).values_list("month")
+        for month, n, back in firsts.annotate(n=Count("id"), back=Count("id", filter=Q(came_down=True))).order_by():
+            month = month.date() if isinstance(month, datetime) else month
+            result[(month, ESCALATED, 0, 0)] += n
+            result[(month, RETURNED, 0, 0)] += back
+    return +result

@@ -545,3 +545,30 @@ class LadderStat(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["forum", "month", "metric", "level", "bucket"], name="ladder_stat_unique")
         ]
+
+
+class LadderMove(models.Model):
+    """One move along a ladder, narrowed to what the statistics read, so that a period cutting a month is
+    summed from an index range: when, which way, from and to which level, how long the case had stayed (the
+    stay's bucket), whether it was the case's first move up and, if so, whether the case has come down
+    since. Kept with LadderStat by cases.ladder_stats."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    forum = models.ForeignKey(Forum, on_delete=models.CASCADE, related_name="+")
+    at = models.DateTimeField()
+    up = models.BooleanField()
+    from_level = models.PositiveSmallIntegerField()
+    to_level = models.PositiveSmallIntegerField()
+    stay_bucket = models.PositiveSmallIntegerField(null=True)
+    first_up = models.BooleanField(default=False)
+    came_down = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["forum", "at"],
+                include=["up", "from_level", "to_level", "stay_bucket", "first_up", "came_down"],
+                name="ladder_move_forum_at",
+            ),
+            models.Index(fields=["case"], condition=models.Q(first_up=True), name="ladder_move_first_up"),
+        ]

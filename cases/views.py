@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.errors import NotFoundError, SulhError
+from deliberation import selectors as session_selectors
 
 from . import rules as case_rules
 from . import selectors, services, workflows
@@ -254,6 +255,9 @@ def _case_context(
         "rung_names": ladder["names"],
         "ladder": ladder,
         "notice": notice,
+        # Live dialogue sessions: their rooms are for the forum's members (and invited guests) only.
+        "sessions": list(session_selectors.session_list_for_case(user=user, case_id=case.pk)),
+        "sessions_open_to_me": bool(case_rules.is_forum_member(user, case.forum)),
     }
 
 

@@ -4,11 +4,6 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
-def fill(apps, schema_editor):
-    from cases import ladder_stats
-
-    ladder_stats.rebuild(apps)
-
 
 class Migration(migrations.Migration):
 
@@ -44,5 +39,4 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('forum', 'month', 'metric', 'level', 'bucket'), name='ladder_stat_unique')],
             },
         ),
-        migrations.RunPython(fill, migrations.RunPython.noop),
     ]

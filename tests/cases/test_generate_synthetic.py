@@ -32,6 +32,7 @@ from cases.models import (
     Term,
 )
 from cases.workflows import ENDED, EXITS, WORKFLOWS
+from tests.cases.ladder_totals import totals
 from tests.conftest import ROOT, db_url_for_subprocess
 
 UNTIL = "2026-06-01"  # A pinned end of the three years, so that a test's data does not depend on the day.
@@ -341,12 +342,6 @@ def digest() -> str:
 def assert_ladder_totals_recount() -> None:
     """The escalation statistics' running totals, added batch by batch, equal a recount from scratch."""
     from cases import ladder_stats
-    from cases.models import LadderOpenCount, LadderStat
-
-    def totals():
-        opens = {(r.forum_id, r.rung_id): r.open_cases for r in LadderOpenCount.objects.all() if r.open_cases}
-        stats = {(r.forum_id, r.month, r.metric, r.level, r.bucket): r.n for r in LadderStat.objects.all() if r.n}
-        return opens, stats
 
     kept = totals()
     assert kept[1], "no moves were counted"

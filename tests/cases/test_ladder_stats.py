@@ -10,6 +10,7 @@ import time_machine
 
 from cases import ladder_stats, selectors
 from cases.models import Case, CaseEvent, LadderOpenCount, LadderStat
+from tests.cases.ladder_totals import totals
 from tests.cases.test_services_escalation import climb
 
 pytestmark = pytest.mark.django_db
@@ -109,12 +110,6 @@ def test_every_period_agrees_with_a_recount_from_the_timelines(world, january):
             date_from,
             date_to,
         )
-
-
-def totals():
-    opens = {(r.forum_id, r.rung_id): r.open_cases for r in LadderOpenCount.objects.all() if r.open_cases}
-    stats = {(r.forum_id, r.month, r.metric, r.level, r.bucket): r.n for r in LadderStat.objects.all() if r.n}
-    return opens, stats
 
 
 def test_the_running_totals_equal_a_rebuild(world, january, open_case):

@@ -9,6 +9,7 @@ from django.db.utils import DatabaseError, IntegrityError
 from cases import services
 from cases.models import Case, CaseEvent
 from config.errors import ConflictError
+from tests.cases.ladder_totals import totals
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -127,7 +128,6 @@ def test_racing_moves_keep_the_escalation_totals_exact(postgres, world, open_cas
     """Twelve cases of one forum moved up and down at once, in opposite directions across the same two rungs:
     no deadlock, and the running totals equal a recount from the timelines."""
     from cases import ladder_stats
-    from cases.models import LadderOpenCount, LadderStat
 
     ups = [open_case().id for _ in range(6)]
     downs = [open_case().id for _ in range(6)]
@@ -152,11 +152,6 @@ def test_racing_moves_keep_the_escalation_totals_exact(postgres, world, open_cas
     for thread in threads:
         thread.join()
     assert errors == []
-
-    def totals():
-        opens = {(r.forum_id, r.rung_id): r.open_cases for r in LadderOpenCount.objects.all() if r.open_cases}
-        stats = {(r.forum_id, r.month, r.metric, r.level, r.bucket): r.n for r in LadderStat.objects.all() if r.n}
-        return opens, stats
 
     kept = totals()
     ladder_stats.rebuild()
