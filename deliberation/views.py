@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cases.models import Term
 from config.errors import NotFoundError, SulhError
 
 from . import selectors, services
@@ -19,30 +20,82 @@ from .models import DialogueSession, Participant
 
 
 def room_strings() -> dict[str, str]:
-    """What the room's script writes on the page, translated here (static/js/room.js reads them)."""
-    return {
+    """What the room's script writes on the page, translated here (static/js/room.js reads them). `%(name)s`
+    placeholders are filled in by the script."""
+    strings = {
+        # The connection (#connection).
         "connected": _("Connected"),
         "connecting": _("Connecting…"),
         "reconnecting": _("Connection lost. Reconnecting…"),
+        "logged_out": _("You have been logged out. Reload the page to log in again."),
+        # The session's status.
+        "status_scheduled": DialogueSession.Status.SCHEDULED.label,
+        "status_live": DialogueSession.Status.LIVE.label,
+        "status_ended": DialogueSession.Status.ENDED.label,
+        # The floor and the queue.
         "nobody_has_floor": _("Nobody has the floor."),
         "has_the_floor": _("%(name)s has the floor."),
         "you_have_the_floor": _("You have the floor."),
+        "time_left": _("%(time)s left"),
+        "time_up": _("Time is up."),
         "give_floor": _("Give the floor"),
         "take_floor_back": _("Take the floor back"),
+        "queue_empty": _("No hands raised."),
+        "only_floor_speaks": _("Only the person with the floor speaks now. Raise your hand to ask for it."),
+        # People.
         "present": _("here"),
         "away": _("away"),
+        "you": _("(you)"),
+        "someone": _("Someone"),
         "hand_raised": _("hand raised"),
+        "priority": _("victim or woman"),
+        # Proposals.
         "agree": _("Agree"),
         "stand_aside": _("Stand aside"),
         "block": _("Block"),
+        "tally": _("Agree: %(agree)s · Stand aside: %(stand_aside)s · Block: %(block)s"),
+        "no_proposals": _("No open proposals."),
+        "observers_do_not_vote": _("The facilitator and monitors do not take part in consensus checks."),
         "accepted": _("Accepted: now a draft term of the agreement."),
+        "accepted_not_added": _("Accepted, but it could not be added to the agreement."),
         "blocked": _("Blocked."),
-        "waiting_to_send": _("Waiting to send…"),
+        # The agenda.
+        "agenda_empty": _("Nothing on the agenda yet."),
         "done": _("Done"),
+        "mark_done": _("Mark as done"),
+        # The transcript: one short line for each kind of event.
+        "waiting_to_send": _("Waiting to send…"),
+        "ev_joined": _("%(name)s joined."),
+        "ev_left": _("%(name)s left."),
+        "ev_hand_raised": _("%(name)s raised a hand."),
+        "ev_hand_lowered": _("%(name)s lowered a hand."),
+        "ev_floor_given": _("%(name)s was given the floor."),
+        "ev_floor_taken": _("The floor was taken back."),
+        "ev_proposed": _("Proposal: %(text)s"),
+        "ev_agree": _("%(name)s agrees."),
+        "ev_stand_aside": _("%(name)s stands aside."),
+        "ev_block": _("%(name)s blocks."),
+        "ev_started": _("The session started."),
+        "ev_ended": _("The session ended."),
+        "ev_mode_set": _("The facilitator changed how the room runs."),
+        "ev_agenda_added": _("On the agenda: %(title)s"),
+        "ev_agenda_done": _("Done with: %(title)s"),
+        "ev_other": _("Something happened (%(kind)s)."),
+        # Refusals (#room-error); the server's own explanation follows.
         "session_not_live": _("The session is not live."),
         "forbidden": _("You may not do that now."),
+        "prohibited_term": _("This term is prohibited and was refused."),
+        "proposal_decided": _("This proposal has already been decided."),
+        "rate_limited": _("Too much at once: sending again in a moment."),
+        "malformed": _("That could not be sent as it was."),
+        "offline": _("Not connected. Try again in a moment."),
         "error": _("Something went wrong. Try again."),
     }
+    for value, label in Participant.Role.choices:
+        strings[f"role_{value}"] = label
+    for value, label in Term.Kind.choices:
+        strings[f"kind_{value}"] = label
+    return {key: str(value) for key, value in strings.items()}
 
 
 def _session_or_404(request, session_id: int) -> DialogueSession:
@@ -66,6 +119,7 @@ def session_room(request, session_id: int):
             "invitation_form": InvitationForm() if is_facilitator else None,
             "ws_path": f"/ws/sessions/{session.pk}/",
             "room_strings": room_strings(),
+            "term_kinds": Term.Kind.choices,
         },
     )
 
