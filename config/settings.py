@@ -117,7 +117,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})
     # Fail fast instead of hanging a request when the database is unreachable.
     DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5))
-    DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0)
+    # Keep connections: opening one per websocket frame cost ~10 ms and capped a live session at ~30 lines a
+    # second (bench/bench_fanout.py). Under ASGI every database call of a process runs on the one
+    # thread-sensitive thread, so this is one connection per process; health checks drop a dead one.
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     # A file, not memory, so that a server process started by a test can open the test database.
@@ -137,7 +140,15 @@ if REDIS_URL:
                 # socket_timeout None: with redis-py 8 the default closes idle websockets every ~5 s
                 # (PITFALLS.md; channels_redis #422). The layer only carries hints; PostgreSQL and
                 # seq are the truth, but a larger capacity keeps slow readers from dropping them.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+                # max_connections: redis-py's asyncio pool refuses (MaxConnectionsError) past 100 commands
+                # in flight, which hundreds of sockets closing at once reach (bench/bench_fanout.py).
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": None,
+                        "max_connections": env_int("REDIS_MAX_CONNECTIONS", 2000),
+                    }
+                ],
                 "capacity": env_int("CHANNEL_LAYER_CAPACITY", 5000),
                 "expiry": 60,
                 "group_expiry": env_int("CHANNEL_LAYER_GROUP_EXPIRY", 7 * 86400),

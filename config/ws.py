@@ -12,7 +12,9 @@ import json
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.middleware import BaseMiddleware
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.utils import translation
 
 # Close codes (4000-4999 are the application's own).
 CLOSE_LOGGED_OUT = 4401
@@ -55,6 +57,27 @@ class TokenAuthMiddleware(BaseMiddleware):
         return await super().__call__(scope, receive, send)
 
 
+def language_of(scope) -> str:
+    """The page's language for a socket: the language cookie the switcher sets, else the browser's
+    Accept-Language, else the default. Error details on the socket are in it."""
+    headers = dict(scope.get("headers") or [])
+    cookies = scope.get("cookies") or {}
+    supported = {code for code, _name in settings.LANGUAGES}
+    chosen = cookies.get(settings.LANGUAGE_COOKIE_NAME)
+    if chosen in supported:
+        return chosen
+    accept = headers.get(b"accept-language", b"").decode("latin-1")
+    for part in accept.split(","):
+        code = part.split(";")[0].strip().lower()
+        if not code:
+            continue
+        try:
+            return translation.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return settings.LANGUAGE_CODE
+
+
 class SulhConsumer(AsyncJsonWebsocketConsumer):
     """Authenticates at the handshake and closes itself when its user logs out or is deactivated.
 
@@ -64,6 +87,7 @@ class SulhConsumer(AsyncJsonWebsocketConsumer):
     max_frame_bytes = 16 * 1024
 
     async def connect(self) -> None:
+        self.language = language_of(self.scope)
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active or not await self.authorize():
             # Closing before accept makes the server answer the handshake with HTTP 403.
@@ -90,6 +114,10 @@ class SulhConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def websocket_receive(self, message) -> None:
+        with translation.override(getattr(self, "language", settings.LANGUAGE_CODE)):
+            await self.receive_frame(message)
+
+    async def receive_frame(self, message) -> None:
         text = message.get("text")
         if text is None:
             await self.send_error("malformed", "Frames are JSON text.")
@@ -107,8 +135,8 @@ class SulhConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.receive_json(content)
 
-    async def send_error(self, code: str, detail: str) -> None:
-        await self.send_json({"type": "error", "code": code, "detail": detail})
+    async def send_error(self, code: str, detail: str, **extra) -> None:
+        await self.send_json({"type": "error", "code": code, "detail": str(detail), **extra})
 
     async def auth_logout(self, event) -> None:
         """Group message: the credential this socket was opened with is no longer valid."""

@@ -10,6 +10,7 @@ only carries hints: PostgreSQL and `seq` are the truth.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import deque
 from urllib.parse import parse_qs
@@ -112,7 +113,7 @@ class SessionConsumer(SulhConsumer):
 
     # --- Frames from the client ---------------------------------------------------------------------------
 
-    async def websocket_receive(self, message) -> None:
+    async def receive_frame(self, message) -> None:
         now = time.monotonic()
         while self.frames and now - self.frames[0] > RATE_SECONDS:
             self.frames.popleft()
@@ -120,7 +121,7 @@ class SessionConsumer(SulhConsumer):
             await self.send_error("rate_limited", _("Too many frames: at most 100 in 2 seconds."))
             return
         self.frames.append(now)
-        await super().websocket_receive(message)
+        await super().receive_frame(message)
 
     async def receive_json(self, content, **kwargs) -> None:
         kind = content["type"]
@@ -146,7 +147,9 @@ class SessionConsumer(SulhConsumer):
                 session_id=self.session_id, participant_id=self.participant_id, **arguments
             )
         except SulhError as error:
-            await self.send_error(_error_code(error), str(error.detail))
+            # The client_id, when the frame had one, tells the client which of its frames was refused.
+            extra = {"client_id": content["client_id"]} if isinstance(content.get("client_id"), str) else {}
+            await self.send_error(_error_code(error), str(error.detail), frame=kind, **extra)
             return
         for event in result if isinstance(result, list) else [result]:
             if event is not None:
@@ -167,27 +170,31 @@ class SessionConsumer(SulhConsumer):
     # --- Events to the client, in order --------------------------------------------------------------------
 
     async def session_event(self, message) -> None:
-        """Group message: an event committed by any process."""
-        await self._deliver(message["event"])
+        """Group message: an event committed by any process, its frame's text made once by the publisher."""
+        await self._deliver(message)
 
     async def _deliver(self, event: dict, *, repeat: bool = False) -> None:
+        """Send an event ({"seq", "text"} as published, or an event payload) in its turn."""
         async with self.order:
             seq = event["seq"]
             if seq <= self.last_sent:
                 if repeat:  # A retried frame: the original event, sent again to the one who retried.
-                    await self.send_json(event)
+                    await self._send_event(event)
                 return
             self.early[seq] = event
             await self._send_early()
             if self.early and (self.gap_task is None or self.gap_task.done()):
                 self.gap_task = asyncio.create_task(self._fill_gap())
 
+    async def _send_event(self, event: dict) -> None:
+        await self.send(text_data=event["text"] if "text" in event else json.dumps(event))
+
     async def _send_early(self) -> None:
         """Send the events that are next in line. The caller holds self.order."""
         for seq in sorted(s for s in self.early if s <= self.last_sent):
             del self.early[seq]
         while (event := self.early.pop(self.last_sent + 1, None)) is not None:
-            await self.send_json(event)
+            await self._send_event(event)
             self.last_sent = event["seq"]
 
     async def _fill_gap(self) -> None:

@@ -11,6 +11,7 @@ stored event instead of making a second one.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import secrets
 from dataclasses import dataclass
@@ -75,6 +76,11 @@ def event_payload(event: SessionEvent) -> dict:
     return payload
 
 
+def group_message(payload: dict) -> dict:
+    """The channel-layer message for an event: its frame's text made once here, not once per socket."""
+    return {"type": "session.event", "seq": payload["seq"], "text": json.dumps(payload)}
+
+
 def _publish(session_id: int, payload: dict) -> None:
     """Tell the session's sockets, after commit. The database is the truth: if the channel layer is down the
     event is still stored, and sockets find it by its seq (gap repair, ?after, resume)."""
@@ -82,7 +88,7 @@ def _publish(session_id: int, payload: dict) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group_name(session_id), {"type": "session.event", "event": payload})
+        async_to_sync(layer.group_send)(group_name(session_id), group_message(payload))
     except Exception:  # noqa: BLE001 - a hint that failed to go out; never the event itself
         logger.warning("session %s: event %s not published; sockets will repair from the database",
                        session_id, payload["seq"], exc_info=True)  # fmt: skip

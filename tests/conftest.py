@@ -36,6 +36,15 @@ def need(what: str, reason: str) -> None:
     pytest.skip(f"{what} not available: {reason}")
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
+    """Tests close their connections after each use: a connection kept open (CONN_MAX_AGE) by a thread of
+    the websocket tests would stop the test database from being dropped."""
+    from django.conf import settings
+
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+
 @pytest.fixture
 def postgres(db) -> None:
     if connection.vendor != "postgresql":

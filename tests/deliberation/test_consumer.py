@@ -369,9 +369,7 @@ async def test_an_event_published_ahead_of_its_turn_waits_for_the_one_before(roo
 
     first, second = await two_events()
     assert (first["seq"], second["seq"]) == (start + 1, start + 2)
-    await get_channel_layer().group_send(
-        services.group_name(room.session.pk), {"type": "session.event", "event": second}
-    )
+    await get_channel_layer().group_send(services.group_name(room.session.pk), services.group_message(second))
     received = [await alice.receive(), await alice.receive()]
     assert [(e["seq"], e["data"]["body"]) for e in received] == [(start + 1, "first"), (start + 2, "second")]
     await alice.close()
@@ -406,3 +404,25 @@ async def test_the_transcript_is_what_the_websocket_sent(room, as_user):
     by_seq = {e["seq"]: e for e in body}
     for event in sent:
         assert by_seq[event["seq"]] == json.loads(json.dumps(event))
+
+
+async def test_a_refusal_names_the_frame_it_refuses(room):
+    guest = await connect(room, room.guest)
+    await guest.send({"type": "propose", "text": "Mine", "client_id": "p-9"})
+    error = await guest.error()
+    assert (error["code"], error["frame"], error["client_id"]) == ("forbidden", "propose", "p-9")
+    await guest.close()
+
+
+async def test_refusals_speak_the_language_of_the_page(room):
+    headers = await db(room.headers)(room.guest)
+    headers.append((b"cookie", b"django_language=ar"))
+    communicator = WebsocketCommunicator(application, f"/ws/sessions/{room.session.pk}/", headers=headers)
+    assert (await communicator.connect(timeout=5))[0]
+    await communicator.receive_json_from(timeout=5)
+    await communicator.send_json_to({"type": "give_floor", "participant": None})
+    while (frame := await communicator.receive_json_from(timeout=5))["type"] != "error":
+        pass
+    assert frame["code"] == "forbidden"
+    assert any("\u0600" <= ch <= "\u06ff" for ch in frame["detail"]), frame["detail"]
+    await communicator.disconnect()
