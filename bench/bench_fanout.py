@@ -802,7 +802,7 @@ async def scenario_sulh(args, log_dir: Path, world: SulhWorld | None, prepare_er
         joined_at = time.perf_counter()
         last = await asyncio.to_thread(session_last_seq, args.database_url, session)
         async with asyncio.timeout(300):
-            while any(not c.seqs or c.seqs[-1] < last for c in clients if not c.closed):  # noqa: ASYNC110 - polling
+            while any(caught_up(c) < last for c in clients if not c.closed):  # noqa: ASYNC110 - polling
                 await asyncio.sleep(0.05)
         result.notes.append(
             f"the {args.participants} `joined` events ({args.participants**2:,} deliveries) had reached everyone "
@@ -885,6 +885,12 @@ def shape_check(clients: list[WsClient], run: str) -> list[str]:
     if not problems:
         return ["frame shapes: welcome and said frames carry every key the contract names"]
     return [f"frame shapes NOT per contract: {problems}"]
+
+
+def caught_up(client: WsClient) -> int:
+    """The last seq a Sulh client has: its welcome's, or the last event's it received since."""
+    welcome = client.welcome.get("last_seq") if isinstance(client.welcome.get("last_seq"), int) else 0
+    return max(welcome, client.seqs[-1] if client.seqs else 0)
 
 
 def session_last_seq(url: str, session: int) -> int:
