@@ -110,7 +110,7 @@ def _append(session: DialogueSession, *, kind: str, actor: Participant | None, d
 
 def _lock(session_id) -> DialogueSession:
     try:
-        return DialogueSession.objects.select_for_update(of=("self",)).select_related("case").get(pk=int(session_id))
+        return DialogueSession.objects.select_for_update().get(pk=int(session_id))
     except (DialogueSession.DoesNotExist, TypeError, ValueError):
         raise NotFoundError() from None
 
