@@ -36,6 +36,17 @@ def need(what: str, reason: str) -> None:
     pytest.skip(f"{what} not available: {reason}")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """Each test gets a channel layer of its own: channels-redis keeps asyncio locks bound to the event loop
+    that first used them (per process, not per socket), and pytest-asyncio gives every test a new loop; a lock
+    still held when one test ends fails the next test's sockets ("bound to a different event loop")."""
+    yield
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
     """Tests close their connections after each use: a connection kept open (CONN_MAX_AGE) by a thread of
