@@ -81,16 +81,23 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class CaseEventInline(admin.TabularInline):
-    model = CaseEvent
-    fields = ["seq", "kind", "at", "actor", "data"]
-    readonly_fields = fields
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown with their parent and never edited there: set `fields`, they are all read-only."""
+
     extra = 0
     can_delete = False
-    ordering = ["seq"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+
+class CaseEventInline(ReadOnlyInline):
+    model = CaseEvent
+    fields = ["seq", "kind", "at", "actor", "data"]
+    ordering = ["seq"]
 
 
 @admin.register(Case)

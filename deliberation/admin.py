@@ -1,31 +1,19 @@
 from django.contrib import admin
 
-from cases.admin import ReadOnlyAdmin
+from cases.admin import ReadOnlyAdmin, ReadOnlyInline
 
 from .models import DialogueSession, Participant, SessionEvent
 
 
-class ParticipantInline(admin.TabularInline):
+class ParticipantInline(ReadOnlyInline):
     model = Participant
     fields = ["display_name", "role", "priority", "connections", "joined_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
-class SessionEventInline(admin.TabularInline):
+class SessionEventInline(ReadOnlyInline):
     model = SessionEvent
     fields = ["seq", "kind", "actor", "at", "data"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     ordering = ["seq"]
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(DialogueSession)

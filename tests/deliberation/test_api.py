@@ -171,3 +171,17 @@ def test_the_timeline_of_a_session_cannot_be_rewritten(postgres, world, case):
         SessionEvent.objects.filter(pk=event.pk).update(data={"rewritten": True})
     with pytest.raises(DatabaseError), transaction.atomic():
         SessionEvent.objects.filter(pk=event.pk).delete()
+
+
+def test_the_admin_shows_a_session_and_cannot_change_it(client, world, case):
+    from django.contrib.auth import get_user_model
+
+    session = services.session_schedule(user=world.alice, case_id=case.pk, scheduled_for=timezone.now())
+    services.session_start(user=world.alice, session_id=session.pk)
+    root = get_user_model().objects.create_superuser("root", password="x" * 12)
+    client.force_login(root)
+    page = client.get(f"/admin/deliberation/dialoguesession/{session.pk}/change/")
+    assert page.status_code == 200
+    assert "started" in page.content.decode()
+    assert client.post(f"/admin/deliberation/dialoguesession/{session.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert DialogueSession.objects.filter(pk=session.pk).exists()
