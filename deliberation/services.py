@@ -265,7 +265,7 @@ def participant_connect(*, user, session_id) -> tuple[Participant, DialogueSessi
         if participant.joined_at is None:
             participant.joined_at = timezone.now()
         participant.save(update_fields=["connections", "joined_at"])
-        if first:
+        if first and session.status != DialogueSession.Status.ENDED:  # An ended transcript stays ended.
             _append(session, kind="joined", actor=participant, data={"name": participant.display_name,
                                                                      "role": participant.role})  # fmt: skip
     return participant, session
@@ -280,7 +280,7 @@ def participant_disconnect(*, participant_id: int) -> None:
         participant.refresh_from_db(fields=["connections"])
         participant.connections = max(participant.connections - 1, 0)
         participant.save(update_fields=["connections"])
-        if participant.connections == 0:
+        if participant.connections == 0 and session.status != DialogueSession.Status.ENDED:
             _append(session, kind="left", actor=participant, data={})
 
 

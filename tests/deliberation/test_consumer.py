@@ -426,3 +426,14 @@ async def test_refusals_speak_the_language_of_the_page(room):
     assert frame["code"] == "forbidden"
     assert any("\u0600" <= ch <= "\u06ff" for ch in frame["detail"]), frame["detail"]
     await communicator.disconnect()
+
+
+async def test_reading_an_ended_session_adds_nothing_to_its_transcript(room):
+    await db(services.session_end)(user=room.world.alice, session_id=room.session.pk)
+    ended = await db(lambda: DialogueSession.objects.get(pk=room.session.pk).last_seq)()
+    reader = await connect(room, room.world.bob, after=0)
+    assert reader.welcome["state"]["status"] == "ended"
+    replayed = [await reader.receive() for _ in range(ended)]
+    assert replayed[-1]["kind"] == "ended"
+    await reader.close()
+    assert await db(lambda: DialogueSession.objects.get(pk=room.session.pk).last_seq)() == ended
