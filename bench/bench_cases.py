@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from common import add_arguments, bench_users, percentile, prepare, timed  # noqa: E402
+from common import add_arguments, api_client, bench_users, percentile, prepare, timed  # noqa: E402
 
 
 def explain(path: str, client, threshold_ms: float) -> None:
@@ -62,9 +62,7 @@ def main() -> None:
     args = parser.parse_args()
 
     prepare(args)
-    from rest_framework.test import APIClient
 
-    from cases import services
     from cases.models import Case
 
     facilitator, admin, busiest = bench_users()
@@ -85,8 +83,7 @@ def main() -> None:
     )
     print(f"{'who':<12} {'query':<28} {'count':>9} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
     for who, user in (("facilitator", facilitator), ("admin", admin)):
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {services.token_issue(user=user).key}")
+        client = api_client(user)
         for label, query in queries:
             times, body = timed(client, f"/api/cases/{query}", args.requests)
             print(

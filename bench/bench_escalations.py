@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from common import add_arguments, bench_users, percentile, prepare, timed  # noqa: E402
+from common import add_arguments, api_client, bench_users, percentile, prepare, timed  # noqa: E402
 
 
 def main() -> None:
@@ -42,9 +42,8 @@ def main() -> None:
 
     prepare(args)
     from django.utils import timezone
-    from rest_framework.test import APIClient
 
-    from cases import ladder_stats, services
+    from cases import ladder_stats
     from cases.models import Case, CaseEvent, LadderOpenCount, LadderStat
 
     facilitator, admin, busiest = bench_users()
@@ -66,8 +65,7 @@ def main() -> None:
     )
     print(f"{'who':<12} {'period':<34} {'moves up':>9} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
     for who, user in (("facilitator", facilitator), ("admin", admin)):
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {services.token_issue(user=user).key}")
+        client = api_client(user)
         for label, query in queries:
             times, body = timed(client, f"/api/reports/escalations/{query}", args.requests)
             print(

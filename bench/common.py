@@ -108,3 +108,14 @@ def bench_users(forums: int = 4):
     admin = services.user_ensure(username="bench-admin", password="bench-password-1")
     services.role_grant(user=admin, role=ADMINISTRATOR)
     return facilitator, admin, busiest
+
+
+def api_client(user):
+    """DRF's test client with the user's API token: the whole stack, as a real client goes through it."""
+    from rest_framework.test import APIClient
+
+    from cases import services
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {services.token_issue(user=user).key}")
+    return client

@@ -384,18 +384,26 @@ def _blocked_term(*, case: Case, user, index: int, term_kind: str, hit, source: 
     )
 
 
+def _lock_draft(*, user, case_id) -> tuple[Case, Agreement | None]:
+    """The case, locked, and its agreement, when the caller may change the draft: a facilitator of the
+    forum, the case open, the agreement not final."""
+    case = _lock_case(user=user, case_id=case_id)
+    _check_can_manage(user=user, forum=case.forum)
+    if case.state in workflows.ENDED:
+        raise DomainRuleError(_("The case has ended; its agreement can no longer change."), code="case_not_open")
+    agreement = Agreement.objects.filter(case=case).first()
+    if agreement is not None and agreement.status == Agreement.Status.FINAL:
+        raise AgreementFinal()
+    return case, agreement
+
+
 def term_check(*, user, case_id, term_kind: str, description: str, source: dict) -> None:
     """Refuse a term proposed elsewhere (a proposal in a live session) as agreement_record would: the attempt
     goes on the case's timeline with `source` (e.g. {"session": id}), then ProhibitedTermError. The draft
     must still be open to change (AgreementFinal, case_not_open otherwise)."""
     blocked = None
     with transaction.atomic():
-        case = _lock_case(user=user, case_id=case_id)
-        _check_can_manage(user=user, forum=case.forum)
-        if case.state in workflows.ENDED:
-            raise DomainRuleError(_("The case has ended; its agreement can no longer change."), code="case_not_open")
-        if Agreement.objects.filter(case=case, status=Agreement.Status.FINAL).exists():
-            raise AgreementFinal()
+        case, _agreement = _lock_draft(user=user, case_id=case_id)
         hit = guardrails.find_prohibition(description)
         if hit is not None:
             blocked = _blocked_term(case=case, user=user, index=0, term_kind=term_kind, hit=hit, source=source)
@@ -438,13 +446,7 @@ def agreement_record(*, user, case_id, terms: list[dict]) -> Agreement:
     """
     blocked: ProhibitedTermError | None = None
     with transaction.atomic():
-        case = _lock_case(user=user, case_id=case_id)
-        _check_can_manage(user=user, forum=case.forum)
-        if case.state in workflows.ENDED:
-            raise DomainRuleError(_("The case has ended; its agreement can no longer change."), code="case_not_open")
-        agreement = Agreement.objects.filter(case=case).first()
-        if agreement is not None and agreement.status == Agreement.Status.FINAL:
-            raise AgreementFinal()
+        case, agreement = _lock_draft(user=user, case_id=case_id)
         for index, term in enumerate(terms):
             hit = guardrails.find_prohibition(term["description"])
             if hit is not None:

@@ -46,7 +46,6 @@ class SessionStartApi(APIView):
 
     @extend_schema(request=None, responses={200: SessionSerializer})
     def post(self, request, session_id: int):
-        selectors.session_get_for_attendee(user=request.user, session_id=session_id)
         return Response(_body(request, services.session_start(user=request.user, session_id=session_id)))
 
 
@@ -55,7 +54,6 @@ class SessionEndApi(APIView):
 
     @extend_schema(request=None, responses={200: SessionSerializer})
     def post(self, request, session_id: int):
-        selectors.session_get_for_attendee(user=request.user, session_id=session_id)
         return Response(_body(request, services.session_end(user=request.user, session_id=session_id)))
 
 
@@ -74,7 +72,6 @@ class SessionInvitationApi(APIView):
 
     @extend_schema(request=InvitationCreateSerializer, responses={201: InvitationSerializer})
     def post(self, request, session_id: int):
-        selectors.session_get_for_attendee(user=request.user, session_id=session_id)
         serializer = InvitationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

@@ -4,26 +4,18 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from cases import rules as case_rules
 from cases import selectors as case_selectors
 from cases.models import Membership
 from config.errors import NotFoundError
 
+from . import rules
 from .models import AgendaItem, DialogueSession, Participant, Proposal, Response, SessionEvent
 from .services import event_payload
 
 
 def may_attend(*, user, session_id) -> bool:
-    """Sessions are confidential to their attendees: the session's participants (its facilitator, invited
-    guests) and the facilitators and monitors of the case's forum. Nobody else, administrators included."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
     session = DialogueSession.objects.select_related("case__forum").filter(pk=session_id).first()
-    if session is None:
-        return False
-    if Participant.objects.filter(session=session, user=user).exists():
-        return True
-    return case_rules.is_forum_member(user, session.case.forum)
+    return session is not None and rules.attends(user, session)
 
 
 def session_get_for_attendee(*, user, session_id) -> DialogueSession:

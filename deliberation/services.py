@@ -32,6 +32,7 @@ from cases import workflows
 from cases.models import Term
 from config.errors import ConflictError, DomainRuleError, ForbiddenError, NotFoundError, SulhError
 
+from . import rules
 from .models import AgendaItem, DialogueSession, Invitation, Participant, Proposal, Response, SessionEvent
 
 logger = logging.getLogger(__name__)
@@ -198,9 +199,9 @@ def session_schedule(*, user, case_id, scheduled_for) -> DialogueSession:
 
 def _facilitating(*, user, session_id) -> Acting:
     session = _lock(session_id)
-    participant = Participant.objects.filter(session=session, user=user).first()
-    if participant is None and not case_rules.is_forum_member(user, session.case.forum):
+    if not rules.attends(user, session):
         raise NotFoundError()  # Not an attendee: the session does not exist for them.
+    participant = Participant.objects.filter(session=session, user=user).first()
     if session.facilitator_id != user.pk:
         raise ForbiddenError(_("Only the session's facilitator may do this."))
     return Acting(session, participant)
