@@ -27,10 +27,17 @@ from .serializers import (
     CaseSerializer,
     ComplianceCheckSerializer,
     ComplianceInputSerializer,
+    DueItemSerializer,
     EscalationInputSerializer,
     EscalationReportQuerySerializer,
     ForumSerializer,
+    MonitorAssignSerializer,
+    RecurrenceDecisionSerializer,
+    RecurrenceLinkInputSerializer,
+    RecurrenceSerializer,
     ReminderSerializer,
+    SurveyInputSerializer,
+    SurveySerializer,
     TokenRequestSerializer,
     TokenResponseSerializer,
     TransitionInputSerializer,
@@ -209,9 +216,104 @@ class CaseComplianceApi(APIView):
             status=data["status"],
             notes=data["notes"],
             observed_at=data["observed_at"],
+            paid=data["paid"],
             idempotency_key=key,
         )
+        check = selectors.case_compliance_checks(case=check.case).get(pk=check.pk)
         return Response(ComplianceCheckSerializer(check).data, status=201 if created else 200)
+
+
+class ComplianceConflictReviewApi(APIView):
+    """The facilitator has looked at two checks of one term that were made without knowing of each other."""
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request, conflict_id: int):
+        services.compliance_conflict_review(user=request.user, conflict_id=conflict_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CaseSurveyApi(APIView):
+    """The closing survey: one per party (first, second party or victim), 1–5 scales and two yes/no answers."""
+
+    def _case(self, request, case_id):
+        case = selectors.case_get_for_user(user=request.user, case_id=case_id)
+        if not case_rules.can_log_compliance(request.user, case.forum):
+            raise ForbiddenError()
+        return case
+
+    @extend_schema(responses={200: SurveySerializer(many=True)})
+    def get(self, request, case_id: int):
+        return Response(SurveySerializer(selectors.case_surveys(case=self._case(request, case_id)), many=True).data)
+
+    @extend_schema(request=SurveyInputSerializer, responses={201: SurveySerializer})
+    def post(self, request, case_id: int):
+        serializer = SurveyInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        survey = services.survey_record(user=request.user, case_id=case_id, party_id=data.pop("party"), **data)
+        return Response(SurveySerializer(survey).data, status=status.HTTP_201_CREATED)
+
+
+class CaseRecurrenceApi(APIView):
+    """The feud's history: earlier cases this one repeats, later ones that repeat it. A post links an earlier
+    case by its reference (the parties' names did not find it)."""
+
+    @extend_schema(responses={200: RecurrenceSerializer(many=True)})
+    def get(self, request, case_id: int):
+        case = selectors.case_get_for_user(user=request.user, case_id=case_id)
+        return Response(RecurrenceSerializer(selectors.case_recurrences(case=case, user=request.user), many=True).data)
+
+    @extend_schema(request=RecurrenceLinkInputSerializer, responses={201: RecurrenceSerializer(many=True)})
+    def post(self, request, case_id: int):
+        serializer = RecurrenceLinkInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.recurrence_link(user=request.user, case_id=case_id, **serializer.validated_data)
+        case = selectors.case_get_for_user(user=request.user, case_id=case_id)
+        rows = selectors.case_recurrences(case=case, user=request.user)
+        return Response(RecurrenceSerializer(rows, many=True).data, status=status.HTTP_201_CREATED)
+
+
+class RecurrenceDecisionApi(APIView):
+    """Confirm a matched link between two cases of one feud, or reject it (namesakes)."""
+
+    @extend_schema(request=RecurrenceDecisionSerializer, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request, recurrence_id: int):
+        serializer = RecurrenceDecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        link = services.recurrence_decide(
+            user=request.user, recurrence_id=recurrence_id, status=serializer.validated_data["status"]
+        )
+        return Response({"id": link.pk, "status": link.status})
+
+
+class CaseMonitorApi(APIView):
+    """Hand the case to one of the forum's monitors ({"monitor": username}), or to none ({"monitor": null})."""
+
+    @extend_schema(request=MonitorAssignSerializer, responses={200: CaseSerializer})
+    def post(self, request, case_id: int):
+        serializer = MonitorAssignSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        username = serializer.validated_data["monitor"]
+        monitor = None
+        if username:
+            monitor = selectors.user_by_username(username=username)
+            if monitor is None:
+                raise SulhError(
+                    _("Choose one of the forum's monitors."),
+                    code="invalid",
+                    fields={"monitor": [_("Not a monitor of this forum.")]},
+                )
+        services.case_monitor_assign(user=request.user, case_id=case_id, monitor=monitor)
+        return Response(_case_body(request, case_id))
+
+
+class DueItemListApi(APIView):
+    """What the caller should look at this week: terms due for a check, instalments due or overdue, truces
+    about to expire, in the cases they monitor (or facilitate)."""
+
+    @extend_schema(responses={200: DueItemSerializer(many=True)})
+    def get(self, request):
+        return Response(DueItemSerializer(selectors.due_items_for_user(user=request.user), many=True).data)
 
 
 class CaseEscalationApi(APIView):

@@ -100,6 +100,11 @@ class Forum(models.Model):
         Ladder, verbose_name=_("escalation ladder"), on_delete=models.PROTECT, related_name="forums"
     )
     is_active = models.BooleanField(_("active"), default=True)
+    check_every_days = models.PositiveSmallIntegerField(
+        _("check agreements every (days)"),
+        default=30,
+        help_text=_("A term of a final agreement is due for a compliance check this many days after its last one."),
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="forums", verbose_name=_("members")
     )
@@ -220,6 +225,15 @@ class Case(models.Model):
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("opened by"), null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The monitor who follows the agreement in the field; unassigned cases are every monitor's of the forum.
+    monitor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("monitor"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="monitored_cases",
+    )
 
     class Meta:
         verbose_name = _("case")
@@ -301,10 +315,14 @@ class Party(models.Model):
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     pseudonym = models.CharField(_("pseudonym"), max_length=12, unique=True)
     forum = models.ForeignKey(Forum, verbose_name=_("forum"), on_delete=models.PROTECT, related_name="parties")
+    # The name as compared when looking for an earlier case between the same parties (guardrails.normalise:
+    # one script per letter, no marks, no case), so "Khan Family" and "khan  family" are one family.
+    name_key = models.CharField(max_length=200, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("party")
         verbose_name_plural = _("parties")
+        indexes = [models.Index(fields=["name_key"], name="party_name_key")]
 
     def __str__(self) -> str:
         return self.pseudonym
@@ -410,6 +428,25 @@ class Term(models.Model):
         ]
 
 
+class Instalment(models.Model):
+    """One instalment of a compensation term: how much is due by when. What is paid is summed from the
+    compliance checks' `paid` amounts and covers the instalments in order."""
+
+    term = models.ForeignKey(Term, on_delete=models.CASCADE, related_name="instalments", db_index=False)
+    number = models.PositiveSmallIntegerField(_("number"))
+    due_on = models.DateField(_("due on"))
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("instalment")
+        verbose_name_plural = _("instalments")
+        ordering = ["term", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["term", "number"], name="instalment_number_unique"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="instalment_amount_positive"),
+        ]
+
+
 class ComplianceCheck(models.Model):
     """A monitor's observation of one term. The idempotency key makes a retried upload count once."""
 
@@ -427,12 +464,132 @@ class ComplianceCheck(models.Model):
     recorded_at = models.DateTimeField(_("recorded"))
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     idempotency_key = models.UUIDField(unique=True)
+    # Money handed over towards a compensation term, seen by the monitor on this visit.
+    paid = models.DecimalField(_("paid"), max_digits=14, decimal_places=2, null=True, blank=True)
 
     class Meta:
         verbose_name = _("compliance check")
         verbose_name_plural = _("compliance checks")
         ordering = ["observed_at", "id"]
         indexes = [models.Index(fields=["term", "-observed_at", "-id"], name="check_term_latest")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(paid__isnull=True) | models.Q(paid__gte=0), name="check_paid_not_negative"
+            ),
+        ]
+
+
+class ComplianceConflict(models.Model):
+    """Two checks of one term made without knowing of each other (one was waiting offline while the other
+    was uploaded). Both are kept; the facilitator looks at them and marks the conflict reviewed."""
+
+    # The check uploaded later, and the one already stored that it did not know of.
+    later = models.ForeignKey(ComplianceCheck, on_delete=models.CASCADE, related_name="conflicts")
+    earlier = models.ForeignKey(ComplianceCheck, on_delete=models.CASCADE, related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="compliance_conflicts")
+    created_at = models.DateTimeField(_("found"))
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("compliance conflict")
+        verbose_name_plural = _("compliance conflicts")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["later", "earlier"], name="compliance_conflict_unique"),
+            models.CheckConstraint(condition=~models.Q(later=models.F("earlier")), name="compliance_conflict_two"),
+        ]
+
+
+class Recurrence(models.Model):
+    """A later case between the same parties or families as an earlier one (within 24 months): one feud's
+    history. Found when the case opens, or linked by a facilitator; a facilitator may confirm or reject it."""
+
+    class Status(models.TextChoices):
+        MATCHED = "matched", _("Matched on the parties")
+        CONFIRMED = "confirmed", _("Confirmed by a facilitator")
+        REJECTED = "rejected", _("Rejected by a facilitator")
+
+    class Basis(models.TextChoices):
+        PARTY_RECORD = "party_record", _("The same party records")
+        NAMES = "names", _("The same names")
+        FACILITATOR = "facilitator", _("Linked by a facilitator")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="recurrences")
+    earlier = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="recurred_in")
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.MATCHED)
+    basis = models.CharField(_("matched on"), max_length=12, choices=Basis.choices)
+    created_at = models.DateTimeField(_("linked"))
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("recurrence")
+        verbose_name_plural = _("recurrences")
+        ordering = ["case", "-earlier__opened_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "earlier"], name="recurrence_unique"),
+            models.CheckConstraint(condition=~models.Q(case=models.F("earlier")), name="recurrence_two_cases"),
+        ]
+        indexes = [models.Index(fields=["earlier"], name="recurrence_earlier")]
+
+
+class Survey(models.Model):
+    """What one party said at closing: satisfaction and perceived fairness (1–5, as in the RISE
+    experiments), whether they felt heard and would use the forum again."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="surveys", db_index=False)
+    party = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="surveys")
+    satisfaction = models.PositiveSmallIntegerField(_("satisfaction (1–5)"))
+    fairness = models.PositiveSmallIntegerField(_("perceived fairness (1–5)"))
+    felt_heard = models.BooleanField(_("felt heard"))
+    would_use_again = models.BooleanField(_("would use the forum again"))
+    recorded_at = models.DateTimeField(_("recorded"))
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("closing survey")
+        verbose_name_plural = _("closing surveys")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "party"], name="survey_once_per_party"),
+            models.CheckConstraint(
+                condition=models.Q(satisfaction__gte=1, satisfaction__lte=5, fairness__gte=1, fairness__lte=5),
+                name="survey_scales_1_to_5",
+            ),
+        ]
+
+
+class DueItem(models.Model):
+    """Something a monitor should do soon: a term due for its next check, an instalment due or overdue, a
+    truce about to expire. Computed by the beat task (services.due_items_refresh), once per thing and date;
+    resolved when done or no longer relevant."""
+
+    class Kind(models.TextChoices):
+        CHECK = "check_due", _("Check due")
+        INSTALMENT = "instalment_due", _("Instalment due")
+        TRUCE = "truce_expiring", _("Truce about to expire")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="due_items")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    term = models.ForeignKey(Term, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    instalment = models.ForeignKey(Instalment, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    # What the item is about, as one value the uniqueness can hold ("term:12", "instalment:5", "truce").
+    subject = models.CharField(max_length=40)
+    due_on = models.DateField(_("due on"))
+    created_at = models.DateTimeField(_("created"))
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("due item")
+        verbose_name_plural = _("due items")
+        ordering = ["due_on", "id"]
+        constraints = [
+            # The task run twice (or retried) cannot list the same thing twice.
+            models.UniqueConstraint(fields=["case", "kind", "subject", "due_on"], name="due_item_once"),
+        ]
+        indexes = [
+            models.Index(fields=["case", "due_on"], condition=models.Q(resolved_at__isnull=True), name="due_item_open")
+        ]
 
 
 class ProhibitedPractice(models.Model):

@@ -62,7 +62,9 @@ def is_forum_monitor(user, forum) -> bool:
 
 can_view_forum = is_administrator | is_forum_member
 can_manage_forum_cases = is_administrator | is_forum_facilitator
-can_log_compliance = is_administrator | is_forum_facilitator | is_forum_monitor
+# Compliance is the field's business: the forum's monitors and facilitators (shared/CONTRACT.md), not
+# administrators, who configure forums but do not read agreements' follow-up.
+can_log_compliance = is_forum_facilitator | is_forum_monitor
 can_read_reports = is_administrator | is_regulator
 
 rules.add_perm("cases.view_forum_detail", can_view_forum)

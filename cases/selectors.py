@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.utils import timezone
 
 from config.errors import ForbiddenError, NotFoundError
 
@@ -18,11 +21,16 @@ from .models import (
     CaseEvent,
     CaseParty,
     ComplianceCheck,
+    ComplianceConflict,
+    DueItem,
     Forum,
+    Instalment,
     LadderOpenCount,
     Membership,
+    Recurrence,
     Reminder,
     Rung,
+    Survey,
     Term,
 )
 
@@ -137,7 +145,7 @@ def case_get_for_user(*, user, case_id) -> Case:
         raise NotFoundError() from None
     case = (
         _visible_cases(user=user)
-        .select_related("forum", "forum__ladder", "rung")
+        .select_related("forum", "forum__ladder", "rung", "monitor")
         .prefetch_related(
             Prefetch("case_parties", queryset=CaseParty.objects.select_related("party").order_by("id")),
         )
@@ -162,7 +170,150 @@ def case_timeline(*, case: Case) -> QuerySet[CaseEvent]:
 
 
 def case_compliance_checks(*, case: Case) -> QuerySet[ComplianceCheck]:
-    return ComplianceCheck.objects.filter(case=case).select_related("recorded_by", "term").order_by("observed_at", "id")
+    return (
+        ComplianceCheck.objects.filter(case=case)
+        .select_related("recorded_by", "term")
+        .prefetch_related(Prefetch("conflicts", queryset=ComplianceConflict.objects.order_by("id")))
+        .order_by("observed_at", "id")
+    )
+
+
+def instalment_schedule(*, term: Term, today=None, instalments=None, paid=None) -> list[dict]:
+    """A compensation term's instalments with what the payments so far cover, in order: each row
+    {instalment, number, due_on, amount, covered, status} where status is paid, partly_paid, due or overdue."""
+    today = today or timezone.localdate()
+    if instalments is None:
+        instalments = list(Instalment.objects.filter(term=term).order_by("number"))
+    if paid is None:
+        paid = ComplianceCheck.objects.filter(term=term).aggregate(total=Sum("paid"))["total"] or Decimal(0)
+    left = paid
+    rows = []
+    for inst in instalments:
+        covered = min(left, inst.amount)
+        left -= covered
+        if covered == inst.amount:
+            status = "paid"
+        elif inst.due_on < today:
+            status = "overdue"
+        elif covered > 0:
+            status = "partly_paid"
+        else:
+            status = "due"
+        rows.append(
+            {
+                "instalment": inst.pk,
+                "number": inst.number,
+                "due_on": inst.due_on,
+                "amount": inst.amount,
+                "covered": covered,
+                "status": status,
+            }
+        )
+    return rows
+
+
+def case_compliance(*, case: Case, agreement: Agreement | None, today=None) -> list[dict]:
+    """The agreement's terms as the case page shows them: each term with its checks (newest first), its
+    latest status, what is paid and its instalment schedule. A fixed number of queries."""
+    if agreement is None:
+        return []
+    terms = list(agreement.terms.all())
+    checks: dict[int, list] = {t.pk: [] for t in terms}
+    for check in case_compliance_checks(case=case).order_by("-observed_at", "-id"):
+        checks.setdefault(check.term_id, []).append(check)
+    instalments: dict[int, list] = {}
+    for inst in Instalment.objects.filter(term__agreement=agreement).order_by("term_id", "number"):
+        instalments.setdefault(inst.term_id, []).append(inst)
+    rows = []
+    for term in terms:
+        paid = sum((c.paid for c in checks[term.pk] if c.paid is not None), Decimal(0))
+        schedule = instalment_schedule(term=term, today=today, instalments=instalments.get(term.pk, []), paid=paid)
+        rows.append(
+            {
+                "term": term,
+                "checks": checks[term.pk],
+                "latest": checks[term.pk][0].status if checks[term.pk] else None,
+                "paid": paid if term.kind == Term.Kind.COMPENSATION else None,
+                "schedule": schedule,
+                "overdue": [row for row in schedule if row["status"] == "overdue"],
+            }
+        )
+    return rows
+
+
+def case_conflicts(*, case: Case, open_only: bool = False) -> QuerySet[ComplianceConflict]:
+    qs = ComplianceConflict.objects.filter(case=case).select_related(
+        "later", "later__recorded_by", "later__term", "earlier", "earlier__recorded_by"
+    )
+    if open_only:
+        qs = qs.filter(reviewed_at__isnull=True)
+    return qs.order_by("created_at", "id")
+
+
+def case_recurrences(*, case: Case, user) -> list[dict]:
+    """The feud's history as the case page shows it: the earlier cases this one repeats and the later ones
+    that repeat it, oldest first. A case in a forum the user cannot see shows its reference, forum kind,
+    dates and outcome only."""
+    links = list(
+        Recurrence.objects.filter(Q(case=case) | Q(earlier=case))
+        .exclude(status=Recurrence.Status.REJECTED)
+        .select_related("case", "case__forum", "earlier", "earlier__forum")
+    )
+    rejected = list(Recurrence.objects.filter(case=case, status=Recurrence.Status.REJECTED).select_related("earlier"))
+    visible = set(
+        _visible_cases(user=user)
+        .filter(pk__in=[link.earlier_id if link.case_id == case.pk else link.case_id for link in links])
+        .values_list("pk", flat=True)
+    )
+    rows = []
+    for link in links:
+        other = link.earlier if link.case_id == case.pk else link.case
+        rows.append(
+            {
+                "link": link,
+                "case": other,
+                "direction": "earlier" if link.case_id == case.pk else "later",
+                "visible": other.pk in visible,
+            }
+        )
+    rows.sort(key=lambda row: row["case"].opened_at)
+    return rows + [
+        {"link": link, "case": link.earlier, "direction": "rejected", "visible": link.earlier_id in visible}
+        for link in rejected
+    ]
+
+
+def case_surveys(*, case: Case) -> QuerySet[Survey]:
+    return Survey.objects.filter(case=case).select_related("party").order_by("id")
+
+
+def _monitored_cases(*, user) -> QuerySet[Case]:
+    """The cases a monitor follows: those handed to them, and those handed to nobody in forums they monitor.
+    A facilitator sees their forums' cases."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Case.objects.none()
+    monitored = list(
+        Membership.objects.filter(user=user, role=Membership.Role.MONITOR).values_list("forum_id", flat=True)
+    )
+    facilitated = list(
+        Membership.objects.filter(user=user, role=Membership.Role.FACILITATOR).values_list("forum_id", flat=True)
+    )
+    return Case.objects.filter(
+        Q(forum_id__in=facilitated)
+        | Q(forum_id__in=monitored, monitor=user)
+        | Q(forum_id__in=monitored, monitor__isnull=True)
+    )
+
+
+def due_items_for_user(*, user, today=None) -> QuerySet[DueItem]:
+    """Open due items of the user's monitored cases falling due by a week from today (overdue included)."""
+    today = today or timezone.localdate()
+    return (
+        DueItem.objects.filter(resolved_at__isnull=True, due_on__lte=today + timedelta(days=7))
+        .filter(case__in=_monitored_cases(user=user).exclude(state__in=workflows.ENDED))
+        .select_related("case", "case__forum", "term", "instalment")
+        .order_by("due_on", "id")
+    )
 
 
 def latest_check_statuses(*, agreement: Agreement) -> dict[int, str | None]:
@@ -283,3 +434,9 @@ def escalation_report(*, user, forum=None, region=None, date_from=None, date_to=
         "escalated_cases": totals[ladder_stats.ESCALATED],
         "came_back_down": totals[ladder_stats.RETURNED],
     }
+
+
+def user_by_username(*, username: str):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(username=username, is_active=True).first()

@@ -1,3 +1,6 @@
+from decimal import Decimal
+
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -9,13 +12,16 @@ from .models import (
     CaseParty,
     ComplianceCheck,
     DisputeType,
+    DueItem,
     Forum,
+    Instalment,
     Ladder,
     OffenceClass,
     Party,
     Region,
     RiskLevel,
     Rung,
+    Survey,
     Term,
 )
 from .workflows import state_label
@@ -77,9 +83,19 @@ CLOSING_OUTCOMES = [("resolved", "resolved"), ("partly_resolved", "partly_resolv
 
 
 class PartyInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    kind = serializers.ChoiceField(choices=Party.Kind.choices)
+    """A new party ({"name", "kind", "role"}), or one on the forum's records ({"party": id, "role"})."""
+
+    party = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    name = serializers.CharField(max_length=200, required=False)
+    kind = serializers.ChoiceField(choices=Party.Kind.choices, required=False)
     role = serializers.ChoiceField(choices=CaseParty.Role.choices)
+
+    def validate(self, attrs):
+        if attrs.get("party") is None:
+            missing = {name: [_("This field is required.")] for name in ("name", "kind") if not attrs.get(name)}
+            if missing:
+                raise serializers.ValidationError(missing)
+        return attrs
 
 
 class CaseCreateSerializer(serializers.Serializer):
@@ -148,6 +164,7 @@ class AllowedTransitionSerializer(serializers.Serializer):
 
 class CaseSerializer(CaseListItemSerializer):
     parties = CasePartySerializer(source="case_parties", many=True)
+    monitor = serializers.SlugRelatedField(slug_field="username", read_only=True)
     allowed_transitions = serializers.SerializerMethodField()
     forum_name = serializers.CharField(source="forum.name")
 
@@ -161,6 +178,7 @@ class CaseSerializer(CaseListItemSerializer):
             "review_due",
             "referral_source",
             "fir_number",
+            "monitor",
         ]
 
     @extend_schema_field(AllowedTransitionSerializer(many=True))
@@ -178,6 +196,11 @@ class TransitionInputSerializer(serializers.Serializer):
     truce_expires = serializers.DateField(required=False, allow_null=True, default=None)
 
 
+class InstalmentInputSerializer(serializers.Serializer):
+    due = serializers.DateField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+
+
 class TermInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Term.Kind.choices)
     description = serializers.CharField(max_length=4000)
@@ -189,16 +212,25 @@ class TermInputSerializer(serializers.Serializer):
         error_messages={"invalid": _("A three-letter ISO code such as PKR.")},
     )
     due = serializers.DateField(required=False, allow_null=True)
+    instalments = InstalmentInputSerializer(many=True, required=False, max_length=120)
 
 
 class AgreementInputSerializer(serializers.Serializer):
     terms = TermInputSerializer(many=True, allow_empty=False, max_length=100)
 
 
+class InstalmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Instalment
+        fields = ["number", "due_on", "amount"]
+
+
 class TermSerializer(serializers.ModelSerializer):
+    instalments = InstalmentSerializer(many=True, read_only=True)
+
     class Meta:
         model = Term
-        fields = ["id", "position", "kind", "description", "amount", "currency", "due"]
+        fields = ["id", "position", "kind", "description", "amount", "currency", "due", "instalments"]
 
 
 class AgreementSerializer(serializers.ModelSerializer):
@@ -225,17 +257,115 @@ class ComplianceInputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=ComplianceCheck.Status.choices)
     notes = serializers.CharField(max_length=10000, required=False, allow_blank=True, default="")
     observed_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    paid = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_("Money handed over towards a compensation term on this visit."),
+    )
 
 
 class ComplianceCheckSerializer(serializers.ModelSerializer):
     recorded_by = serializers.SerializerMethodField()
+    conflicts_with = serializers.SerializerMethodField(
+        help_text=_("Checks of the same term made without knowing of this one (or it of them).")
+    )
 
     class Meta:
         model = ComplianceCheck
-        fields = ["id", "term", "status", "notes", "observed_at", "recorded_at", "recorded_by", "idempotency_key"]
+        fields = [
+            "id",
+            "term",
+            "status",
+            "notes",
+            "observed_at",
+            "recorded_at",
+            "recorded_by",
+            "idempotency_key",
+            "paid",
+            "conflicts_with",
+        ]
 
     def get_recorded_by(self, check: ComplianceCheck) -> str | None:
         return check.recorded_by.get_username() if check.recorded_by_id else None
+
+    def get_conflicts_with(self, check: ComplianceCheck) -> list[int]:
+        return [conflict.earlier_id for conflict in check.conflicts.all()]
+
+
+class SurveyInputSerializer(serializers.Serializer):
+    party = serializers.IntegerField(min_value=1)
+    satisfaction = serializers.IntegerField(min_value=1, max_value=5)
+    fairness = serializers.IntegerField(min_value=1, max_value=5)
+    felt_heard = serializers.BooleanField()
+    would_use_again = serializers.BooleanField()
+
+
+class SurveySerializer(serializers.ModelSerializer):
+    party = serializers.IntegerField(source="party_id")
+    pseudonym = serializers.CharField(source="party.pseudonym")
+
+    class Meta:
+        model = Survey
+        fields = [
+            "id",
+            "party",
+            "pseudonym",
+            "satisfaction",
+            "fairness",
+            "felt_heard",
+            "would_use_again",
+            "recorded_at",
+        ]
+
+
+class RecurrenceSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="link.id")
+    direction = serializers.ChoiceField(choices=[("earlier", "earlier"), ("later", "later"), ("rejected", "rejected")])
+    case = serializers.IntegerField(source="case.id")
+    reference = serializers.CharField(source="case.reference")
+    forum_kind = serializers.CharField(source="case.kind")
+    opened_at = serializers.DateTimeField(source="case.opened_at")
+    closed_at = serializers.DateTimeField(source="case.closed_at")
+    outcome = serializers.CharField(source="case.outcome")
+    status = serializers.CharField(source="link.status")
+    basis = serializers.CharField(source="link.basis")
+
+
+class RecurrenceLinkInputSerializer(serializers.Serializer):
+    reference = serializers.CharField(max_length=20)
+
+
+class RecurrenceDecisionSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=[("confirmed", "confirmed"), ("rejected", "rejected")])
+
+
+class MonitorAssignSerializer(serializers.Serializer):
+    monitor = serializers.CharField(max_length=150, allow_null=True, help_text=_("A username, or null for none."))
+
+
+class DueItemSerializer(serializers.ModelSerializer):
+    case = serializers.IntegerField(source="case_id")
+    case_reference = serializers.CharField(source="case.reference")
+    term = serializers.IntegerField(source="term_id", allow_null=True)
+    term_kind = serializers.CharField(source="term.kind", allow_null=True, default=None)
+    instalment = serializers.SerializerMethodField()
+    overdue = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DueItem
+        fields = ["id", "kind", "case", "case_reference", "term", "term_kind", "instalment", "due_on", "overdue"]
+
+    def get_instalment(self, item: DueItem) -> dict | None:
+        if item.instalment_id is None:
+            return None
+        return {"number": item.instalment.number, "amount": str(item.instalment.amount)}
+
+    def get_overdue(self, item: DueItem) -> bool:
+        return item.due_on < timezone.localdate()
 
 
 class EscalationInputSerializer(serializers.Serializer):

@@ -326,4 +326,5 @@ CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
 # where administrators can also pause them.
 CELERY_BEAT_SCHEDULE = {
     "review-reminders": {"task": "cases.review_reminders", "schedule": 3600.0},
+    "monitor-due-items": {"task": "cases.due_items", "schedule": 3600.0},
 }
