@@ -1,7 +1,20 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import Case, CaseEvent, Forum, Ladder, Membership, ProhibitedPhrase, ProhibitedPractice, Region, Rung
+from .models import (
+    Case,
+    CaseEvent,
+    ComplianceCheck,
+    Forum,
+    Ladder,
+    Membership,
+    ProhibitedPhrase,
+    ProhibitedPractice,
+    Recurrence,
+    Region,
+    Rung,
+    Survey,
+)
 
 
 @admin.register(Region)
@@ -37,7 +50,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Forum)
 class ForumAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "region", "ladder", "is_active"]
+    list_display = ["name", "kind", "region", "ladder", "check_every_days", "is_active"]
     list_filter = ["kind", "is_active", "region"]
     search_fields = ["name"]
     autocomplete_fields = ["region", "ladder"]
@@ -100,11 +113,28 @@ class CaseEventInline(ReadOnlyInline):
     ordering = ["seq"]
 
 
+class ComplianceCheckInline(ReadOnlyInline):
+    model = ComplianceCheck
+    fields = ["term", "status", "observed_at", "recorded_at", "recorded_by", "paid", "notes"]
+    ordering = ["observed_at", "id"]
+
+
+class RecurrenceInline(ReadOnlyInline):
+    model = Recurrence
+    fk_name = "case"
+    fields = ["earlier", "status", "basis", "created_at", "decided_by", "decided_at"]
+
+
+class SurveyInline(ReadOnlyInline):
+    model = Survey
+    fields = ["party", "satisfaction", "fairness", "felt_heard", "would_use_again", "recorded_at"]
+
+
 @admin.register(Case)
 class CaseAdmin(ReadOnlyAdmin):
     list_display = ["reference", "title", "forum", "state", "rung", "risk_level", "opened_at"]
     list_filter = ["kind", "state", "risk_level", "dispute_type", "offence_class"]
     search_fields = ["reference", "title"]
     list_select_related = ["forum", "rung"]
-    inlines = [CaseEventInline]
+    inlines = [ComplianceCheckInline, RecurrenceInline, SurveyInline, CaseEventInline]
     show_full_result_count = False

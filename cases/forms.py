@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from . import workflows
-from .models import CaseParty, DisputeType, OffenceClass, Outcome, Party, RiskLevel, Term
+from config.errors import SulhError
+
+from . import pattern_report, services, workflows
+from .models import CaseParty, ComplianceCheck, DisputeType, Forum, OffenceClass, Outcome, Party, RiskLevel, Term
 
 BLANK = ("", "—")
 
@@ -154,14 +158,39 @@ class TermForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": "PKR", "autocapitalize": "characters", "size": 4}),
     )
     due = forms.DateField(label=_("Due"), required=False, widget=DateInput)
+    instalment_count = forms.IntegerField(
+        label=_("Instalments"),
+        required=False,
+        min_value=1,
+        max_value=120,
+        help_text=_("Compensation paid in monthly instalments: how many."),
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "size": 4}),
+    )
+    first_instalment = forms.DateField(label=_("First instalment due"), required=False, widget=DateInput)
 
     def clean_currency(self) -> str:
         return (self.cleaned_data.get("currency") or "").upper()
 
+    def clean(self):
+        data = super().clean()
+        count, first = data.get("instalment_count"), data.get("first_instalment")
+        if count and count > 1 or first:
+            if not first:
+                self.add_error("first_instalment", _("When is the first instalment due?"))
+            elif data.get("amount") is None:
+                self.add_error("amount", _("Instalments divide an amount: give the term's amount."))
+        return data
+
     def as_term(self) -> dict:
         """The term as cases.services.agreement_record takes it."""
         data = self.cleaned_data
-        return {key: data.get(key) for key in ("kind", "description", "amount", "currency", "due")}
+        term = {key: data.get(key) for key in ("kind", "description", "amount", "currency", "due")}
+        first = data.get("first_instalment")
+        if first and data.get("amount") is not None:
+            term["instalments"] = services.instalments_split(
+                amount=data["amount"], count=data.get("instalment_count") or 1, first_due=first
+            )
+        return term
 
 
 class BaseTermFormSet(forms.BaseFormSet):
@@ -190,13 +219,18 @@ TermFormSet = forms.formset_factory(
 
 
 def term_initial(agreement) -> list[dict]:
-    """The draft's terms as the editor's starting rows."""
+    """The draft's terms as the editor's starting rows (an instalment schedule as its count and first date)."""
     if agreement is None:
         return []
-    return [
-        {"kind": t.kind, "description": t.description, "amount": t.amount, "currency": t.currency, "due": t.due}
-        for t in agreement.terms.all()
-    ]
+    rows = []
+    for t in agreement.terms.all():
+        row = {"kind": t.kind, "description": t.description, "amount": t.amount, "currency": t.currency, "due": t.due}
+        instalments = list(t.instalments.all())
+        if instalments:
+            row["instalment_count"] = len(instalments)
+            row["first_instalment"] = instalments[0].due_on
+        rows.append(row)
+    return rows
 
 
 # --- Moving a case on the ladder -----------------------------------------------------------------
@@ -211,6 +245,66 @@ class EscalationForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), required=False, max_length=4000)
     to_level = forms.IntegerField(label=_("To rung"), required=False, min_value=1, max_value=1000)
     justification = forms.CharField(label=_("Justification"), required=False, max_length=4000)
+
+
+# --- Following the agreement ----------------------------------------------------------------------
+
+
+class MonitorAssignForm(forms.Form):
+    monitor = forms.TypedChoiceField(label=_("Monitor"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args, monitors, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["monitor"].choices = _with_blank(
+            [(m.pk, m.get_full_name() or m.get_username()) for m in monitors], _("Any of the forum's monitors")
+        )
+
+
+class RecurrenceLinkForm(forms.Form):
+    reference = forms.CharField(
+        label=_("Reference of the earlier case"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"placeholder": "JIR-2025-00012", "autocapitalize": "characters"}),
+    )
+
+
+class RecurrenceDecisionForm(forms.Form):
+    status = forms.ChoiceField(choices=[("confirmed", _("Confirm")), ("rejected", _("Reject"))])
+
+
+SCALE = [(n, str(n)) for n in range(1, 6)]
+YES_NO = [("yes", _("Yes")), ("no", _("No"))]
+
+
+class SurveyForm(forms.Form):
+    """One party's answers at closing. The rules (who, when, once per party) are services.survey_record's."""
+
+    party = forms.TypedChoiceField(label=_("Party"), coerce=int)
+    satisfaction = forms.TypedChoiceField(
+        label=_("How satisfied is the party with the outcome? (1 not at all – 5 fully)"),
+        choices=SCALE,
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
+    fairness = forms.TypedChoiceField(
+        label=_("How fair was the process? (1 not at all – 5 fully)"),
+        choices=SCALE,
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
+    felt_heard = forms.TypedChoiceField(
+        label=_("Did the party feel heard?"), choices=YES_NO, coerce=lambda v: v == "yes", widget=forms.RadioSelect
+    )
+    would_use_again = forms.TypedChoiceField(
+        label=_("Would the party bring a dispute to this forum again?"),
+        choices=YES_NO,
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args, parties, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["party"].choices = [(cp.party_id, f"{cp.party.name} · {cp.get_role_display()}") for cp in parties]
 
 
 # --- The escalation statistics -------------------------------------------------------------------
@@ -251,3 +345,87 @@ class EscalationReportFilterForm(forms.Form):
             "date_from": data.get("from"),
             "date_to": data.get("to"),
         }
+
+
+# --- The monitor's "Checks due" page: one check of one term ------------------------------------------
+
+
+class ComplianceCheckForm(forms.Form):
+    """One term's check as the "Checks due" page posts it without JavaScript. The idempotency key is made
+    when the page is drawn, so a form sent twice (a double tap, a retried post) records one check."""
+
+    case = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    term = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
+    status = forms.ChoiceField(
+        label=_("Status"),
+        choices=ComplianceCheck.Status.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose what you saw: met, partly met, not met or breached.")},
+    )
+    notes = forms.CharField(label=_("Notes"), required=False, max_length=10000, widget=forms.Textarea)
+    paid = forms.DecimalField(
+        label=_("Paid on this visit"), required=False, min_value=0, max_digits=14, decimal_places=2
+    )
+
+
+# --- The regulator's pattern report: its filters ------------------------------------------------------
+
+
+class MonthInput(forms.TextInput):
+    """A month picker where the browser has one; elsewhere a text box that asks for YYYY-MM."""
+
+    input_type = "month"
+
+    def __init__(self, attrs=None):
+        super().__init__({"placeholder": _("YYYY-MM"), "inputmode": "numeric", **(attrs or {})})
+
+
+class PatternReportFilterForm(forms.Form):
+    """The pattern report's filters, by the API's names (`from`, `to`, `region`, `forum_kind`,
+    `dispute_type`), so that the page's query string is the exports' too. The months are read by
+    cases.pattern_report.parse_query, as the API reads them, and its refusal is shown on the field."""
+
+    region = forms.ChoiceField(label=_("District"), required=False)
+    forum_kind = forms.ChoiceField(
+        label=_("Forum kind"), required=False, choices=_with_blank(Forum.Kind.choices, _("All forum kinds"))
+    )
+    dispute_type = forms.ChoiceField(
+        label=_("Dispute type"), required=False, choices=_with_blank(DisputeType.choices, _("Any dispute type"))
+    )
+
+    def __init__(self, *args, regions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"].choices = _with_blank(regions, _("All districts"))
+        self.fields["from"] = forms.CharField(label=_("From (month)"), required=False, widget=MonthInput)
+        self.fields["to"] = forms.CharField(label=_("To (month)"), required=False, widget=MonthInput)
+        self.order_fields(["from", "to", "region", "forum_kind", "dispute_type"])
+
+    def clean(self):
+        data = super().clean()
+        try:
+            parsed = pattern_report.parse_query({"from": data.get("from"), "to": data.get("to")})
+        except SulhError as exc:
+            for name in exc.fields or [None]:
+                self.add_error(name if name in self.fields else None, exc.detail)
+            return data
+        data["month_from"], data["month_to"] = parsed["month_from"], parsed["month_to"]
+        return data
+
+    def report_filters(self) -> dict:
+        """The filters as cases.pattern_report.patterns takes them (once the form is valid)."""
+        data = self.cleaned_data
+        return {
+            "month_from": data.get("month_from"),
+            "month_to": data.get("month_to"),
+            "region": data.get("region") or None,
+            "forum_kind": data.get("forum_kind") or None,
+            "dispute_type": data.get("dispute_type") or None,
+        }
+
+    def query(self) -> str:
+        """The valid filters as a query string for the exports (the API takes the same names)."""
+        data = self.cleaned_data
+        return urlencode(
+            [(name, data[name]) for name in ("from", "to", "region", "forum_kind", "dispute_type") if data.get(name)]
+        )

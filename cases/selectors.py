@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from config.errors import ForbiddenError, NotFoundError
@@ -160,7 +160,7 @@ def case_get_for_user(*, user, case_id) -> Case:
 def case_agreement(*, case: Case) -> Agreement | None:
     return (
         Agreement.objects.filter(case=case)
-        .prefetch_related(Prefetch("terms", queryset=Term.objects.order_by("position")))
+        .prefetch_related(Prefetch("terms", queryset=Term.objects.order_by("position").prefetch_related("instalments")))
         .first()
     )
 
@@ -440,3 +440,101 @@ def user_by_username(*, username: str):
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.filter(username=username, is_active=True).first()
+
+
+def forum_monitors(*, forum: Forum) -> list:
+    from django.contrib.auth import get_user_model
+
+    return list(
+        get_user_model()
+        .objects.filter(memberships__forum=forum, memberships__role=Membership.Role.MONITOR, is_active=True)
+        .order_by("username")
+        .distinct()
+    )
+
+
+def case_recurrence_ids(*, case: Case, recurrence_id) -> bool:
+    """Whether the link is one of this case's (as the later or the earlier case)."""
+    return Recurrence.objects.filter(Q(case=case) | Q(earlier=case), pk=recurrence_id).exists()
+
+
+# The parties asked at closing (shared/DOMAIN.md: "each party"; witnesses and guarantors are not parties to
+# the dispute).
+SURVEYED_ROLES = (CaseParty.Role.FIRST_PARTY, CaseParty.Role.SECOND_PARTY, CaseParty.Role.VICTIM)
+
+
+def survey_parties(*, case: Case) -> list[CaseParty]:
+    """The parties asked at closing who have not answered yet."""
+    answered = Survey.objects.filter(case=case).values_list("party_id", flat=True)
+    return list(
+        CaseParty.objects.filter(case=case, role__in=SURVEYED_ROLES)
+        .exclude(party_id__in=answered)
+        .select_related("party")
+        .order_by("id")
+    )
+
+
+# --- The monitor's "Checks due" page ----------------------------------------------------------------
+
+
+def monitor_cases_for_user(*, user, today=None) -> list[dict]:
+    """The open cases with a final agreement that the user follows (as their monitor, or as a facilitator of
+    the forum), newest first, each {"case", "terms"} where every term row is {"term", "latest",
+    "latest_at", "paid", "schedule", "overdue"} as on the case page. Four queries whatever the number of
+    cases: a term's latest status and what was paid towards it are read as subqueries, not by loading every
+    check the agreement ever had."""
+    today = today or timezone.localdate()
+    cases = list(
+        _monitored_cases(user=user)
+        .exclude(state__in=workflows.ENDED)
+        .filter(agreement__status=Agreement.Status.FINAL)
+        .select_related("forum", "agreement")
+        .order_by("-opened_at", "-id")
+    )
+    if not cases:
+        return []
+    latest = ComplianceCheck.objects.filter(term=OuterRef("pk")).order_by("-observed_at", "-id")
+    paid = (
+        ComplianceCheck.objects.filter(term=OuterRef("pk"), paid__isnull=False)
+        .values("term")
+        .annotate(total=Sum("paid"))
+        .values("total")
+    )
+    terms = list(
+        Term.objects.filter(agreement__case__in=[case.pk for case in cases])
+        .annotate(
+            latest_status=Subquery(latest.values("status")[:1]),
+            latest_at=Subquery(latest.values("observed_at")[:1]),
+            paid_total=Subquery(paid),
+        )
+        .order_by("agreement_id", "position")
+    )
+    instalments: dict[int, list[Instalment]] = {}
+    compensation = [term.pk for term in terms if term.kind == Term.Kind.COMPENSATION]
+    if compensation:
+        for inst in Instalment.objects.filter(term_id__in=compensation).order_by("term_id", "number"):
+            instalments.setdefault(inst.term_id, []).append(inst)
+    by_agreement: dict[int, list[dict]] = {}
+    for term in terms:
+        paid_so_far = term.paid_total or Decimal(0)
+        schedule = instalment_schedule(
+            term=term, today=today, instalments=instalments.get(term.pk, []), paid=paid_so_far
+        )
+        by_agreement.setdefault(term.agreement_id, []).append(
+            {
+                "term": term,
+                "latest": term.latest_status,
+                "latest_at": term.latest_at,
+                "paid": paid_so_far if term.kind == Term.Kind.COMPENSATION else None,
+                "schedule": schedule,
+                "overdue": [row for row in schedule if row["status"] == "overdue"],
+            }
+        )
+    return [{"case": case, "terms": by_agreement.get(case.agreement.pk, [])} for case in cases]
+
+
+def monitor_page_allowed(*, user) -> bool:
+    """The "Checks due" page is for the people who follow agreements: a forum's monitors and facilitators."""
+    return Membership.objects.filter(
+        user=user, role__in=[Membership.Role.MONITOR, Membership.Role.FACILITATOR]
+    ).exists()

@@ -869,8 +869,6 @@ def recurrence_decide(*, user, recurrence_id, status: str) -> Recurrence:
 
 # --- Closing surveys --------------------------------------------------------------------------------
 
-SURVEYED_ROLES = (CaseParty.Role.FIRST_PARTY, CaseParty.Role.SECOND_PARTY, CaseParty.Role.VICTIM)
-
 
 def survey_record(
     *, user, case_id, party_id, satisfaction: int, fairness: int, felt_heard: bool, would_use_again: bool
@@ -897,7 +895,7 @@ def survey_record(
             if not isinstance(value, bool):
                 problems[name] = [_("Yes or no.")]
         role = (
-            CaseParty.objects.filter(case=case, party_id=party_id, role__in=SURVEYED_ROLES)
+            CaseParty.objects.filter(case=case, party_id=party_id, role__in=selectors.SURVEYED_ROLES)
             .values_list("role", flat=True)
             .first()
             if str(party_id).isdigit()

@@ -101,4 +101,21 @@ def open_case(world, as_user):
     return make
 
 
+@pytest.fixture
+def final_case(open_case):
+    """final_case(terms=…) → a jirga case in `decision`, its agreement final."""
+
+    def make(terms=None, **overrides):
+        case = open_case(**overrides)
+        case.move("mandate")
+        case.move("hearings")
+        case.agree(terms)
+        case.move("legality_review")
+        case.move("decision")
+        case.terms = case.client.get(f"/api/cases/{case.id}/agreement/").json()["terms"]
+        return case
+
+    return make
+
+
 __all__ = ["ORDINARY_TERMS", "Walker", "new_case_body"]

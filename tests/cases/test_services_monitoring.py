@@ -47,23 +47,6 @@ def at(day: str, hour: int = 10):
     return time_machine.travel(dt.datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC), tick=False)
 
 
-@pytest.fixture
-def final_case(open_case):
-    """final_case(terms=…) → a jirga case in `decision`, its agreement final."""
-
-    def make(terms=None, **overrides):
-        case = open_case(**overrides)
-        case.move("mandate")
-        case.move("hearings")
-        case.agree(terms)
-        case.move("legality_review")
-        case.move("decision")
-        case.terms = case.client.get(f"/api/cases/{case.id}/agreement/").json()["terms"]
-        return case
-
-    return make
-
-
 def post_check(client, case_id, term_id, status="met", key=None, **extra):
     return client.post(
         f"/api/cases/{case_id}/compliance-checks/",
@@ -487,7 +470,14 @@ def test_a_facilitator_confirms_rejects_or_links_by_reference(world, as_user, op
 
 
 def survey_body(party_id, **overrides):
-    return {"party": party_id, "satisfaction": 4, "fairness": 5, "felt_heard": True, "would_use_again": True, **overrides}
+    return {
+        "party": party_id,
+        "satisfaction": 4,
+        "fairness": 5,
+        "felt_heard": True,
+        "would_use_again": True,
+        **overrides,
+    }
 
 
 def test_surveys_are_asked_at_closing_once_per_party(world, as_user, final_case):

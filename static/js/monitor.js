@@ -1,0 +1,351 @@
+/* The monitor's "Checks due" page, for phones that are often offline.
+
+   Without this script each term's form posts to the server and comes back (post/redirect/get). With it, a
+   check goes first into an outbox in IndexedDB (its own idempotency key, observed now) and is then uploaded
+   to the API; the outbox is flushed when the page opens, when the browser says it is online again and every
+   30 seconds. An answer of 201 or 200 (the same key again: stored once) takes the check out of the outbox; a
+   network failure keeps it, listed under "Waiting to upload (n)"; a refusal (4xx) keeps it, marked with the
+   server's reason and a "Discard" button. A service worker (cases/templates/cases/monitor_sw.js) keeps the
+   page itself for when the phone has no signal.
+
+   Every word on the page comes from the page (the monitor-strings JSON, translated by Django). */
+(function () {
+  "use strict";
+
+  const root = document.getElementById("monitor");
+  const stringsElement = document.getElementById("monitor-strings");
+  if (!root || !stringsElement || !window.indexedDB || !window.fetch) {
+    return; // The forms post as they do without JavaScript.
+  }
+  const S = JSON.parse(stringsElement.textContent);
+  const USER = root.dataset.user;
+  const FLUSH_EVERY_MS = 30000;
+  const DB_NAME = "sulh-monitor";
+  const STORE = "outbox";
+
+  const connection = document.getElementById("connection");
+  const outbox = document.getElementById("outbox");
+  const outboxHeading = document.getElementById("outbox-heading");
+  const outboxList = document.getElementById("outbox-list");
+  const uploaded = document.getElementById("uploaded");
+  const uploadedList = document.getElementById("uploaded-list");
+
+  function fill(template, values) {
+    return template.replace(/%\((\w+)\)s/g, (whole, name) => (name in values ? String(values[name]) : whole));
+  }
+
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) {
+      return crypto.randomUUID();
+    }
+    // crypto.randomUUID needs a secure context (https, or this machine); getRandomValues does not.
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  }
+
+  function cookie(name) {
+    const found = document.cookie.split(";").map((c) => c.trim()).find((c) => c.startsWith(`${name}=`));
+    return found ? decodeURIComponent(found.slice(name.length + 1)) : "";
+  }
+
+  // --- The outbox (IndexedDB) -------------------------------------------------------------------------
+
+  let database = null;
+
+  function openDatabase() {
+    if (!database) {
+      database = new Promise((resolve, reject) => {
+        const request = indexedDB.open(DB_NAME, 1);
+        request.onupgradeneeded = () => request.result.createObjectStore(STORE, { keyPath: "key" });
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+      database.catch(() => { database = null; });
+    }
+    return database;
+  }
+
+  async function inStore(mode, work) {
+    const db = await openDatabase();
+    return new Promise((resolve, reject) => {
+      const transaction = db.transaction(STORE, mode);
+      const request = work(transaction.objectStore(STORE));
+      transaction.oncomplete = () => resolve(request ? request.result : undefined);
+      transaction.onerror = () => reject(transaction.error);
+      transaction.onabort = () => reject(transaction.error);
+    });
+  }
+
+  // Only the checks of the person logged in: a shared phone must not upload one monitor's checks as another's.
+  async function pending() {
+    const all = (await inStore("readonly", (store) => store.getAll())) || [];
+    return all.filter((entry) => entry.user === USER).sort((a, b) => a.createdAt - b.createdAt);
+  }
+  const save = (entry) => inStore("readwrite", (store) => store.put(entry));
+  const forget = (key) => inStore("readwrite", (store) => store.delete(key));
+
+  // --- What the page shows ----------------------------------------------------------------------------
+
+  let unreachable = false; // The browser says online, but the server did not answer.
+
+  function showConnection() {
+    const online = navigator.onLine && !unreachable;
+    connection.hidden = false;
+    connection.dataset.state = online ? "online" : "offline";
+    connection.textContent = online ? S.online : navigator.onLine ? S.unreachable : S.offline;
+  }
+
+  function describe(entry) {
+    const parts = [`${entry.caseRef} · ${entry.termLabel}: ${S.statuses[entry.status] || entry.status}`];
+    if (entry.paid) {
+      parts.push(fill(S.paid, { amount: entry.paid }));
+    }
+    parts.push(fill(S.observed, { time: new Date(entry.observedAt).toLocaleString(document.documentElement.lang) }));
+    return parts.join(" · ");
+  }
+
+  let loginExpired = false;
+
+  async function render() {
+    const entries = await pending();
+    outbox.hidden = entries.length === 0;
+    outboxHeading.textContent = fill(S.waiting, { count: entries.length });
+    outboxList.replaceChildren(
+      ...entries.map((entry) => {
+        const item = document.createElement("li");
+        item.className = `outbox-item outbox-${entry.state}`;
+        item.dataset.key = entry.key;
+        const what = document.createElement("span");
+        what.className = "outbox-what";
+        what.textContent = describe(entry);
+        item.append(what);
+        if (entry.state === "failed") {
+          const reason = document.createElement("span");
+          reason.className = "outbox-reason error";
+          reason.setAttribute("role", "alert");
+          reason.textContent = fill(S.refused, { detail: entry.error || S.refused_unknown });
+          const discard = document.createElement("button");
+          discard.type = "button";
+          discard.className = "discard-button";
+          discard.dataset.discard = entry.key;
+          discard.textContent = S.discard;
+          item.append(reason, discard);
+        } else if (loginExpired) {
+          const reason = document.createElement("span");
+          reason.className = "outbox-reason hint";
+          reason.textContent = S.login;
+          item.append(reason);
+        }
+        return item;
+      }),
+    );
+  }
+
+  function showStored(entry) {
+    uploaded.hidden = false;
+    const item = document.createElement("li");
+    item.className = "outbox-item outbox-stored";
+    item.textContent = `${describe(entry)} · ${S.stored}`;
+    uploadedList.prepend(item);
+    // The term's latest status on the page is now this one.
+    const term = document.getElementById(`term-${entry.term}`);
+    const latest = term && term.querySelector("[data-latest]");
+    if (latest) {
+      latest.textContent = S.statuses[entry.status] || entry.status;
+      latest.className = `check-status status-${entry.status}`;
+    }
+    const when = term && term.querySelector("[data-latest-at]");
+    if (when) {
+      when.textContent = new Date(entry.observedAt).toLocaleDateString(document.documentElement.lang);
+    }
+    document.querySelectorAll(`.due-item[data-kind="check_due"][data-term="${entry.term}"]`).forEach((item) => {
+      item.classList.add("done");
+      const done = item.querySelector("[data-done]");
+      if (done) { done.hidden = false; }
+    });
+  }
+
+  // --- Uploading ------------------------------------------------------------------------------------
+
+  async function errorOf(response) {
+    try {
+      const body = await response.json();
+      const error = body.error || {};
+      const parts = [error.detail || ""];
+      Object.values(error.fields || {}).forEach((problems) => {
+        [].concat(problems).forEach((problem) => {
+          if (typeof problem === "string" && !parts.includes(problem)) { parts.push(problem); }
+        });
+      });
+      return { code: error.code || "", detail: parts.filter(Boolean).join(" ") };
+    } catch (parseError) {
+      return { code: "", detail: "" };
+    }
+  }
+
+  async function upload(entry) {
+    const body = { term: entry.term, status: entry.status, notes: entry.notes, observed_at: entry.observedAt };
+    if (entry.paid) { body.paid = entry.paid; }
+    return fetch(entry.url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/json",
+        "Idempotency-Key": entry.key,
+        "X-CSRFToken": cookie("csrftoken"),
+      },
+      body: JSON.stringify(body),
+    });
+  }
+
+  let flushing = null;
+  let again = false;
+
+  // One flush at a time; a request for another while one runs makes it go round once more.
+  function flush() {
+    if (flushing) {
+      again = true;
+      return flushing;
+    }
+    flushing = flushOnce()
+      .catch(() => undefined)
+      .then(() => {
+        flushing = null;
+        if (again) {
+          again = false;
+          return flush();
+        }
+        return undefined;
+      });
+    return flushing;
+  }
+
+  async function flushOnce() {
+    const waiting = (await pending()).filter((entry) => entry.state === "waiting");
+    for (const entry of waiting) {
+      let response;
+      try {
+        response = await upload(entry);
+      } catch (networkError) {
+        // No connection (or no server): everything stays in the outbox for the next try.
+        unreachable = navigator.onLine;
+        break;
+      }
+      unreachable = false;
+      if (response.status === 200 || response.status === 201) {
+        loginExpired = false;
+        await forget(entry.key);
+        showStored(entry);
+        continue;
+      }
+      const error = await errorOf(response);
+      if (response.status === 401 || error.code === "csrf_failed" || error.code === "not_authenticated") {
+        // Not the check's fault: it waits until its monitor logs in again.
+        loginExpired = true;
+        break;
+      }
+      if (response.status === 429 || response.status >= 500) {
+        break; // The server is busy or failing: try again later.
+      }
+      entry.state = "failed";
+      entry.error = error.detail;
+      await save(entry);
+    }
+    showConnection();
+    await render();
+  }
+
+  // --- Recording a check ------------------------------------------------------------------------------
+
+  root.addEventListener("submit", async (event) => {
+    const form = event.target.closest("form.check-form");
+    if (!form) { return; }
+    event.preventDefault();
+    const data = new FormData(form);
+    const entry = {
+      key: newKey(),
+      user: USER,
+      url: form.dataset.api,
+      caseId: form.dataset.case,
+      caseRef: form.dataset.caseRef,
+      term: Number(form.dataset.term),
+      termLabel: form.dataset.termLabel,
+      status: data.get("status"),
+      notes: data.get("notes") || "",
+      paid: (data.get("paid") || "").trim() || null,
+      observedAt: new Date().toISOString(),
+      createdAt: Date.now(),
+      state: "waiting",
+      error: "",
+    };
+    try {
+      await save(entry);
+    } catch (storageError) {
+      form.submit(); // No IndexedDB here (a private window): send it the way a page without script does.
+      return;
+    }
+    form.reset();
+    const notice = form.querySelector("[data-form-notice]");
+    if (notice) {
+      notice.textContent = S.saved;
+      notice.hidden = false;
+    }
+    await render();
+    flush();
+  });
+
+  root.addEventListener("click", async (event) => {
+    const button = event.target.closest("[data-discard]");
+    if (!button) { return; }
+    await forget(button.dataset.discard);
+    render();
+  });
+
+  // --- Working offline ----------------------------------------------------------------------------------
+
+  function keepStaticFiles(worker) {
+    const prefix = new URL(root.dataset.static, location.href).pathname;
+    const urls = performance.getEntriesByType("resource")
+      .map((entry) => new URL(entry.name))
+      .filter((url) => url.origin === location.origin && url.pathname.startsWith(prefix))
+      .map((url) => url.href);
+    if (worker && urls.length) {
+      worker.postMessage({ type: "keep-static", urls: urls });
+    }
+  }
+
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker
+      .register(root.dataset.sw, { scope: root.dataset.scope, updateViaCache: "none" })
+      .then(() => navigator.serviceWorker.ready)
+      .then((registration) => {
+        const keep = () => keepStaticFiles(registration.active);
+        // Fonts load once the text is laid out; list the files after them.
+        (document.fonts ? document.fonts.ready : Promise.resolve()).then(keep, keep);
+      })
+      .catch(() => undefined); // Without a service worker the page still records and uploads checks.
+  }
+  if (navigator.storage && navigator.storage.persist) {
+    // Ask the browser not to clear the outbox when the phone runs short of space.
+    navigator.storage.persist().catch(() => undefined);
+  }
+
+  window.addEventListener("online", () => {
+    unreachable = false;
+    loginExpired = false;
+    showConnection();
+    flush();
+  });
+  window.addEventListener("offline", showConnection);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") { flush(); }
+  });
+  setInterval(flush, FLUSH_EVERY_MS);
+
+  showConnection();
+  render().then(flush, flush);
+})();
