@@ -8,4 +8,9 @@ def navigation(request) -> dict:
     if user is None or not user.is_authenticated:
         return {}
     roles = selectors.user_roles(user=user)
-    return {"nav_roles": roles, "nav_sees_cases": bool({"administrator", "facilitator", "monitor"} & set(roles))}
+    return {
+        "nav_roles": roles,
+        "nav_sees_cases": bool({"administrator", "facilitator", "monitor"} & set(roles)),
+        "nav_follows": bool({"facilitator", "monitor"} & set(roles)),
+        "nav_reads_reports": bool({"administrator", "regulator"} & set(roles)),
+    }

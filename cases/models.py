@@ -427,6 +427,9 @@ class Term(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.position}. {self.get_kind_display()}"
+
 
 class Instalment(models.Model):
     """One instalment of a compensation term: how much is due by when. What is paid is summed from the
@@ -729,3 +732,86 @@ class LadderMove(models.Model):
             ),
             models.Index(fields=["case"], condition=models.Q(first_up=True), name="ladder_move_first_up"),
         ]
+
+
+# --- Regulator summaries (cases.patterns): anonymised counts, folded in from the timelines ---------------
+
+
+class PatternMonth(models.Model):
+    """The regulator summary at its finest grain: counts per month, district, forum kind and dispute type.
+    Every other grouping the reports serve is a sum of these rows. Only cases.patterns writes them."""
+
+    month = models.DateField()  # The first day of the month.
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")  # The forum's district.
+    forum_kind = models.CharField(max_length=12)
+    dispute_type = models.CharField(max_length=16)
+    opened = models.IntegerField(default=0)
+    imminent = models.IntegerField(default=0)  # Opened with an imminent risk of violence.
+    referred_in = models.IntegerField(default=0)  # Opened on a referral (police, court).
+    closed = models.IntegerField(default=0)
+    resolved = models.IntegerField(default=0)
+    partly_resolved = models.IntegerField(default=0)
+    breakdown = models.IntegerField(default=0)
+    withdrawn = models.IntegerField(default=0)
+    referred = models.IntegerField(default=0)
+    agreements = models.IntegerField(default=0)  # Agreements that became final.
+    escalations_up = models.IntegerField(default=0)
+    escalations_down = models.IntegerField(default=0)
+    breaches = models.IntegerField(default=0)
+    checks = models.IntegerField(default=0)
+    checks_met = models.IntegerField(default=0)
+    recurrences = models.IntegerField(default=0)
+    prohibited_blocked = models.IntegerField(default=0)
+    sessions = models.IntegerField(default=0)  # Hearings held (live sessions started).
+    surveys = models.IntegerField(default=0)
+    satisfaction_sum = models.IntegerField(default=0)
+    fairness_sum = models.IntegerField(default=0)
+    felt_heard = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "region", "forum_kind", "dispute_type"], name="pattern_month_unique"
+            )
+        ]
+
+
+class PatternCloseDays(models.Model):
+    """How many cases closed after how many days, per the same cells as PatternMonth: medians are read from
+    these counts (a median cannot be summed)."""
+
+    month = models.DateField()
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    forum_kind = models.CharField(max_length=12)
+    dispute_type = models.CharField(max_length=16)
+    days = models.IntegerField()
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "region", "forum_kind", "dispute_type", "days"], name="pattern_close_days_unique"
+            )
+        ]
+
+
+class PatternWeek(models.Model):
+    """Per district and week (Monday), what the early warning compares with its trailing baselines."""
+
+    week = models.DateField()
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    breaches = models.IntegerField(default=0)
+    escalations_up = models.IntegerField(default=0)
+    imminent = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["week", "region"], name="pattern_week_unique")]
+
+
+class PatternState(models.Model):
+    """How far the summary has read the timelines: every event with an id up to `last_event_id` is folded
+    into the tables above, in the same transaction that moved the mark. One row."""
+
+    last_event_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(null=True)
+    full_at = models.DateTimeField(null=True)

@@ -406,3 +406,8 @@ class CaseListQuerySerializer(serializers.Serializer):
     state = serializers.CharField(max_length=40, required=False, allow_blank=True)
     dispute_type = serializers.CharField(max_length=40, required=False, allow_blank=True)
     q = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class EarlyWarningQuerySerializer(serializers.Serializer):
+    week = serializers.DateField(required=False, allow_null=True, default=None)
+    region = serializers.SlugField(max_length=40, required=False, allow_null=True, default=None)

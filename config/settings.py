@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.conf import locale as django_locale
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -179,6 +180,19 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_EXPIRES = 86400
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+# The embedded mode runs tasks in the request; keep their state so /api/reports/tasks/{id}/ can answer.
+CELERY_TASK_STORE_EAGER_RESULT = EMBEDDED
+
+# --- Regulator summary (cases.patterns) ------------------------------------------------------------
+# Events folded per transaction: a killed run loses at most one chunk's work, and each chunk reports progress.
+PATTERNS_CHUNK_EVENTS = env_int("PATTERNS_CHUNK_EVENTS", 500_000)
+# Events younger than this (seconds) wait for the next run: their transaction, or a neighbour's, may still
+# be open (cases/patterns.py explains why).
+PATTERNS_SAFETY_LAG = env_int("PATTERNS_SAFETY_LAG", 60)
+# How long a run waits for the transactions writing events when it starts, before folding anyway (seconds).
+PATTERNS_WRITERS_WAIT = env_int("PATTERNS_WRITERS_WAIT", 300)
+# The Celery queue the summary goes to: a deployment may give the long job a worker of its own.
+PATTERNS_QUEUE = env.str("PATTERNS_QUEUE", default="celery")
 
 # --- Authentication -----------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -327,4 +341,10 @@ CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
 CELERY_BEAT_SCHEDULE = {
     "review-reminders": {"task": "cases.review_reminders", "schedule": 3600.0},
     "monitor-due-items": {"task": "cases.due_items", "schedule": 3600.0},
+    # Nightly, after the day's work: fold the day's events into the regulator summary (cases.patterns).
+    "regulator-patterns": {
+        "task": "cases.summarise_patterns",
+        "schedule": crontab(minute=30, hour=2),
+        "options": {"queue": PATTERNS_QUEUE},
+    },
 }

@@ -24,6 +24,11 @@ api_patterns = [
     path("cases/<int:case_id>/escalations/", case_apis.CaseEscalationApi.as_view(), name="api-case-escalations"),
     path("reminders/", case_apis.ReminderListApi.as_view(), name="api-reminders"),
     path("reports/escalations/", case_apis.EscalationReportApi.as_view(), name="api-report-escalations"),
+    path("reports/patterns/refresh/", case_apis.PatternRefreshApi.as_view(), name="api-report-patterns-refresh"),
+    path("reports/tasks/<uuid:task_id>/", case_apis.ReportTaskApi.as_view(), name="api-report-task"),
+    path("reports/patterns/", case_apis.PatternReportApi.as_view(), name="api-report-patterns"),
+    path("reports/patterns.csv", case_apis.PatternReportCsvApi.as_view(), name="api-report-patterns-csv"),
+    path("reports/warnings/", case_apis.EarlyWarningApi.as_view(), name="api-report-warnings"),
     path("cases/<int:case_id>/timeline/", case_apis.CaseTimelineApi.as_view(), name="api-case-timeline"),
     path("cases/<int:case_id>/agreement/", case_apis.CaseAgreementApi.as_view(), name="api-case-agreement"),
     path(

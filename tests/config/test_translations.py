@@ -24,7 +24,8 @@ LOCALES = {"ar": "ar", "ur": "ur", "ps": "ps", "fa_AF": "fa-af"}
 NPLURALS = {"ar": 6, "ur": 2, "ps": 2, "fa_AF": 2}
 
 # %(name)s, %s, %d … as Python formats them; %% is a literal percent sign, not a placeholder.
-PLACEHOLDER = re.compile(r"%(?:\([^)]+\))?[-#0 +]*(?:\d+|\*)?(?:\.\d+)?[diouxXeEfFgGcrsa]")
+# A literal percent sign is written %% and is no placeholder; the alternative consumes it first.
+PLACEHOLDER = re.compile(r"%%|%(?:\([^)]+\))?[-#0 +]*(?:\d+|\*)?(?:\.\d+)?[diouxXeEfFgGcrsa]")
 
 
 @dataclass

@@ -1,0 +1,348 @@
+"""Reads of the regulator summary (cases.patterns writes it): cells at any grouping of region, forum kind,
+dispute type and month, with small counts hidden (cases.disclosure), and the early warnings.
+
+Everything here leaves the forums: no names, no pseudonyms, no free text, only counts of at least
+MIN_CELL (or zero), rates and medians of such counts, district codes and the vocabulary's codes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+
+from django.core.cache import cache
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from config.errors import ForbiddenError, SulhError
+
+from . import disclosure
+from . import rules as case_rules
+from .models import PatternCloseDays, PatternMonth, PatternState, PatternWeek, Region
+
+MIN_CELL = 5
+DIMENSIONS = ("region", "forum_kind", "dispute_type", "month")
+# Counts every cell carries (the contract's first five, then what shared/DOMAIN.md adds). Each is protected
+# on its own; `checks` and `checks_met` only feed the compliance rate and `surveys` the survey means.
+COUNTS = (
+    "opened",
+    "closed",
+    "resolved",
+    "escalations_up",
+    "escalations_down",
+    "partly_resolved",
+    "breakdown",
+    "withdrawn",
+    "referred",
+    "referred_in",
+    "agreements",
+    "breaches",
+    "imminent",
+    "recurrences",
+    "prohibited_blocked",
+    "sessions",
+)
+HIDDEN_PARTS = ("checks", "checks_met", "surveys")
+CACHE_SECONDS = 3600
+
+
+def _month(value: str | None, *, field: str) -> dt.date | None:
+    if not value:
+        return None
+    match = re.fullmatch(r"(\d{4})-(\d{2})", value.strip())
+    try:
+        return dt.date(int(match.group(1)), int(match.group(2)), 1)
+    except (AttributeError, ValueError):
+        raise SulhError(
+            _("Months are written YYYY-MM."), code="invalid", fields={field: [_("A month such as 2026-03.")]}
+        ) from None
+
+
+def parse_query(params) -> dict:
+    """The report's filters from query parameters (`from`, `to`, `group_by`, `region`, `forum_kind`,
+    `dispute_type`); a 400 naming the field for anything else."""
+    month_from = _month(params.get("from"), field="from")
+    month_to = _month(params.get("to"), field="to")
+    if month_from and month_to and month_from > month_to:
+        raise SulhError(_("The period starts after it ends."), code="invalid", fields={"from": [_("Not after `to`.")]})
+    group_by = [g.strip() for g in (params.get("group_by") or "").split(",") if g.strip()]
+    unknown = [g for g in group_by if g not in DIMENSIONS]
+    if unknown or len(set(group_by)) != len(group_by):
+        raise SulhError(
+            _("group_by takes region, dispute_type, forum_kind and month, each at most once."),
+            code="invalid",
+            fields={"group_by": [_("Unknown or repeated: %(names)s") % {"names": ", ".join(unknown) or group_by}]},
+        )
+    return {
+        "month_from": month_from,
+        "month_to": month_to,
+        "group_by": tuple(group_by),
+        "region": (params.get("region") or "").strip() or None,
+        "forum_kind": (params.get("forum_kind") or "").strip() or None,
+        "dispute_type": (params.get("dispute_type") or "").strip() or None,
+    }
+
+
+def _check_reader(user) -> None:
+    if not case_rules.can_read_reports(user):
+        raise ForbiddenError(_("Only regulators and administrators read these reports."))
+
+
+def _state() -> tuple[int, str | None]:
+    state = PatternState.objects.first()
+    if state is None or state.updated_at is None:
+        return 0, None
+    return state.last_event_id, state.updated_at.isoformat()
+
+
+def patterns(
+    *,
+    user,
+    month_from=None,
+    month_to=None,
+    group_by: Sequence[str] = (),
+    region=None,
+    forum_kind=None,
+    dispute_type=None,
+) -> dict:
+    """{"generated_at", "min_cell", "cells": [...]} for the regulator, as the contract describes. The hidden
+    cells are worked out over every grouping of the period at once, so that no two answers for the same
+    period let a hidden count be subtracted out; filters only pick cells of that protected lattice."""
+    _check_reader(user)
+    mark, generated_at = _state()
+    key = f"patterns:{mark}:{month_from}:{month_to}"
+    lattice_cells = cache.get(key)
+    if lattice_cells is None:
+        lattice_cells = _protected_cells(month_from, month_to)
+        cache.set(key, lattice_cells, CACHE_SECONDS)
+    wanted = {
+        dim: value
+        for dim, value in (("region", region), ("forum_kind", forum_kind), ("dispute_type", dispute_type))
+        if value is not None
+    }
+    # A filter picks cells of the grouping that holds the filtered dimension too.
+    grouping = tuple(d for d in DIMENSIONS if d in group_by or d in wanted)
+    shown = [*group_by, *(d for d in DIMENSIONS if d in wanted and d not in group_by)]
+    medians = _medians(grouping, month_from, month_to)
+    cells = []
+    for key_values, values in lattice_cells.get(grouping, {}).items():
+        keys = dict(zip(grouping, key_values, strict=True))
+        if any(keys[dim] != value for dim, value in wanted.items()):
+            continue
+        cell = {dim: keys[dim] for dim in shown}  # In the order the caller asked for.
+        cell.update({name: values[name] for name in COUNTS})
+        closed_hidden = values["closed"] is None
+        cell["median_days_to_close"] = None if closed_hidden or not values["closed"] else medians.get(key_values)
+        cell["compliance_rate"] = values["compliance_rate"]
+        cell["satisfaction_mean"] = values["satisfaction_mean"]
+        cell["fairness_mean"] = values["fairness_mean"]
+        cell["suppressed"] = values["suppressed"]
+        cells.append(cell)
+    cells.sort(key=lambda c: tuple(str(c[d]) for d in shown))
+    return {
+        "generated_at": generated_at,
+        "min_cell": MIN_CELL,
+        "from": month_from.strftime("%Y-%m") if month_from else None,
+        "to": month_to.strftime("%Y-%m") if month_to else None,
+        "group_by": list(group_by),
+        "cells": cells,
+    }
+
+
+def _months(month_from, month_to):
+    qs = PatternMonth.objects.all()
+    if month_from:
+        qs = qs.filter(month__gte=month_from)
+    if month_to:
+        qs = qs.filter(month__lte=month_to)
+    return qs
+
+
+def _protected_cells(month_from, month_to) -> dict:
+    """{grouping: {key: {count: value or None, rates…, "suppressed": bool}}} for every grouping."""
+    fields = COUNTS + HIDDEN_PARTS + ("satisfaction_sum", "fairness_sum")
+    rows = (
+        _months(month_from, month_to)
+        .values("region__code", "forum_kind", "dispute_type", "month")
+        .annotate(**{f"{name}_total": Sum(name) for name in fields})
+        .order_by()
+    )
+    finest: dict[tuple, dict[str, int]] = {}
+    for row in rows.iterator(chunk_size=5000):
+        key = (row["region__code"], row["forum_kind"], row["dispute_type"], row["month"].strftime("%Y-%m"))
+        finest[key] = {name: row[f"{name}_total"] or 0 for name in fields}
+    tables: dict[tuple, dict[tuple, dict[str, int]]] = {}
+    for grouping in disclosure.groupings(DIMENSIONS):
+        positions = [DIMENSIONS.index(d) for d in grouping]
+        table: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(fields, 0))
+        for key, values in finest.items():
+            cell = table[tuple(key[p] for p in positions)]
+            for name in fields:
+                cell[name] += values[name]
+        tables[grouping] = dict(table)
+    if not finest:
+        tables[()] = {(): dict.fromkeys(fields, 0)}
+    lattice = disclosure.Lattice(tables, DIMENSIONS)
+    hidden = {
+        name: lattice.suppress({g: {k: v[name] for k, v in t.items()} for g, t in tables.items()}, MIN_CELL)
+        for name in COUNTS + HIDDEN_PARTS
+    }
+    result: dict[tuple, dict] = {}
+    for grouping, table in tables.items():
+        out = {}
+        for key, values in table.items():
+            cell: dict[str, object] = {}
+            suppressed = False
+            for name in COUNTS:
+                if key in hidden[name][grouping]:
+                    cell[name] = None
+                    suppressed = True
+                else:
+                    cell[name] = values[name]
+            # A rate or a mean made from a hidden count is hidden too.
+            checks_hidden = key in hidden["checks"][grouping] or key in hidden["checks_met"][grouping]
+            cell["compliance_rate"] = (
+                None if checks_hidden or not values["checks"] else round(values["checks_met"] / values["checks"], 3)
+            )
+            surveys_hidden = key in hidden["surveys"][grouping]
+            cell["satisfaction_mean"] = (
+                None
+                if surveys_hidden or not values["surveys"]
+                else round(values["satisfaction_sum"] / values["surveys"], 2)
+            )
+            cell["fairness_mean"] = (
+                None
+                if surveys_hidden or not values["surveys"]
+                else round(values["fairness_sum"] / values["surveys"], 2)
+            )
+            cell["suppressed"] = suppressed or checks_hidden or surveys_hidden
+            out[key] = cell
+        result[grouping] = out
+    return result
+
+
+def _medians(grouping: tuple, month_from, month_to) -> dict[tuple, float]:
+    """The median days to close per cell of `grouping`, from the counts of cases by days (weighted median)."""
+    names = {"region": "region__code", "forum_kind": "forum_kind", "dispute_type": "dispute_type", "month": "month"}
+    qs = PatternCloseDays.objects.all()
+    if month_from:
+        qs = qs.filter(month__gte=month_from)
+    if month_to:
+        qs = qs.filter(month__lte=month_to)
+    columns = [names[d] for d in grouping]
+    counts: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
+    for row in qs.values(*columns, "days").annotate(total=Sum("n")).order_by(*columns, "days"):
+        key = tuple(row[c].strftime("%Y-%m") if c == "month" else row[c] for c in columns)
+        counts[key].append((row["days"], row["total"]))
+    medians = {}
+    for key, pairs in counts.items():
+        total = sum(n for _, n in pairs)
+        if not total:
+            continue
+        # The average of the middle two values when the count is even, as statistics.median does.
+        lower, upper = (total - 1) // 2, total // 2
+        seen, low_value, high_value = 0, None, None
+        for days, n in pairs:
+            if low_value is None and seen + n > lower:
+                low_value = days
+            if seen + n > upper:
+                high_value = days
+                break
+            seen += n
+        medians[key] = (low_value + high_value) / 2
+    return medians
+
+
+# --- Early warning -------------------------------------------------------------------------------------
+
+WARNING_METRICS = ("breaches", "escalations_up", "imminent")
+WARNING_THRESHOLD = 0.25  # ACLED's threshold for a large change (shared/DOMAIN.md).
+
+
+def early_warnings(*, user, week=None, region=None) -> dict:
+    """Per district, the week's breaches, escalations and imminent-risk cases against the district's trailing
+    4- and 52-week weekly averages; a count more than 25% above both is an alert. Counts under MIN_CELL are
+    not shown (nor alerted on), and a baseline is shown only when the weeks behind it add up to zero or at
+    least MIN_CELL."""
+    _check_reader(user)
+    if week is None:
+        latest = PatternWeek.objects.order_by("-week").values_list("week", flat=True).first()
+        today = timezone.localdate()
+        week = latest or (today - dt.timedelta(days=today.weekday()))
+    week = week - dt.timedelta(days=week.weekday())
+    start = week - dt.timedelta(weeks=52)
+    qs = PatternWeek.objects.filter(week__gte=start, week__lte=week)
+    if region:
+        qs = qs.filter(region__code=region)
+    series: dict[str, dict[dt.date, dict[str, int]]] = defaultdict(dict)
+    names: dict[str, str] = {}
+    for row in qs.values("region__code", "region__name", "week", *WARNING_METRICS):
+        series[row["region__code"]][row["week"]] = row
+        names[row["region__code"]] = row["region__name"]
+    districts = []
+    alerts = []
+    for code in sorted(series):
+        weeks = series[code]
+        entry = {"region": code, "region_name": names[code], "week": week.isoformat(), "indicators": {}}
+        for metric in WARNING_METRICS:
+            current = weeks.get(week, {}).get(metric, 0)
+            last4 = [weeks.get(week - dt.timedelta(weeks=n), {}).get(metric, 0) for n in range(1, 5)]
+            last52 = [weeks.get(week - dt.timedelta(weeks=n), {}).get(metric, 0) for n in range(1, 53)]
+            shown = current == 0 or current >= MIN_CELL
+            base4 = sum(last4) / 4 if sum(last4) == 0 or sum(last4) >= MIN_CELL else None
+            base52 = sum(last52) / 52 if sum(last52) == 0 or sum(last52) >= MIN_CELL else None
+            alert = (
+                shown
+                and current >= MIN_CELL
+                and base4 is not None
+                and base52 is not None
+                and current > base4 * (1 + WARNING_THRESHOLD)
+                and current > base52 * (1 + WARNING_THRESHOLD)
+            )
+            indicator = {
+                "count": current if shown else None,
+                "baseline_4_weeks": None if base4 is None else round(base4, 1),
+                "baseline_52_weeks": None if base52 is None else round(base52, 1),
+                "change_vs_4_weeks": None if not shown or not base4 else round((current - base4) / base4, 2),
+                "change_vs_52_weeks": None if not shown or not base52 else round((current - base52) / base52, 2),
+                "alert": alert,
+                "suppressed": not shown or base4 is None or base52 is None,
+            }
+            entry["indicators"][metric] = indicator
+            if alert:
+                alerts.append({"region": code, "region_name": names[code], "indicator": metric, **indicator})
+        districts.append(entry)
+    return {
+        "week": week.isoformat(),
+        "min_cell": MIN_CELL,
+        "threshold": WARNING_THRESHOLD,
+        "alerts": alerts,
+        "districts": districts,
+    }
+
+
+def region_choices() -> list[tuple[str, str]]:
+    return list(Region.objects.filter(kind=Region.Kind.DISTRICT).order_by("name").values_list("code", "name"))
+
+
+def as_csv(report: dict) -> str:
+    """The report's cells as CSV: the group keys, then every figure; a hidden one is an empty field. Column
+    names are the API's field names (English), so that a spreadsheet or a script can rely on them."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    keys = [k for k in (report["cells"][0] if report["cells"] else {}) if k in DIMENSIONS]
+    figures = [*COUNTS, "median_days_to_close", "compliance_rate", "satisfaction_mean", "fairness_mean", "suppressed"]
+    writer.writerow([*keys, *figures])
+    for cell in report["cells"]:
+        row = [cell[k] for k in keys]
+        for name in figures:
+            value = cell[name]
+            row.append("" if value is None else ("true" if value is True else "false" if value is False else value))
+        writer.writerow(row)
+    return out.getvalue()
