@@ -9,10 +9,24 @@ check is met, a non-compoundable offence only referred or withdrawn. `seq` runs 
 decrease and never pass the run's end. `CaseDraft.move` checks the guards again as it goes, so a bug here
 stops the run instead of writing a history the services would refuse. Event data has the shapes the
 services write (`opened`, `transitioned`, `agreement_recorded`, `agreement_finalised`, `compliance_checked`,
-`breach_recorded`, `prohibited_term_blocked`, `escalated`, `de_escalated`, `session_started`, `session_ended`),
-a breach leaves the "consider stepping up" reminder services.compliance_record leaves, moves along the
-ladder follow services.case_escalate's rules with their review dates and reminders, and a dialogue session
-is numbered, started and ended as deliberation.services does it.
+`breach_recorded`, `prohibited_term_blocked`, `escalated`, `de_escalated`, `session_started`, `session_ended`,
+`monitor_assigned`, `compliance_conflict`, `compliance_conflict_reviewed`, `recurrence_linked`,
+`recurrence_confirmed`, `recurrence_rejected`, `survey_recorded`), a breach leaves the "consider stepping
+up" reminder services.compliance_record leaves, moves along the ladder follow services.case_escalate's rules
+with their review dates and reminders, and a dialogue session is numbered, started and ended as
+deliberation.services does it.
+
+Monitoring. A case entering monitoring (implementation) is mostly handed to one of the forum's monitors.
+Some compensation terms are paid in monthly instalments (services.instalments_split); the monitor records
+each payment on the visit it is made (`paid`), on time, late, in part, or the payer stops and a refusal is
+a breach; other terms are checked at about 3, 6 and 12 months. Checks are stored in the order they reach
+the server, and each conflicts, as in services.compliance_record, with every check of the term by someone
+else that arrived after it was made (now and then a second monitor's offline check does); a facilitator
+reviews some conflicts. A case closes as resolved only when every term's latest observed check is met.
+Most ended cases' parties answer the closing survey, in the closing stage or after the end. Recurrences:
+some new cases continue an earlier feud of the forum (its first and second party records again), and every
+case is linked to what services.recurrences_find would find when it opens, from an in-memory register of
+the district's cases (those already in the database included); due items are left to the hourly task.
 
 Deterministic. One `random.Random` stream drives everything, case after case. It is seeded with the seed
 and the number of cases already in the database, so the same seed on the same database (an empty one, say)
@@ -32,9 +46,11 @@ PostgreSQL they go through psycopg's COPY with ids taken from the tables' own se
 and case parties, which nothing points at, take theirs from the column default). Outside a transaction
 the main thread drafts and formats batch k+1 while writer threads, each on its own connection, COPY and
 commit batch k: PostgreSQL's side (index upkeep, and the deferred foreign-key checks at commit, about
-40 % of it) is the larger half, and this way it runs on the second core. Elsewhere (SQLite, or inside a
-caller's transaction) batches are written one after the other on the caller's connection, with
-bulk_create on SQLite.
+40 % of it) is the larger half, and this way it runs on the second core. The commits go in batch order, as
+a batch may point at rows of earlier ones (a recurrence's earlier case and party records). Elsewhere
+(SQLite, or inside a caller's transaction) batches are written one after the other on the caller's
+connection, with bulk_create on SQLite. What outlives a batch (the register of earlier cases) is frozen
+out of the cyclic garbage collector's way.
 
 Extending. A case's history is written by HISTORY_STEPS, in order: functions `step(draft, run)` that add
 events (`draft.event`, `draft.move`) and rows (`run.add_row`), with a Table in TABLES for each table written.
@@ -44,6 +60,8 @@ Each batch's cases are added to the escalation statistics' running totals in the
 from __future__ import annotations
 
 import bisect
+import calendar
+import gc
 import json
 import queue
 import random
@@ -55,7 +73,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache, lru_cache, partial
 from itertools import accumulate
 from pathlib import Path
 
@@ -72,12 +90,16 @@ from .models import (
     CaseEvent,
     CaseParty,
     ComplianceCheck,
+    ComplianceConflict,
+    Instalment,
     Membership,
     Party,
     ProhibitedPractice,
+    Recurrence,
     ReferenceCounter,
     Reminder,
     Rung,
+    Survey,
     Term,
 )
 
@@ -145,6 +167,17 @@ CHECKS = {
     for going_well, key in ((True, "well"), (False, "badly"))
 }
 CHECK_NOTES = {status: tuple(notes) for status, notes in VOCABULARY["check_notes"].items()}
+PAYMENT_NOTES = {status: tuple(notes) for status, notes in VOCABULARY["payment_notes"].items()}
+INSTALMENTS = VOCABULARY["instalments"]
+INSTALMENT_COUNT = Weighted(INSTALMENTS["counts"])
+PAYMENTS = VOCABULARY["payments"]
+PAYERS = {
+    going_well: Weighted(zip(("on_time", "late", "stops"), PAYMENTS[key], strict=True))
+    for going_well, key in ((True, "well"), (False, "badly"))
+}
+MONITORING = VOCABULARY["monitoring"]
+RECURRENCE = VOCABULARY["recurrence"]
+SURVEYS = VOCABULARY["surveys"]
 SESSIONS = VOCABULARY["sessions"]
 UTTERANCES = tuple(SESSIONS["utterances"])
 LADDER = VOCABULARY["ladder"]
@@ -158,7 +191,7 @@ STALL = 0.04  # Chance that a case sits in a state far longer than usual.
 MAX_BACK_MOVES = 2
 GOING_WELL = 0.78  # Share of agreements the parties keep.
 FACILITATORS_PER_FORUM = 2
-MONITORS_PER_FORUM = 1
+MONITORS_PER_FORUM = 2  # Two, so that two monitors' checks of one term can cross (a compliance conflict).
 
 
 # --- The world: regions, forums and their staff ----------------------------------------------------------
@@ -171,7 +204,9 @@ class ForumInfo:
     id: int
     kind: str
     prefix: str
+    region_id: int  # The district: recurrences are looked for within it.
     people: dict
+    villages: tuple[str, ...]
     base_rung_id: int
     base_level: int
     rungs: tuple[tuple[int, int, str], ...]  # (level, id, code), base first, as far as facilitators may move.
@@ -179,6 +214,7 @@ class ForumInfo:
     review_days: int
     facilitators: tuple[int, ...]
     monitors: tuple[int, ...]
+    usernames: dict  # Of the monitors, as `monitor_assigned` names them.
     weight: int
 
 
@@ -194,6 +230,7 @@ def world_ensure() -> list[ForumInfo]:
         for name, kind, weight in entry["forums"]:
             forum = services.forum_ensure(name=name, kind=kind, region=district, ladder=ladder)
             staff: dict[str, list[int]] = {}
+            usernames = {}
             for role, count in (
                 (Membership.Role.FACILITATOR, FACILITATORS_PER_FORUM),
                 (Membership.Role.MONITOR, MONITORS_PER_FORUM),
@@ -209,6 +246,7 @@ def world_ensure() -> list[ForumInfo]:
                         user.save(update_fields=["password"])
                     services.membership_grant(user=user, forum=forum, role=role)
                     staff[role].append(user.pk)
+                    usernames[user.pk] = user.get_username()
             staff["guest"] = []
             for number in range(1, SESSIONS["guests_per_forum"] + 1):
                 guest, created = User.objects.get_or_create(
@@ -228,7 +266,9 @@ def world_ensure() -> list[ForumInfo]:
                     id=forum.pk,
                     kind=forum.kind,
                     prefix=services.REFERENCE_PREFIX[forum.kind],
+                    region_id=district.pk,
                     people=VOCABULARY["people"][entry["people"]],
+                    villages=tuple(entry["villages"]),
                     base_rung_id=rungs[0][1],
                     base_level=rungs[0][0],
                     rungs=tuple(rungs),
@@ -236,6 +276,7 @@ def world_ensure() -> list[ForumInfo]:
                     review_days=forum.ladder.review_days,
                     facilitators=tuple(staff[Membership.Role.FACILITATOR]),
                     monitors=tuple(staff[Membership.Role.MONITOR]),
+                    usernames={pk: usernames[pk] for pk in staff[Membership.Role.MONITOR]},
                     weight=weight,
                 )
             )
@@ -374,11 +415,22 @@ def iso(t: int) -> str:
     return f"{day_text(t // DAY)}T{_HMS[t % DAY]}+00:00"
 
 
-_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+def _not_json(value: object) -> object:
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
-def as_json(data: dict) -> str:
-    return _encode_json(data)
+# Compact, UTF-8 kept: json.JSONEncoder(ensure_ascii=False, separators=(",", ":")), with its C encoder made once
+# (JSONEncoder.encode makes one per call, which shows at millions of events).
+if json.encoder.c_make_encoder is not None:
+    _encode_json = json.encoder.c_make_encoder(
+        None, _not_json, json.encoder.encode_basestring, None, ":", ",", False, False, True
+    )
+
+    def as_json(data: dict) -> str:
+        return "".join(_encode_json(data, 0))
+
+else:  # pragma: no cover (Pythons without json's C speedups)
+    as_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 @lru_cache(maxsize=65536)
@@ -409,6 +461,34 @@ class GenerationError(RuntimeError):
     """The generator tried to write a history the services would refuse: a bug here, never bad input."""
 
 
+def cents_text(cents: int) -> str:
+    """An amount in cents (paisa, fils, agorot) as str() of the Decimal the services hold: 1234.50."""
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+@lru_cache(maxsize=8192)
+def monthly_days(first_day: int, count: int) -> tuple[int, ...]:
+    """`count` monthly due dates from `first_day` (days since the epoch), as services.instalments_split
+    steps them: the same day of the month, or the month's last day when it is shorter."""
+    first = _EPOCH + timedelta(days=first_day)
+    days = []
+    for number in range(count):
+        month = first.month - 1 + number
+        year = first.year + month // 12
+        month = month % 12 + 1
+        day = min(first.day, calendar.monthrange(year, month)[1])
+        days.append((first.replace(year=year, month=month, day=day) - _EPOCH).days)
+    return tuple(days)
+
+
+def instalments_split(cents: int, count: int, first_day: int) -> list[tuple[int, int]]:
+    """services.instalments_split in cents: [(due day, cents)], equal shares rounded down, the last taking
+    the odd cents, so that they add up to the amount exactly."""
+    share = cents // count
+    days = monthly_days(first_day, count)
+    return [(day, share) for day in days[:-1]] + [(days[-1], cents - share * (count - 1))]
+
+
 @dataclass(slots=True)
 class TermDraft:
     id: int
@@ -418,7 +498,9 @@ class TermDraft:
     amount: int | None  # Whole currency units.
     currency: str
     due: int | None  # Days since the epoch.
-    latest: str | None = None  # The status of its latest compliance check.
+    instalments: list[tuple[int, int]] | None = None  # [(due day, cents)], a compensation term's schedule.
+    latest: str | None = None  # The status of its latest compliance check (the latest observed).
+    paid: int = 0  # Cents recorded as paid so far.
 
     def payload(self) -> dict:
         """As services._term_payload writes a term into `agreement_recorded`."""
@@ -428,7 +510,48 @@ class TermDraft:
             data["currency"] = self.currency
         if self.due is not None:
             data["due"] = day_text(self.due)
+        if self.instalments:
+            data["instalments"] = [{"due": day_text(day), "amount": cents_text(c)} for day, c in self.instalments]
         return data
+
+
+@dataclass(slots=True, eq=False)
+class CheckDraft:
+    """A compliance check before it is numbered: checks are stored, and numbered, in the order they arrive."""
+
+    term: TermDraft
+    status: str
+    observed: int
+    recorded: int
+    by: int
+    notes: str
+    paid: int | None = None  # Cents handed over on this visit (compensation terms only).
+    id: int = 0
+
+
+@dataclass(slots=True, eq=False)
+class PartyRef:
+    """A party record as later cases and events need it: reused by a recurrence, named in a survey's event."""
+
+    id: int
+    key: str  # name_key
+    pseudonym: str
+
+
+@dataclass(slots=True, eq=False)
+class Known:
+    """A case as services.recurrences_find sees it when a later case opens: its district, times, and first
+    and second parties."""
+
+    id: int
+    region_id: int
+    forum_id: int
+    opened_at: int
+    closed_at: int | None
+    outcome: str
+    dispute_type: str
+    sides: tuple[tuple[PartyRef, ...], tuple[PartyRef, ...]]  # First parties, second parties.
+    reference: str = ""
 
 
 @dataclass(slots=True)
@@ -465,11 +588,19 @@ class CaseDraft:
     truce_expires: int | None = None
     review_due: int | None = None
     reference: str = ""
-    events: list[tuple[int, str, int | None, str]] = field(default_factory=list)
+    # (time, kind, actor, data): data is JSON text, or a function returning it once references and
+    # pseudonyms are settled (at the end of the batch).
+    events: list[tuple[int, str, int | None, str | Callable[[], str]]] = field(default_factory=list)
     agreement: AgreementDraft | None = None
+    parties: list[tuple[PartyRef, str]] = field(default_factory=list)  # (party, role)
+    links: list[tuple[Known, str]] = field(default_factory=list)  # Earlier cases of the feud, and the basis.
+    monitor: int | None = None
+    watch_entered: int | None = None  # When it entered monitoring (implementation).
+    known: Known | None = None
     step_up_days: set[int] = field(default_factory=set)  # Days with a "consider stepping up" reminder.
     reminders: list[list] = field(default_factory=list)  # [kind, due_on, created_at, resolved_at]
     position: int = 0  # Its rung's place in forum.rungs.
+    earlier: Known | None = None  # The earlier case of the feud it continues, if it does.
 
     @property
     def ended(self) -> bool:
@@ -479,9 +610,9 @@ class CaseDraft:
     def last_at(self) -> int:
         return self.events[-1][0]
 
-    def event(self, at: int, kind: str, actor: int | None, data: dict | str) -> None:
-        """Append an event; `data` is a dict, or JSON text already."""
-        self.events.append((at, kind, actor, data if isinstance(data, str) else as_json(data)))
+    def event(self, at: int, kind: str, actor: int | None, data: dict | str | Callable[[], str]) -> None:
+        """Append an event; `data` is a dict, JSON text already, or a function returning the text later."""
+        self.events.append((at, kind, actor, as_json(data) if isinstance(data, dict) else data))
 
     def move(
         self, at: int, to: str, *, actor: int, reason: str = "", outcome: str = "", truce_expires: int | None = None
@@ -529,7 +660,7 @@ class CaseDraft:
 
 # --- Rows and where they go ----------------------------------------------------------------------------
 
-INT, OPT_INT, KEY, TEXT, TS, DATE, JSON, AMOUNT, UUID, BOOL = range(10)
+INT, OPT_INT, KEY, TEXT, TS, DATE, JSON, AMOUNT, UUID, BOOL, CENTS = range(11)
 
 
 @dataclass(frozen=True)
@@ -538,8 +669,8 @@ class Table:
 
     INT an int, OPT_INT an int or None, KEY a string needing no escaping (a choice's value, a reference),
     TEXT any string, TS epoch seconds (UTC) or None, DATE days since the epoch or None, JSON JSON text,
-    AMOUNT whole currency units or None, UUID 32 hex digits. A table without `id` lets the database number
-    its rows: nothing points at them."""
+    AMOUNT whole currency units or None, CENTS an amount in cents or None, UUID 32 hex digits, BOOL a bool.
+    A table without `id` lets the database number its rows: nothing the generator writes points at them."""
 
     key: str
     model: type[models.Model]
@@ -556,9 +687,11 @@ TABLES = (
         ("dispute_type", KEY), ("risk_level", KEY), ("offence_class", KEY), ("state", KEY), ("rung_id", INT),
         ("version", INT), ("last_seq", INT), ("outcome", KEY), ("opened_at", TS), ("closed_at", TS),
         ("review_due", DATE), ("truce_expires", DATE), ("referral_source", KEY), ("fir_number", TEXT),
-        ("opened_by_id", OPT_INT),
+        ("opened_by_id", OPT_INT), ("monitor_id", OPT_INT),
     )),
-    Table("party", Party, (("id", INT), ("name", TEXT), ("kind", KEY), ("pseudonym", KEY), ("forum_id", INT))),
+    Table("party", Party, (
+        ("id", INT), ("name", TEXT), ("kind", KEY), ("pseudonym", KEY), ("forum_id", INT), ("name_key", TEXT),
+    )),
     Table("case_party", CaseParty, (("case_id", INT), ("party_id", INT), ("role", KEY))),
     Table("agreement", Agreement, (
         ("id", INT), ("case_id", INT), ("status", KEY), ("revision", INT), ("recorded_at", TS),
@@ -568,9 +701,22 @@ TABLES = (
         ("id", INT), ("agreement_id", INT), ("position", INT), ("kind", KEY), ("description", TEXT),
         ("amount", AMOUNT), ("currency", KEY), ("due", DATE),
     )),
+    Table("instalment", Instalment, (("term_id", INT), ("number", INT), ("due_on", DATE), ("amount", CENTS))),
     Table("check", ComplianceCheck, (
         ("id", INT), ("term_id", INT), ("case_id", INT), ("status", KEY), ("notes", TEXT), ("observed_at", TS),
-        ("recorded_at", TS), ("recorded_by_id", OPT_INT), ("idempotency_key", UUID),
+        ("recorded_at", TS), ("recorded_by_id", OPT_INT), ("idempotency_key", UUID), ("paid", CENTS),
+    )),
+    Table("conflict", ComplianceConflict, (
+        ("later_id", INT), ("earlier_id", INT), ("case_id", INT), ("created_at", TS), ("reviewed_at", TS),
+        ("reviewed_by_id", OPT_INT),
+    )),
+    Table("recurrence", Recurrence, (
+        ("case_id", INT), ("earlier_id", INT), ("status", KEY), ("basis", KEY), ("created_at", TS),
+        ("decided_at", TS), ("decided_by_id", OPT_INT),
+    )),
+    Table("survey", Survey, (
+        ("case_id", INT), ("party_id", INT), ("satisfaction", INT), ("fairness", INT), ("felt_heard", BOOL),
+        ("would_use_again", BOOL), ("recorded_at", TS), ("recorded_by_id", OPT_INT),
     )),
     Table("event", CaseEvent, (
         ("case_id", INT), ("seq", INT), ("kind", KEY), ("actor_id", OPT_INT), ("at", TS), ("data", JSON),
@@ -612,23 +758,46 @@ _COPY_FORMAT: dict[int, Callable[[object], str]] = {
     AMOUNT: lambda v: "\\N" if v is None else str(v),
     UUID: lambda v: v,
     BOOL: lambda v: "t" if v else "f",
+    CENTS: lambda v: "\\N" if v is None else cents_text(v),
 }
+
+
+# How each kind of value is written into a line, as an expression on the row `r` (see _line_format).
+_COPY_EXPRESSION = {
+    INT: "{r[%d]}",
+    KEY: "{r[%d]}",
+    UUID: "{r[%d]}",
+    OPT_INT: "{N if r[%d] is None else r[%d]}",
+    AMOUNT: "{N if r[%d] is None else r[%d]}",
+    TEXT: "{F[TEXT](r[%d])}",
+    TS: "{N if r[%d] is None else D(r[%d] // DAY) + ' ' + H[r[%d] % DAY] + '+00'}",
+    DATE: "{N if r[%d] is None else D(r[%d])}",
+    JSON: "{F[JSON](r[%d])}",
+    BOOL: "{'t' if r[%d] else 'f'}",
+    CENTS: "{N if r[%d] is None else C(r[%d])}",
+}
+_LINE_FORMATS: dict[str, Callable[[tuple], str]] = {}
+
+
+def _line_format(table: Table) -> Callable[[tuple], str]:
+    """A function writing one row of the table as a line of COPY's text format: one f-string, put together
+    from the columns' kinds once, so that a value costs no call of its own where it needs no conversion
+    (it matters at tens of millions of values). The same as _COPY_FORMAT, column by column."""
+    line = _LINE_FORMATS.get(table.key)
+    if line is None:
+        fields = [_COPY_EXPRESSION[kind].replace("%d", str(i)) for i, (_name, kind) in enumerate(table.columns)]
+        source = 'lambda r: f"' + "\\t".join(fields) + '\\n"'
+        scope = {"N": "\\N", "F": _COPY_FORMAT, "D": day_text, "H": _HMS, "C": cents_text, "DAY": DAY}
+        scope.update({"TEXT": TEXT, "JSON": JSON})
+        line = _LINE_FORMATS[table.key] = eval(source, scope)  # noqa: S307 (our own source, from the kinds above)
+    return line
 
 
 def copy_text(table: Table, rows: Sequence[tuple]) -> str:
     """The rows in COPY's text format. Formatting by hand is several times faster than psycopg adapting each
-    value, which matters at millions of rows: ints and keys go in as they are, the rest through _COPY_FORMAT."""
-    template = "\t".join(["%s"] * len(table.columns)) + "\n"
-    convert = [(i, _COPY_FORMAT[kind]) for i, (_name, kind) in enumerate(table.columns) if kind not in (INT, KEY, UUID)]
-    if not convert:
-        return "".join([template % row for row in rows])
-    lines = []
-    for row in rows:
-        values = list(row)
-        for i, f in convert:
-            values[i] = f(values[i])
-        lines.append(template % tuple(values))
-    return "".join(lines)
+    value, which matters at millions of rows: ints and keys go in as they are, the rest as _COPY_FORMAT
+    writes them."""
+    return "".join(map(_line_format(table), rows))
 
 
 def copy_in(table: Table, text: str) -> None:
@@ -644,6 +813,7 @@ _ORM_VALUE: dict[int, Callable[[object], object]] = {
     TS: lambda v: None if v is None else datetime.fromtimestamp(v, tz=UTC),
     DATE: lambda v: None if v is None else _EPOCH + timedelta(days=v),
     AMOUNT: lambda v: None if v is None else Decimal(v),
+    CENTS: lambda v: None if v is None else Decimal(cents_text(v)),
     UUID: lambda v: uuid.UUID(v),
     JSON: json.loads,
 }
@@ -657,6 +827,236 @@ def bulk_in(table: Table, rows: Sequence[tuple]) -> None:
         (table.model(**{n: c(v) for n, c, v in zip(names, converters, row, strict=True)}) for row in rows),
         batch_size=500,
     )
+
+
+# --- One feud, several cases ------------------------------------------------------------------------------
+
+WINDOW = int(services.RECURRENCE_WINDOW.total_seconds())
+FIRST, SECOND = CaseParty.Role.FIRST_PARTY.value, CaseParty.Role.SECOND_PARTY.value
+RECURRENCE_WEIGHTS = RECURRENCE["weights"]
+RECURRENCE_TOP = max(RECURRENCE_WEIGHTS.values())
+
+
+class Register:
+    """The cases a new case may be linked to, held in memory so that no opening queries the database: by
+    district and party name key (what services.recurrences_find looks up), and by forum for the generator's
+    own choice of a feud to continue. Cases come in the order they open, so a case that ended more than 24
+    months before an opening can never be linked again: such cases are skipped, and swept out now and then."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[tuple[int, str], list[Known]] = {}
+        self.pools: dict[int, list[Known]] = {}  # By forum: the cases the generator may continue.
+        self.cutoff = -(1 << 62)  # Cases ended before it are gone for good.
+        self.size = 0
+        self.swept = 0  # The size after the last sweep.
+
+    def add(self, known: Known, *, pickable: bool) -> None:
+        by_key = self.by_key
+        for side in known.sides:
+            for party in side:
+                if party.key:
+                    entries = by_key.get((known.region_id, party.key))
+                    if entries is None:
+                        by_key[known.region_id, party.key] = [known]
+                    elif entries[-1] is not known:
+                        entries.append(known)
+        if pickable:
+            pool = self.pools.get(known.forum_id)
+            if pool is None:
+                self.pools[known.forum_id] = [known]
+            else:
+                pool.append(known)
+        self.size += 1
+
+    def advance(self, opened_at: int) -> None:
+        """The clock moves to the next opening. When the register has doubled since the last sweep, the cases
+        ended more than 24 months before it are dropped (their memory too)."""
+        self.cutoff = cutoff = opened_at - WINDOW
+        if self.size > 2 * self.swept + 50_000:
+            for table in (self.by_key, self.pools):
+                for key, entries in list(table.items()):
+                    kept = [known for known in entries if known.closed_at is None or known.closed_at >= cutoff]
+                    if kept:
+                        table[key] = kept
+                    else:
+                        del table[key]
+            self.size = self.swept = sum(len(pool) for pool in self.pools.values())
+
+    def pick(self, rng: random.Random, forum_id: int, opened_at: int) -> Known | None:
+        """An earlier case of the forum to continue, each as likely as the weight of how it stood when the new
+        case opened: still open, or how it ended."""
+        pool = self.pools.get(forum_id)
+        cutoff = self.cutoff
+        for _attempt in range(24):
+            if not pool:
+                return None
+            i = int(rng.random() * len(pool))
+            known = pool[i]
+            closed = known.closed_at
+            if closed is not None and closed < cutoff:  # Gone for good: drop it.
+                pool[i] = pool[-1]
+                pool.pop()
+                continue
+            standing = "open" if closed is None or closed > opened_at else known.outcome
+            if known.opened_at < opened_at and rng.random() * RECURRENCE_TOP < RECURRENCE_WEIGHTS[standing]:
+                return known
+        return None
+
+    def pair_matches(
+        self, region_id: int, opened_at: int, first: PartyRef, second: PartyRef
+    ) -> list[tuple[Known, str]]:
+        """matches() for a case with one first and one second party (every case the generator opens), quicker:
+        a link needs a match on each side, so only the cases holding both names are looked at."""
+        by_key = self.by_key
+        holding_first = by_key.get((region_id, first.key))
+        if not holding_first:
+            return []
+        holding_second = by_key.get((region_id, second.key))
+        if not holding_second:
+            return []  # Most openings end here or above.
+        if 2 * (len(holding_first) + len(holding_second)) > services.RECURRENCE_CANDIDATES:
+            return self.matches(region_id, opened_at, [(first, FIRST), (second, SECOND)])
+        both = {known.id for known in holding_second}
+        cutoff = opened_at - WINDOW
+        links = []
+        for known in holding_first:
+            if (
+                known.id in both
+                and known.opened_at < opened_at
+                and (known.closed_at is None or known.closed_at >= cutoff)
+                and (basis := _pair_basis(first, second, known.sides))
+            ):
+                links.append((known, basis))
+        if len(links) > 1:
+            links.sort(key=lambda link: (-link[0].opened_at, link[0].id))
+        return links
+
+    def matches(self, region_id: int, opened_at: int, parties: list[tuple[PartyRef, str]]) -> list[tuple[Known, str]]:
+        """What services.recurrences_find links a case opening now with these parties to, in its order: the
+        district's earlier cases, still open or ended within 24 months, with a first party of one and a
+        second party of the other on each side (either way round), the same records or the same names."""
+        # A link needs a match on both sides (a record matches by its name too): a case holding a name of each.
+        by_key = self.by_key
+        held = [
+            role for party, role in parties if (role == FIRST or role == SECOND) and (region_id, party.key) in by_key
+        ]
+        if FIRST not in held or SECOND not in held:
+            return []  # Most openings.
+        records: dict[str, set[int]] = {FIRST: set(), SECOND: set()}
+        names: dict[str, set[str]] = {FIRST: set(), SECOND: set()}
+        for party, role in parties:
+            if role == FIRST or role == SECOND:
+                records[role].add(party.id)
+                if party.key:
+                    names[role].add(party.key)
+        holders = [
+            {known.id: known for key in names[role] for known in by_key.get((region_id, key), ())}
+            for role in (FIRST, SECOND)
+        ]
+        both = holders[0].keys() & holders[1].keys()
+        if not both:
+            return []
+        cutoff = opened_at - WINDOW
+        candidates = [
+            known
+            for known in (holders[0][i] for i in both)
+            if known.opened_at < opened_at and (known.closed_at is None or known.closed_at >= cutoff)
+        ]
+        rows = sum(len(holder) for holder in holders)
+        if rows * 2 > services.RECURRENCE_CANDIDATES:  # Only then may its limit on rows read leave some out.
+            return self._matches_limited(region_id, opened_at, records, names)
+        candidates.sort(key=lambda known: (-known.opened_at, known.id))
+        return [(known, basis) for known in candidates if (basis := _basis(records, names, known.sides))]
+
+    def _matches_limited(
+        self, region_id: int, opened_at: int, records: dict[str, set[int]], names: dict[str, set[str]]
+    ) -> list[tuple[Known, str]]:
+        """recurrences_find row by row: the matching parties of the earlier cases, the latest cases first, as
+        many rows as it reads."""
+        keys = names[FIRST] | names[SECOND]
+        ids = records[FIRST] | records[SECOND]
+        cutoff = opened_at - WINDOW
+        rows, seen = [], set()
+        for key in sorted(keys):
+            for known in self.by_key.get((region_id, key), ()):
+                if known.opened_at >= opened_at or (known.closed_at is not None and known.closed_at < cutoff):
+                    continue
+                for role, side in zip((FIRST, SECOND), known.sides, strict=True):
+                    for party in side:
+                        row = (known.id, role, party.id)
+                        if (party.key in keys or party.id in ids) and row not in seen:
+                            seen.add(row)
+                            rows.append((known, role, party))
+        rows.sort(key=lambda row: (-row[0].opened_at, row[0].id, row[1], row[2].id))
+        found: dict[int, tuple[Known, list, list]] = {}
+        for known, role, party in rows[: services.RECURRENCE_CANDIDATES]:
+            found.setdefault(known.id, (known, [], []))[1 if role == FIRST else 2].append(party)
+        links = []
+        for known, first, second in found.values():
+            if basis := _basis(records, names, (tuple(first), tuple(second))):
+                links.append((known, basis))
+        return links
+
+    def preload(self, start: int) -> None:
+        """The database's cases that a case of this run could be linked to (a run adding to earlier ones)."""
+        sides: dict[int, tuple[list, list]] = {}
+        cases: dict[int, tuple] = {}
+        rows = (
+            CaseParty.objects.filter(role__in=[FIRST, SECOND])
+            .filter(models.Q(case__closed_at__isnull=True) | models.Q(case__closed_at__gte=_at(start - WINDOW)))
+            .order_by("case_id", "party_id", "role")
+            .values_list(
+                "case_id", "role", "party_id", "party__name_key", "party__pseudonym", "case__forum__region_id",
+                "case__forum_id", "case__opened_at", "case__closed_at", "case__outcome", "case__dispute_type",
+                "case__reference",
+            )
+        )  # fmt: skip
+        for case_id, role, party_id, key, pseudonym, *case in rows.iterator(chunk_size=20_000):
+            sides.setdefault(case_id, ([], []))[role == SECOND].append(PartyRef(party_id, key, pseudonym))
+            cases[case_id] = case
+        for case_id, (region_id, forum_id, opened, closed, outcome, dispute_type, reference) in cases.items():
+            first, second = sides[case_id]
+            self.add(
+                Known(case_id, region_id, forum_id, int(opened.timestamp()),
+                      None if closed is None else int(closed.timestamp()), outcome, dispute_type,
+                      (tuple(first), tuple(second)), reference),
+                pickable=False,
+            )  # fmt: skip
+
+
+def _basis(
+    records: dict[str, set[int]], names: dict[str, set[str]], sides: tuple[tuple[PartyRef, ...], tuple[PartyRef, ...]]
+) -> str | None:
+    """What recurrences_find matches a case's parties with an earlier case's on: a first party of one and a
+    second party of the other on each side, either way round, by the records, else by the names."""
+    their_records = [{party.id for party in side} for side in sides]
+    their_names = [{party.key for party in side} for side in sides]
+    for mine, theirs, basis in ((records, their_records, "party_record"), (names, their_names, "names")):
+        if (mine[FIRST] & theirs[0] and mine[SECOND] & theirs[1]) or (
+            mine[FIRST] & theirs[1] and mine[SECOND] & theirs[0]
+        ):
+            return basis
+    return None
+
+
+def _pair_basis(
+    first: PartyRef, second: PartyRef, sides: tuple[tuple[PartyRef, ...], tuple[PartyRef, ...]]
+) -> str | None:
+    """_basis() for a case with one first and one second party."""
+    theirs_first, theirs_second = sides
+    if (any(p.id == first.id for p in theirs_first) and any(p.id == second.id for p in theirs_second)) or (
+        any(p.id == first.id for p in theirs_second) and any(p.id == second.id for p in theirs_first)
+    ):
+        return "party_record"
+    if (any(p.key == first.key for p in theirs_first) and any(p.key == second.key for p in theirs_second)) or (
+        any(p.key == first.key for p in theirs_second) and any(p.key == second.key for p in theirs_first)
+    ):
+        return "names"
+    return None
+
+
+def _at(t: int) -> datetime:
+    return datetime.fromtimestamp(t, tz=UTC)
 
 
 # --- The run ---------------------------------------------------------------------------------------------
@@ -679,7 +1079,12 @@ class Run:
         self.pseudonyms = Pseudonyms(self.rng)
         self.ids = {table.key: IdPool(table.model) for table in TABLES if table.has_id}
         self.rows: dict[str, list[tuple]] = {table.key: [] for table in TABLES}
+        self.party_refs: list[PartyRef] = []  # The batch's new party records, as rows["party"] holds them.
         self.drafts: list[CaseDraft] = []
+        self.register = Register()
+        if salt:
+            self.register.preload(self.start)
+        self.older_parties = Party.objects.aggregate(highest=models.Max("id"))["highest"]  # None: no party yet.
 
     def add_row(self, table: str, row: tuple) -> None:
         self.rows[table].append(row)
@@ -701,9 +1106,16 @@ class Run:
         """Draft the index-th case of the run and its whole history."""
         rng = self.rng
         forum = self.pick_forum(rng)
-        dispute_type = DISPUTES[forum.kind](rng)
-        referral_source, police = REFERRAL[forum.kind](rng)
         opened_at = self.opened_at(index)
+        register = self.register
+        register.advance(opened_at)
+        # A new case of an earlier feud: between the same party records, often over the same kind of dispute.
+        earlier = register.pick(rng, forum.id, opened_at) if rng.random() < RECURRENCE["share"] else None
+        if earlier is not None and rng.random() < RECURRENCE["same_dispute"]:
+            dispute_type = earlier.dispute_type
+        else:
+            dispute_type = DISPUTES[forum.kind](rng)
+        referral_source, police = REFERRAL[forum.kind](rng)
         fir_number = ""
         if police and rng.random() < 0.8:
             fir_number = f"FIR {_between(rng, 1, 999)}/{datetime.fromtimestamp(opened_at, tz=UTC).year}"
@@ -722,9 +1134,14 @@ class Run:
             referral_source=referral_source,
             fir_number=fir_number,
             rung_id=forum.base_rung_id,
+            earlier=earlier,
         )
         for step in HISTORY_STEPS:
             step(draft, self)
+        sides = ((draft.parties[0][0],), (draft.parties[1][0],))  # history_open names the first party, then the second.
+        draft.known = Known(draft.id, forum.region_id, forum.id, opened_at, draft.closed_at, draft.outcome,
+                            dispute_type, sides)  # fmt: skip
+        register.add(draft.known, pickable=True)
         self.drafts.append(draft)
         return draft
 
@@ -737,6 +1154,7 @@ class Run:
             events += self._emit(draft)
         cases = len(self.drafts)
         rows, self.rows, self.drafts = self.rows, {table.key: [] for table in TABLES}, []
+        self.party_refs = []
         return rows, cases, events
 
     def _number(self) -> None:
@@ -754,19 +1172,20 @@ class Run:
                 counter = ReferenceCounter.objects.select_for_update().get(pk=counter.pk)
                 for draft in drafts:
                     counter.last_number += 1
-                    draft.reference = f"{prefix}-{year}-{counter.last_number:05d}"
+                    draft.reference = draft.known.reference = f"{prefix}-{year}-{counter.last_number:05d}"
                 counter.save(update_fields=["last_number"])
 
     def _fix_pseudonyms(self) -> None:
         parties = self.rows["party"]
         position = {row[3]: i for i, row in enumerate(parties)}
         while position:
-            taken = _existing_pseudonyms(list(position))
+            taken = _existing_pseudonyms(list(position), up_to=self.older_parties)
             replaced = {}
             for pseudonym in sorted(taken, key=position.__getitem__):  # In party order: deterministic.
                 i = position[pseudonym]
                 row = parties[i]
-                parties[i] = (row[0], row[1], row[2], self.pseudonyms.spare(), row[4])
+                parties[i] = (row[0], row[1], row[2], self.pseudonyms.spare(), row[4], row[5])
+                self.party_refs[i].pseudonym = parties[i][3]  # Surveys' events name it when written.
                 replaced[parties[i][3]] = i
             position = replaced  # The spares are checked too.
 
@@ -776,12 +1195,12 @@ class Run:
         add_event = self.rows["event"].append
         case_id = draft.id
         for seq, (at, kind, actor, data) in enumerate(events, start=1):
-            add_event((case_id, seq, kind, actor, at, data))
+            add_event((case_id, seq, kind, actor, at, data if data.__class__ is str else data()))
         self.rows["case"].append((
             case_id, draft.reference, draft.forum.id, draft.forum.kind, draft.title, draft.summary,
             draft.dispute_type, draft.risk_level, draft.offence_class, draft.state, draft.rung_id, draft.version,
             len(events), draft.outcome, draft.opened_at, draft.closed_at, draft.review_due, draft.truce_expires,
-            draft.referral_source, draft.fir_number, draft.opened_by,
+            draft.referral_source, draft.fir_number, draft.opened_by, draft.monitor,
         ))  # fmt: skip
         for kind, due_on, created_at, resolved_at in draft.reminders:
             self.rows["reminder"].append((case_id, kind, due_on, created_at, resolved_at))
@@ -796,18 +1215,32 @@ class Run:
                     term.id, agreement.id, term.position, term.kind, term.description, term.amount, term.currency,
                     term.due,
                 ))  # fmt: skip
+                if term.instalments:
+                    add_instalment = self.rows["instalment"].append
+                    for number, (day, cents) in enumerate(term.instalments, start=1):
+                        add_instalment((term.id, number, day, cents))
         return len(events)
 
 
-def _existing_pseudonyms(candidates: list[str]) -> set[str]:
+def _existing_pseudonyms(candidates: list[str], *, up_to: int | None) -> set[str]:
+    """The candidates that parties up to id `up_to` (those there before the run) already bear. The run's own
+    pseudonyms cannot repeat, so an empty table at the start means nothing to look up: the query (a scan of
+    the whole table for thousands of candidates) would cost more with every batch."""
+    if up_to is None:
+        return set()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(f'SELECT pseudonym FROM "{Party._meta.db_table}" WHERE pseudonym = ANY(%s)', [candidates])
+            cursor.execute(
+                f'SELECT pseudonym FROM "{Party._meta.db_table}" WHERE id <= %s AND pseudonym = ANY(%s)',
+                [up_to, candidates],
+            )
             return {row[0] for row in cursor.fetchall()}
     found: set[str] = set()
     for start in range(0, len(candidates), 500):
         found.update(
-            Party.objects.filter(pseudonym__in=candidates[start : start + 500]).values_list("pseudonym", flat=True)
+            Party.objects.filter(pk__lte=up_to, pseudonym__in=candidates[start : start + 500]).values_list(
+                "pseudonym", flat=True
+            )
         )
     return found
 
@@ -824,49 +1257,107 @@ def _practices() -> list[tuple[tuple[str, tuple[str, ...]], int]]:
 # --- History steps ----------------------------------------------------------------------------------------
 
 
-def _person(rng: random.Random, people: dict, *, woman: bool = False) -> str:
+@cache
+def _part_key(part: str) -> str:
+    key = services.party_name_key(part)
+    if not key:  # A part of signs only would leave two spaces where normalise() leaves one.
+        raise GenerationError(f"{part!r} has no letters: it cannot be a part of a name")
+    return key
+
+
+# A name's key (services.party_name_key) is made from its parts' keys: normalise() works letter by letter and
+# makes every run of other signs one space, so the key of "Afridi family of Gul Zaman, Badaber" is the keys of
+# "Afridi", "family of", "Gul Zaman" and "Badaber" joined by spaces. Each part (a vocabulary word) is normalised
+# once, not each of the hundreds of thousands of names they make (some 15 µs each). The tests check every
+# party's key against the service's.
+
+
+def _person(rng: random.Random, forum: ForumInfo, *, woman: bool = False, village: bool = False) -> tuple[str, str]:
+    """(name, key) of a person as a register writes the name: with a father's name ("s/o", son of, as on an
+    FIR) or a family name; a party to the dispute with the village too (recurrences are matched on the first
+    and second parties' names: they must tell the district's namesakes apart)."""
+    people = forum.people
     given = _one(rng, people["women"] if woman else people["men"])
     father = _one(rng, people["men"])
+    key = _part_key
     if people["patronymic"]:
-        return f"{given} {'d/o' if woman else 's/o'} {father}"  # Daughter or son of, as on an FIR.
-    return f"{given} {father.split()[0]} {_one(rng, people['families'])}"
+        relation = "d/o" if woman else "s/o"
+        name, name_key_ = f"{given} {relation} {father}", f"{key(given)} {key(relation)} {key(father)}"
+    else:
+        father, family = father.split()[0], _one(rng, people["families"])
+        name, name_key_ = f"{given} {father} {family}", f"{key(given)} {key(father)} {key(family)}"
+    if village:
+        place = _one(rng, forum.villages)
+        return f"{name}, {place}", f"{name_key_} {key(place)}"[:200]
+    return name, name_key_[:200]
+
+
+def _side(rng: random.Random, forum: ForumInfo, dispute: str, family: str) -> tuple[str, str, str]:
+    """(name, key, kind) of a first or second party: a family, known by its head and village, a group of a
+    tribe or community, or a person."""
+    key = _part_key
+    if dispute in ("tribal", "sectarian") and rng.random() < 0.6:
+        village = _one(rng, forum.villages)
+        group = "elders of" if dispute == "tribal" else "community of"
+        return f"{family} {group} {village}", f"{key(family)} {key(group)} {key(village)}"[:200], "group"
+    if rng.random() < 0.75:
+        head, village = _one(rng, forum.people["men"]), _one(rng, forum.villages)
+        name_key_ = f"{key(family)} {key('family of')} {key(head)} {key(village)}"[:200]
+        return f"{family} family of {head}, {village}", name_key_, "family"
+    return (*_person(rng, forum, village=True), "person")
 
 
 def history_open(draft: CaseDraft, run: Run) -> None:
-    """The parties and the `opened` event, as services.case_open writes them."""
+    """The parties and the `opened` event, as services.case_open writes them, and the recurrences it links:
+    a case continuing an earlier feud names that case's first and second party records again (now and then
+    the other way round), and every earlier case of the district recurrences_find would match is linked."""
     rng = run.rng
     forum = draft.forum
     people = forum.people
     dispute = draft.dispute_type
-    families = people["families"]
-    first = _one(rng, families)
-    while (second := _one(rng, families)) == first:
-        pass
-    parties = []
-    for role, family in (("first_party", first), ("second_party", second)):
-        if dispute in ("tribal", "sectarian") and rng.random() < 0.6:
-            parties.append((role, f"{family} {'elders' if dispute == 'tribal' else 'community'}", "group"))
-        elif rng.random() < 0.75:
-            parties.append((role, f"{family} family", "family"))
-        else:
-            parties.append((role, _person(rng, people), "person"))
+    # (a known record or None, role, name, key, kind)
+    parties: list[tuple[PartyRef | None, str, str, str, str]] = []
+    earlier = draft.earlier
+    if earlier is not None:
+        first, second = earlier.sides[0][0], earlier.sides[1][0]
+        if rng.random() < RECURRENCE["swapped"]:
+            first, second = second, first
+        parties += [(first, FIRST, "", "", ""), (second, SECOND, "", "", "")]
+    else:
+        families = people["families"]
+        first = _one(rng, families)
+        while (second := _one(rng, families)) == first:
+            pass
+        for role, family in ((FIRST, first), (SECOND, second)):
+            parties.append((None, role, *_side(rng, forum, dispute, family)))
     if dispute in ("injury", "killing", "honour", "theft", "police_conduct") and rng.random() < 0.6:
-        victim = _person(rng, people, woman=dispute == "honour" and rng.random() < 0.6)
-        parties.append(
-            ("victim", f"Heirs of {victim}", "family") if dispute == "killing" else ("victim", victim, "person")
-        )
+        victim, key = _person(rng, forum, woman=dispute == "honour" and rng.random() < 0.6)
+        if dispute == "killing":
+            parties.append((None, "victim", f"Heirs of {victim}", f"{_part_key('Heirs of')} {key}"[:200], "family"))
+        else:
+            parties.append((None, "victim", victim, key, "person"))
     if rng.random() < (0.45 if forum.kind == "jirga" else 0.15):
-        parties.append(("guarantor", _person(rng, people), "person"))
+        parties.append((None, "guarantor", *_person(rng, forum), "person"))
     if rng.random() < 0.2:
-        parties.append(("representative", _person(rng, people), "person"))
+        parties.append((None, "representative", *_person(rng, forum), "person"))
     if rng.random() < 0.12:
-        parties.append(("witness", _person(rng, people), "person"))
-    for role, name, kind in parties:
-        party_id = run.take_id("party")
-        run.add_row("party", (party_id, name, kind, run.pseudonyms.next(), forum.id))
-        run.add_row("case_party", (draft.id, party_id, role))
+        parties.append((None, "witness", *_person(rng, forum), "person"))
+    for ref, role, name, key, kind in parties:
+        if ref is None:
+            ref = PartyRef(run.take_id("party"), key, run.pseudonyms.next())
+            run.add_row("party", (ref.id, name, kind, ref.pseudonym, forum.id, key))
+            run.party_refs.append(ref)
+        run.add_row("case_party", (draft.id, ref.id, role))
+        draft.parties.append((ref, role))
     opened = _opened_json(forum.kind, dispute, draft.risk_level, draft.offence_class, forum.base_level)
     draft.event(draft.opened_at, "opened", draft.opened_by, opened)
+    first, second = draft.parties[0][0], draft.parties[1][0]
+    links = draft.links = run.register.pair_matches(forum.region_id, draft.opened_at, first, second)
+    if links:
+        # References are given out when the batch is numbered: the event's text waits for them.
+        draft.event(draft.opened_at, "recurrence_linked", draft.opened_by, lambda: as_json({
+            "earlier": [{"case": known.id, "reference": known.reference, "basis": basis} for known, basis in links]
+        }))  # fmt: skip
 
 
 def _dwell(rng: random.Random, kind: str, state: str) -> int:
@@ -893,14 +1384,20 @@ def _terms(rng: random.Random, run: Run, draft: CaseDraft, at: int) -> list[Term
     for position, kind in enumerate(kinds, start=1):
         diya = kind == "compensation" and draft.dispute_type == "killing"
         text = _one(rng, TERM_TEXTS["diya" if diya else kind])
-        amount = due = None
+        amount = due = instalments = None
         if "{amount}" in text:
             low, high, step = AMOUNTS[currency][1 if diya else 0]
             amount = max(step, int(low * (high / low) ** rng.random() // step) * step)  # Log-uniform: mostly low.
+            monthly = "instalments" in text
             text = text.format(amount=f"{amount:,}", currency=currency)
             due = at // DAY + _one(rng, (30, 60, 90, 120, 180))
+            share = INSTALMENTS["share"]["monthly" if monthly else "diya" if diya else "compensation"]
+            if kind == "compensation" and rng.random() < share:
+                first_day = at // DAY + _one(rng, INSTALMENTS["first_due_days"])
+                instalments = instalments_split(amount * 100, INSTALMENT_COUNT(rng), first_day)
+                due = instalments[-1][0]  # Due in full with the last instalment.
         currency_used = currency if amount is not None else ""
-        terms.append(TermDraft(run.take_id("term"), position, kind, text, amount, currency_used, due))
+        terms.append(TermDraft(run.take_id("term"), position, kind, text, amount, currency_used, due, instalments))
     return terms
 
 
@@ -940,46 +1437,200 @@ def _record_agreement(rng: random.Random, run: Run, draft: CaseDraft, at: int, a
     return at + _between(rng, 600, DAY)
 
 
-def _check_round(rng: random.Random, run: Run, draft: CaseDraft, at: int, *, going_well: bool) -> int:
-    """A monitor checks every term once, uploads arriving up to three days later; returns the last upload."""
-    monitor = _one(rng, draft.forum.monitors)
+def _upload(rng: random.Random, run: Run, observed: int) -> int:
+    """When a check made in the field reaches the server: within the hour, or up to three days later from a
+    village without signal."""
+    delay = _between(rng, 0, 3 * DAY) if rng.random() < 0.4 else _between(rng, 60, 3600)
+    return min(observed + delay, run.end)
+
+
+def _notes(rng: random.Random, term: TermDraft, status: str) -> str:
+    return _one(rng, (PAYMENT_NOTES if term.kind == "compensation" else CHECK_NOTES)[status])
+
+
+def _check_round(
+    rng: random.Random, run: Run, draft: CaseDraft, at: int, terms: list[TermDraft], checks: list[CheckDraft], *,
+    going_well: bool,
+) -> int:  # fmt: skip
+    """A monitor checks every term once (a payment seen on a compensation term is recorded: all that is
+    left when the term is met, a part when partly met); returns the last upload."""
+    monitor = draft.monitor or _one(rng, draft.forum.monitors)
     pick_status = CHECKS[going_well]
-    checks = []
-    for term in draft.agreement.terms:
-        observed = at + int(rng.random() * 8 * 3600)
-        delay = _between(rng, 0, 3 * DAY) if rng.random() < 0.4 else _between(rng, 60, 3600)
-        checks.append((min(observed + delay, run.end), min(observed, run.end), term, pick_status(rng)))
-    checks.sort(key=lambda check: check[0])  # Stored, and numbered, in the order they arrive.
-    for recorded, observed, term, status in checks:
-        check_id = run.take_id("check")
-        term.latest = status
-        notes = _one(rng, CHECK_NOTES[status])
-        run.add_row("check", (check_id, term.id, draft.id, status, notes, observed, recorded, monitor, _uuid4(rng)))
-        data = f'{{"check":{check_id},"term":{term.id},"status":"{status}","observed_at":"{iso(observed)}"}}'
-        draft.event(recorded, "compliance_checked", monitor, data)
+    last = at
+    for term in terms:
+        observed = min(at + int(rng.random() * 8 * 3600), run.end)
+        recorded = _upload(rng, run, observed)
+        status = pick_status(rng)
+        paid = None
+        if term.kind == "compensation" and term.amount is not None:
+            left = term.amount * 100 - term.paid
+            if left > 0 and status == "met":
+                paid = left
+            elif left > 100 and status == "partly_met":
+                paid = min(left, max(100, int(left * (0.2 + 0.4 * rng.random())) // 100 * 100))
+            term.paid += paid or 0
+        checks.append(CheckDraft(term, status, observed, recorded, monitor, _notes(rng, term, status), paid))
+        last = max(last, recorded)
+    return last
+
+
+def _payments(
+    rng: random.Random, run: Run, draft: CaseDraft, term: TermDraft, checks: list[CheckDraft], *, going_well: bool
+) -> tuple[int, bool]:
+    """The instalments of a compensation term as the monitor records them, on the visit each payment is made:
+    on time, late (then often catching up on the instalments fallen due meanwhile), now and then only in
+    part; or the paying side stops, and the visits after find nothing paid, or a refusal (a breach). Returns
+    the last visit and whether the run's end cut the payments short."""
+    behaviour = PAYERS[going_well](rng)
+    parts = term.instalments
+    count = len(parts)
+    stop = _between(rng, 0, count - 1) if behaviour == "stops" else count
+    monitor = draft.monitor or _one(rng, draft.forum.monitors)
+    start = last = draft.watch_entered
+    owed = k = 0
+    while k < stop:
+        on_time = behaviour == "on_time" or rng.random() < PAYMENTS["late_on_time"]
+        delay = rng.triangular(*PAYMENTS["on_time_days" if on_time else "late_days"])
+        # During the working day; a payment made before monitoring began is seen on the first visit.
+        when = parts[k][0] * DAY + 5 * 3600 + int(rng.random() * 10 * 3600) + int(delay * DAY)
+        when = max(when, last + DAY // 2, start + _between(rng, 3600, 3 * DAY))
+        if when > run.end:
+            return last, True
+        owed += parts[k][1]
+        k += 1
+        while k < stop and parts[k][0] * DAY <= when and rng.random() < PAYMENTS["catch_up"]:
+            owed += parts[k][1]
+            k += 1
+        paid = owed - term.paid
+        if k < count and paid > 200 and rng.random() < PAYMENTS["partial"]:
+            paid = max(100, paid // 200 * 100)  # About half; the rest comes with the next one.
+        term.paid += paid
+        due = sum(cents for day, cents in parts if day <= when // DAY)
+        status = "met" if term.paid >= due else "partly_met"
+        checks.append(CheckDraft(term, status, when, _upload(rng, run, when), monitor, _notes(rng, term, status), paid))
+        last = when
+    if k < count:  # Stopped paying.
+        for visit in range(_between(rng, 1, 2)):
+            due_day = parts[min(k + visit, count - 1)][0]
+            when = max(due_day * DAY + int(rng.triangular(*PAYMENTS["missed_visit_days"]) * DAY), last + 7 * DAY)
+            if when > run.end:
+                return last, True
+            status = "breached" if rng.random() < PAYMENTS["refusal"] else "not_met"
+            checks.append(CheckDraft(term, status, when, _upload(rng, run, when), monitor, _notes(rng, term, status)))
+            last = when
+    return last, False
+
+
+def _second_looks(
+    rng: random.Random, run: Run, draft: CaseDraft, checks: list[CheckDraft], *, going_well: bool
+) -> None:
+    """Now and then another monitor checked the same term shortly before, offline, and uploads it after the
+    first monitor's check reached the server: services.compliance_record keeps both and flags a conflict."""
+    forum = draft.forum
+    pick_status = CHECKS[going_well]
+    for check in list(checks):
+        if rng.random() >= MONITORING["second_look"]:
+            continue
+        others = [user for user in forum.monitors if user != check.by] or [
+            user for user in forum.facilitators if user != check.by
+        ]
+        observed = check.observed - _between(rng, 3600, 4 * DAY)
+        recorded = check.recorded + _between(rng, 600, 4 * DAY)
+        if not others or observed <= draft.watch_entered or recorded > run.end:
+            continue
+        status = pick_status(rng)
+        checks.append(
+            CheckDraft(check.term, status, observed, recorded, _one(rng, others), _notes(rng, check.term, status))
+        )
+
+
+def _record_checks(rng: random.Random, run: Run, draft: CaseDraft, checks: list[CheckDraft]) -> int:
+    """Store the checks in the order they reach the server, as services.compliance_record does: numbered,
+    `compliance_checked` (with what was paid), a conflict with every check of the term by someone else that
+    arrived after this one was made, `breach_recorded` and the day's "consider stepping up" reminder for a
+    breach. Some conflicts are reviewed by a facilitator. Sets each term's latest status (the latest
+    observed, as selectors.latest_check_statuses reads it); returns when the last of it happened."""
+    checks.sort(key=lambda check: check.recorded)  # Stable: checks arriving together keep their order.
+    arrived: dict[int, list[CheckDraft]] = {}
+    latest: dict[int, int] = {}  # term → when its latest check was observed
+    last = 0
+    take_id, add_check, add_event = run.ids["check"].take, run.rows["check"].append, draft.events.append
+    case_id = draft.id
+    for check in checks:
+        check_id = check.id = take_id()
+        term, status, observed, recorded, by = check.term, check.status, check.observed, check.recorded, check.by
+        add_check((check_id, term.id, case_id, status, check.notes, observed, recorded, by, _uuid4(rng), check.paid))
+        paid = "" if check.paid is None else f',"paid":"{cents_text(check.paid)}"'
+        data = f'{{"check":{check_id},"term":{term.id},"status":"{status}","observed_at":"{iso(observed)}"{paid}}}'
+        add_event((recorded, "compliance_checked", by, data))
+        before = arrived.get(term.id)
+        if before is None:
+            before = arrived[term.id] = []
+        unseen = [other for other in before if other.recorded > observed and other.by != by]
+        if unseen:
+            unseen.sort(key=lambda other: (other.observed, other.id))
+            for other in unseen:
+                reviewed = recorded + _between(rng, 2 * 3600, 10 * DAY)
+                if reviewed > run.end or rng.random() >= MONITORING["reviewed"]:
+                    reviewed = reviewer = None
+                else:
+                    reviewer = _one(rng, draft.forum.facilitators)
+                    draft.event(reviewed, "compliance_conflict_reviewed", reviewer,
+                                f'{{"check":{check_id},"other":{other.id}}}')  # fmt: skip
+                    last = max(last, reviewed)
+                run.add_row("conflict", (check_id, other.id, draft.id, recorded, reviewed, reviewer))
+            draft.event(recorded, "compliance_conflict", by, as_json({
+                "check": check_id, "term": term.id, "status": status,
+                "conflicts_with": [{"check": other.id, "status": other.status} for other in unseen],
+            }))  # fmt: skip
         if status == "breached":
             # A breach goes on the timeline and suggests (never forces) a step up the ladder: one reminder per
             # case and day observed, as services.compliance_record's get_or_create leaves it.
-            draft.event(recorded, "breach_recorded", monitor, data)
+            add_event((recorded, "breach_recorded", by, data))
             if observed // DAY not in draft.step_up_days:
                 draft.step_up_days.add(observed // DAY)
-                draft.reminders.append([Reminder.Kind.CONSIDER_STEP_UP.value, observed // DAY, recorded, None])
-    return checks[-1][0]
+                draft.reminders.append([STEP_UP, observed // DAY, recorded, None])
+        before.append(check)
+        # The latest observed (of two observed at the same moment, the one stored last, as the selector's id).
+        if observed >= latest.get(term.id, -1):
+            latest[term.id] = observed
+            term.latest = status
+        if recorded > last:
+            last = recorded
+    return last
+
+
+STEP_UP = Reminder.Kind.CONSIDER_STEP_UP.value
 
 
 def _close(rng: random.Random, run: Run, draft: CaseDraft, t: int, actor: int, *, going_well: bool) -> None:
-    """In monitoring: checks at about 3, 6 and 12 months (as many as the stay allows, at least one), then the
-    forum closes the case on what they found, or, now and then, refers it."""
-    entered = draft.last_at
+    """In monitoring (implementation): instalments paid and recorded as they fall due, the other terms
+    checked at about 3, 6 and 12 months (as many as the stay allows, at least one), and the stay lasting
+    until the last instalment's visit; then the forum closes the case on what was found, or, now and then,
+    refers it. Cases the run's end finds here keep what was recorded so far."""
+    entered = draft.watch_entered
+    checks: list[CheckDraft] = []
+    cut = False
+    paid_until = entered
+    for term in draft.agreement.terms:
+        if term.instalments:
+            last, stopped_by_end = _payments(rng, run, draft, term, checks, going_well=going_well)
+            paid_until, cut = max(paid_until, last), cut or stopped_by_end
+    if paid_until > entered:
+        t = max(t, paid_until + _between(rng, 3 * DAY, 15 * DAY))
+    plain = [term for term in draft.agreement.terms if not term.instalments]
     marks = [days for days in CHECK_DAYS if entered + days * DAY < t] or [(t - entered) // DAY // 2]
     checked = entered
     for days in marks:
         checked = max(checked, entered + days * DAY + _between(rng, -5 * DAY, 5 * DAY))
         if checked > run.end:
-            return
-        checked = _check_round(rng, run, draft, checked, going_well=going_well)
-    t = max(t, checked) + _between(rng, DAY, 10 * DAY)
-    if t > run.end:
+            cut = True
+            break
+        checked = _check_round(rng, run, draft, checked, plain, checks, going_well=going_well)
+    _second_looks(rng, run, draft, checks, going_well=going_well)
+    done = _record_checks(rng, run, draft, checks)
+    t = max(t, done) + _between(rng, DAY, 10 * DAY)
+    if cut or t > run.end:
         return
     if rng.random() < 0.04:
         draft.move(t, workflows.REFERRED, actor=actor, reason=_one(rng, REASONS["referred"]))
@@ -992,6 +1643,22 @@ def _close(rng: random.Random, run: Run, draft: CaseDraft, t: int, actor: int, *
     else:
         outcome = "partly_resolved" if rng.random() < 0.75 else "breakdown"
     draft.move(t, workflows.CLOSED, actor=actor, reason=_one(rng, REASONS[outcome]), outcome=outcome)
+
+
+def _assign_monitor(rng: random.Random, run: Run, draft: CaseDraft, at: int, actor: int) -> None:
+    """The case enters monitoring: a facilitator hands it to one of the forum's monitors, as
+    services.case_monitor_assign does (most of the time; unassigned, it is every monitor's)."""
+    draft.watch_entered = at
+    at += _between(rng, 60, 6 * 3600)
+    if at > run.end or rng.random() >= MONITORING["assigned"]:
+        return
+    monitor = draft.monitor = _one(rng, draft.forum.monitors)
+    draft.event(at, "monitor_assigned", actor, _monitor_json(draft.forum.usernames[monitor]))
+
+
+@lru_cache(maxsize=1024)
+def _monitor_json(username: str) -> str:
+    return as_json({"monitor": username})
 
 
 def history_workflow(draft: CaseDraft, run: Run) -> None:
@@ -1008,6 +1675,9 @@ def history_workflow(draft: CaseDraft, run: Run) -> None:
         actor = _one(rng, facilitators)
         state = draft.state
         t += _dwell(rng, kind, state)
+        if state == route.watch_state:
+            _close(rng, run, draft, t, actor, going_well=going_well)  # Its checks so far, if the run ends first.
+            return
         if t > run.end:
             return  # Still open at the end of the run.
 
@@ -1017,9 +1687,6 @@ def history_workflow(draft: CaseDraft, run: Run) -> None:
                 draft.move(t, workflows.REFERRED, actor=actor, reason=_one(rng, REASONS["referred_non_compoundable"]))
             else:
                 draft.move(t, workflows.WITHDRAWN, actor=actor, reason=_one(rng, REASONS["withdrawn"]))
-            return
-        if state == route.watch_state:
-            _close(rng, run, draft, t, actor, going_well=going_well)
             return
 
         p_withdrawn, p_referred, p_back = EXITS.get(state, EXITS["default"])
@@ -1051,6 +1718,8 @@ def history_workflow(draft: CaseDraft, run: Run) -> None:
                 return
         truce = t // DAY + _one(rng, (30, 60, 90, 120, 180)) if target == "truce" else None
         draft.move(t, target, actor=actor, truce_expires=truce)
+        if target == route.watch_state:
+            _assign_monitor(rng, run, draft, t, actor)
 
 
 def history_ladder(draft: CaseDraft, run: Run) -> None:
@@ -1128,6 +1797,14 @@ def _answer_reminders(draft: CaseDraft, at: int) -> None:
             reminder[3] = at
 
 
+SAID_JSON = tuple(as_json({"body": utterance}) for utterance in UTTERANCES)
+
+
+@lru_cache(maxsize=256)
+def _joined_json(name: str, role: str) -> str:
+    return as_json({"name": name, "role": role})
+
+
 GUEST_NAMES = {
     "party": ("Representative of the first party", "Representative of the second party"),
     "elder": ("Elder of the village", "Elder of the neighbouring village"),
@@ -1168,7 +1845,7 @@ def history_session(draft: CaseDraft, run: Run) -> None:
         participant_id = run.take_id("participant")
         participants.append(participant_id)
         run.add_row("participant", (participant_id, session_id, user_id, role, name, priority, 0, None, t))
-        add("joined", participant_id, as_json({"name": name, "role": role}))
+        add("joined", participant_id, _joined_json(name, role))
         if role == "facilitator":
             add("started", participant_id, "{}")
         t += _between(rng, 5, 120)
@@ -1180,7 +1857,7 @@ def history_session(draft: CaseDraft, run: Run) -> None:
             add("hand_raised", speaker, "{}")
             t += _between(rng, 5, 60)
             add("floor_given", lead, f'{{"participant":{speaker}}}')
-        add("said", speaker, as_json({"body": _one(rng, UTTERANCES)}))
+        add("said", speaker, SAID_JSON[int(rng.random() * len(SAID_JSON))])
     t += _between(rng, 60, 600)
     ended = t
     add("ended", lead, '{"accepted_proposals":0}')
@@ -1199,12 +1876,91 @@ def history_session(draft: CaseDraft, run: Run) -> None:
                 f'{{"session":{session_id},"events":{len(events) - len(participants)},"accepted_proposals":0}}')  # fmt: skip
 
 
+def history_recurrence(draft: CaseDraft, run: Run) -> None:
+    """The links recurrences_find made when the case opened (`matched`), and what a facilitator later made
+    of some of them while the case was open, as services.recurrence_decide records it: most links between
+    the same party records confirmed, namesakes more often rejected."""
+    if not draft.links:
+        return
+    rng = run.rng
+    end = draft.closed_at if draft.closed_at is not None else run.end
+    for known, basis in draft.links:
+        confirmed, rejected = RECURRENCE["decided"][basis]
+        roll = rng.random()
+        status = "confirmed" if roll < confirmed else "rejected" if roll < confirmed + rejected else "matched"
+        decided = decider = None
+        if status != "matched":
+            decided = draft.opened_at + int(rng.triangular(*RECURRENCE["decided_days"]) * DAY)
+            if decided >= end:
+                status, decided = "matched", None
+            else:
+                decider = _one(rng, draft.forum.facilitators)
+                draft.event(decided, f"recurrence_{status}", decider, partial(_earlier_json, known))
+        run.add_row("recurrence", (draft.id, known.id, status, basis, draft.opened_at, decided, decider))
+
+
+def _earlier_json(known: Known) -> str:
+    return as_json({"case": known.id, "reference": known.reference})
+
+
+SURVEYED_ROLES = frozenset((FIRST, SECOND, CaseParty.Role.VICTIM.value))  # As services.survey_record asks.
+
+
+def history_survey(draft: CaseDraft, run: Run) -> None:
+    """The closing survey, as services.survey_record records it: most closed cases' first and second parties
+    and victims (and a few of those withdrawn or referred) are asked, in the last days of monitoring or in
+    the weeks after the end, by a monitor or a facilitator. Satisfaction follows the outcome; perceived
+    fairness follows satisfaction, a little higher; feeling heard follows fairness, and wanting to use the
+    forum again, satisfaction."""
+    if not draft.ended:
+        return
+    rng = run.rng
+    if rng.random() >= SURVEYS["share"][draft.outcome]:
+        return
+    forum = draft.forum
+    closed = draft.closed_at
+    before = draft.state == workflows.CLOSED and rng.random() < SURVEYS["before_closing"]
+    mean = SURVEYS["mean"][draft.outcome]
+    for party, role in draft.parties:
+        if role not in SURVEYED_ROLES or rng.random() >= SURVEYS["answered"]:
+            continue
+        if before:  # Still in monitoring (implementation): the stage a case closes from.
+            at = closed - _between(rng, 600, min(5 * DAY, closed - draft.watch_entered - 600))
+        else:
+            at = closed + _between(rng, 3600, 20 * DAY)
+            if at > run.end:
+                continue
+        if rng.random() < SURVEYS["by_facilitator"]:
+            by = _one(rng, forum.facilitators)
+        else:
+            by = draft.monitor or _one(rng, forum.monitors)
+        expected = mean + (SURVEYS["victim"] if role == "victim" else 0)
+        satisfaction = min(5, max(1, round(rng.gauss(expected, 0.9))))
+        fairness = min(5, max(1, round(0.5 * satisfaction + 0.5 * expected + 0.3 + rng.gauss(0, 0.7))))
+        felt_heard = rng.random() < 0.1 + 0.17 * fairness
+        again = rng.random() < 0.05 + 0.18 * satisfaction
+        run.add_row("survey", (draft.id, party.id, satisfaction, fairness, felt_heard, again, at, by))
+        # The pseudonym may still change (a clash with an older party's, settled when the batch is written).
+        draft.event(at, "survey_recorded", by, partial(_survey_json, party, role, satisfaction, fairness, felt_heard,
+                                                        again))  # fmt: skip
+
+
+def _survey_json(party: PartyRef, role: str, satisfaction: int, fairness: int, felt_heard: bool, again: bool) -> str:
+    # As as_json() would write it (a pseudonym and a role need no escaping), in a fraction of the time.
+    return (
+        f'{{"party":"{party.pseudonym}","role":"{role}","satisfaction":{satisfaction},"fairness":{fairness},'
+        f'"felt_heard":{"true" if felt_heard else "false"},"would_use_again":{"true" if again else "false"}}}'
+    )
+
+
 # The steps that write a case's history, in order. Add one by appending a function step(draft, run).
 HISTORY_STEPS: list[Callable[[CaseDraft, Run], None]] = [
     history_open,
     history_workflow,
+    history_recurrence,
     history_session,
     history_ladder,
+    history_survey,
 ]
 
 
@@ -1226,32 +1982,67 @@ class Report:
         return self.events / self.seconds if self.seconds else 0.0
 
 
+class _Stopped(Exception):
+    """An earlier batch failed: this one is rolled back rather than committed after it."""
+
+
 class _Writers:
-    """Threads that COPY formatted batches and commit them, each on its own database connection."""
+    """Threads that COPY formatted batches and commit them, each on its own database connection.
+
+    The COPYs run side by side; the commits go in batch order, because a batch may point at rows of the
+    batches before it (a recurrence's earlier case, the party records it names again), and the foreign keys
+    are checked at commit. (The batches' running totals of the escalation statistics share rows, so their
+    commits were one after the other anyway.)"""
 
     def __init__(self, count: int, on_commit: Callable[[int, int], None]):
         self.on_commit = on_commit
         self.queue: queue.Queue = queue.Queue(maxsize=count)
         self.error: BaseException | None = None
         self.stopping = False
+        self.turn = 0  # The batch whose commit is next.
+        self.finished: set[int] = set()
+        self.turns = threading.Condition()
         self.threads = [threading.Thread(target=self._work, name=f"synthetic-writer-{i}") for i in range(count)]
         for thread in self.threads:
             thread.start()
 
+    def _await_turn(self, number: int) -> None:
+        with self.turns:
+            while self.turn != number:
+                if self.error is not None:
+                    raise _Stopped()
+                self.turns.wait(0.5)
+            if self.error is not None:
+                raise _Stopped()
+
+    def _finish(self, number: int) -> None:
+        with self.turns:
+            self.finished.add(number)
+            while self.turn in self.finished:
+                self.finished.discard(self.turn)
+                self.turn += 1
+            self.turns.notify_all()
+
     def _work(self) -> None:
         try:
             while (item := self.queue.get()) is not None:
-                if self.error is not None or self.stopping:
-                    continue  # Drain without writing.
-                texts, cases, events, case_ids = item
+                number, texts, cases, events, case_ids = item
                 try:
+                    if self.error is not None or self.stopping:
+                        continue  # Drain without writing.
                     with transaction.atomic():
                         for table, text in texts:
                             copy_in(table, text)
+                        # Before the running totals: their rows would make a later batch wait on this one.
+                        self._await_turn(number)
                         ladder_stats.add_cases(case_ids=case_ids)
                     self.on_commit(cases, events)
+                except _Stopped:
+                    pass
                 except BaseException as error:  # Handed to the main thread, which raises it.
                     self.error = self.error or error
+                finally:
+                    self._finish(number)
         finally:
             connection.close()
 
@@ -1313,6 +2104,23 @@ def generate(
     with transaction.atomic():
         forums = world_ensure()
     run = Run(cases=cases, seed=seed, until=until, forums=forums, salt=Case.objects.count())
+    # What survives a batch (the cases later ones may continue) lives to the end of the run: frozen, the
+    # cyclic garbage collector stops walking it again and again (it holds no cycles; counting references
+    # frees it). Not when someone else froze objects: unfreezing at the end would thaw theirs.
+    freezing = gc.get_freeze_count() == 0
+    settle = gc.freeze if freezing else lambda: None
+    try:
+        return _generate(run, cases=cases, batch=batch, writers=writers, report=report, committed=committed,
+                         started=started, settle=settle)  # fmt: skip
+    finally:
+        if freezing:
+            gc.unfreeze()
+
+
+def _generate(
+    run: Run, *, cases: int, batch: int, writers: int, report: Report, committed: Callable[[int, int], None],
+    started: float, settle: Callable[[], None],
+) -> Report:  # fmt: skip
     postgres = connection.vendor == "postgresql"
     if postgres and not connection.in_atomic_block:
         pool = _Writers(writers, committed)
@@ -1321,8 +2129,9 @@ def generate(
                 for index in range(first, min(first + batch, cases)):
                     run.case(index)
                 rows, batch_cases, batch_events = run.finish_batch()
+                settle()
                 texts = [(table, copy_text(table, rows[table.key])) for table in TABLES if rows[table.key]]
-                pool.put((texts, batch_cases, batch_events, [row[0] for row in rows["case"]]))
+                pool.put((first // batch, texts, batch_cases, batch_events, [row[0] for row in rows["case"]]))
         except BaseException:
             pool.close(stop=True)
             raise
@@ -1339,6 +2148,7 @@ def generate(
                 for index in range(first, min(first + batch, cases)):
                     run.case(index)
                 rows, batch_cases, batch_events = run.finish_batch()
+                settle()
                 for table in TABLES:
                     if rows[table.key]:
                         if postgres:

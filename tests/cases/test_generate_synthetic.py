@@ -10,7 +10,9 @@ import re
 import subprocess
 import sys
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
@@ -24,11 +26,17 @@ from cases.models import (
     CaseEvent,
     CaseParty,
     ComplianceCheck,
+    ComplianceConflict,
+    DueItem,
     Forum,
+    Instalment,
     Membership,
+    Party,
     ProhibitedPractice,
+    Recurrence,
     ReferenceCounter,
     Reminder,
+    Survey,
     Term,
 )
 from cases.workflows import ENDED, EXITS, WORKFLOWS
@@ -41,8 +49,12 @@ REFERENCE = re.compile(r"^(JIR|MUS|SUL)-(\d{4})-(\d{5,})$")
 PSEUDONYM = re.compile(r"^P-[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{8}$")
 EVENT_KINDS = {
     "opened", "transitioned", "agreement_recorded", "agreement_finalised", "compliance_checked", "breach_recorded",
-    "prohibited_term_blocked", "escalated", "de_escalated", "session_started", "session_ended",
+    "prohibited_term_blocked", "escalated", "de_escalated", "session_started", "session_ended", "monitor_assigned",
+    "compliance_conflict", "compliance_conflict_reviewed", "recurrence_linked", "recurrence_confirmed",
+    "recurrence_rejected", "survey_recorded",
 }  # fmt: skip
+SURVEYED_ROLES = {"first_party", "second_party", "victim"}  # As services.survey_record asks them.
+FIRST, SECOND = "first_party", "second_party"
 
 
 def generate(cases: int, *extra: str) -> str:
@@ -52,11 +64,27 @@ def generate(cases: int, *extra: str) -> str:
 # --- What a valid history is --------------------------------------------------------------------------
 
 
+@dataclass
+class Monitoring:
+    """A case's follow-up rows, and the forum's people, for history_problems."""
+
+    instalments: dict[int, list[Instalment]] = field(default_factory=dict)  # By term id.
+    conflicts: list[ComplianceConflict] = field(default_factory=list)
+    recurrences: list[Recurrence] = field(default_factory=list)
+    surveys: list[Survey] = field(default_factory=list)
+    parties: dict[int, tuple[str, str]] = field(default_factory=dict)  # party id → (role, pseudonym)
+    facilitators: set[int] = field(default_factory=set)
+    monitors: dict[int, str] = field(default_factory=dict)  # user id → username
+    references: dict[int, str] = field(default_factory=dict)  # case id → reference, of every case
+
+
 def history_problems(case: Case, events: list[CaseEvent], agreement: Agreement | None, terms: list[Term],
-                     checks: list[ComplianceCheck], reminders: list[Reminder], *, now: datetime) -> list[str]:  # fmt: skip
+                     checks: list[ComplianceCheck], reminders: list[Reminder], more: Monitoring, *,
+                     now: datetime) -> list[str]:  # fmt: skip
     """Replay the case's timeline against its workflow; every way it could not have come from the services."""
     problems = []
     workflow = WORKFLOWS[case.kind]
+    closing_stage = workflow.states[-2]  # Where services.survey_record starts asking.
 
     def expect(condition: bool, message: str) -> None:
         if not condition:
@@ -74,7 +102,14 @@ def history_problems(case: Case, events: list[CaseEvent], agreement: Agreement |
     ladder_moves: list[CaseEvent] = []
     check_by_id = {check.pk: check for check in checks}
     term_ids = {term.pk for term in terms}
-    latest: dict[int, str] = {}
+    latest: dict[int, tuple] = {}  # term → (observed_at, id, status) of its latest observed check so far
+    arrived: list[ComplianceCheck] = []  # The checks in the order they reached the server.
+    conflicts: dict[int, dict[int, ComplianceConflict]] = defaultdict(dict)  # later → earlier → conflict
+    for conflict in more.conflicts:
+        conflicts[conflict.later_id][conflict.earlier_id] = conflict
+    recurrences = {r.earlier_id: r for r in more.recurrences}
+    survey_of = {more.parties[s.party_id][1]: s for s in more.surveys if s.party_id in more.parties}
+    monitor, reviewed, decided, surveyed, linked = None, 0, [], [], 0
     for i, event in enumerate(events):
         data = event.data
         expect(event.kind in EVENT_KINDS, f"unknown event kind {event.kind}")
@@ -101,7 +136,8 @@ def history_problems(case: Case, events: list[CaseEvent], agreement: Agreement |
             if target == "closed":
                 expect(data["outcome"] in ("resolved", "partly_resolved", "breakdown"), "closed without an outcome")
             if data.get("outcome") == "resolved":
-                expect(set(latest) == term_ids and set(latest.values()) == {"met"}, "resolved with a term not met")
+                statuses = {status for _at, _id, status in latest.values()}
+                expect(set(latest) == term_ids and statuses == {"met"}, "resolved with a term not met")
             state = target
             transitions += 1
         elif event.kind == "agreement_recorded":
@@ -117,11 +153,70 @@ def history_problems(case: Case, events: list[CaseEvent], agreement: Agreement |
             expect(finalised_at is not None, "a compliance check before the agreement was final")
             expect(check is not None and check.term_id == data["term"] and check.status == data["status"],
                    "the event does not match its check")  # fmt: skip
+            if check is None:
+                continue
             if event.kind == "compliance_checked":
-                latest[data["term"]] = data["status"]
-                expect(check is not None and check.recorded_at == event.at, "check recorded at another time")
+                expect(check.recorded_at == event.at and check.recorded_by_id == event.actor_id,
+                       "check recorded at another time, or by another")  # fmt: skip
+                expect(data.get("paid") == (None if check.paid is None else str(check.paid)),
+                       "the event's payment is not its check's")  # fmt: skip
+                # services.compliance_record's offline rule: a conflict with each check of the term by someone
+                # else that reached the server after this one was made, and with no other.
+                unseen = {other.pk for other in arrived if other.term_id == check.term_id
+                          and other.recorded_at > check.observed_at and other.recorded_by_id != check.recorded_by_id}  # fmt: skip
+                expect(set(conflicts[check.pk]) == unseen, "conflicts are not the checks it could not have known of")
+                expect(not unseen or (i + 1 < len(events) and events[i + 1].kind == "compliance_conflict"),
+                       "a conflict without its event")  # fmt: skip
+                expect(all(c.created_at == check.recorded_at for c in conflicts[check.pk].values()), "conflict time")
+                arrived.append(check)
+                if check.term_id not in latest or (check.observed_at, check.pk) > latest[check.term_id][:2]:
+                    latest[check.term_id] = (check.observed_at, check.pk, check.status)
             else:
-                expect(data["status"] == "breached" and events[i - 1].data == data, "breach without its check")
+                j = i - 2 if events[i - 1].kind == "compliance_conflict" else i - 1
+                expect(data["status"] == "breached" and events[j].kind == "compliance_checked" and events[j].data == data,
+                       "breach without its check")  # fmt: skip
+        elif event.kind == "compliance_conflict":
+            before, mine = events[i - 1], conflicts[data["check"]]
+            expect(before.kind == "compliance_checked" and before.data["check"] == data["check"]
+                   and before.at == event.at and before.actor_id == event.actor_id, "a conflict apart from its check")  # fmt: skip
+            expect(sorted(c["check"] for c in data["conflicts_with"]) == sorted(mine) and all(
+                check_by_id[c["check"]].status == c["status"] for c in data["conflicts_with"] if c["check"] in mine
+            ) and data["term"] == before.data["term"] and data["status"] == before.data["status"],
+                "the conflict event does not match its rows")  # fmt: skip
+        elif event.kind == "compliance_conflict_reviewed":
+            conflict = conflicts[data["check"]].get(data["other"])
+            expect(conflict is not None and conflict.reviewed_at == event.at and conflict.reviewed_by_id == event.actor_id,
+                   "a review does not match its conflict")  # fmt: skip
+            expect(event.actor_id in more.facilitators, "a conflict reviewed by someone not a facilitator")
+            reviewed += 1
+        elif event.kind == "monitor_assigned":
+            expect(event.actor_id in more.facilitators, "a monitor assigned by someone not a facilitator")
+            expect(data.get("monitor") in more.monitors.values(), "assigned to someone not a monitor of the forum")
+            expect(state not in ENDED, "a monitor assigned after the case ended")
+            monitor = data.get("monitor")
+        elif event.kind == "recurrence_linked":
+            linked += 1
+            expect(i == 1 and event.at == case.opened_at and event.actor_id == case.opened_by_id,
+                   "recurrences linked other than by the opening")  # fmt: skip
+            earlier = [(e["case"], e["reference"], e["basis"]) for e in data["earlier"]]
+            rows = [(r.earlier_id, more.references.get(r.earlier_id), r.basis) for r in more.recurrences]
+            expect(sorted(earlier) == sorted(rows), "the linked cases are not the recurrence rows")
+        elif event.kind in ("recurrence_confirmed", "recurrence_rejected"):
+            link = recurrences.get(data["case"])
+            expect(link is not None and link.status == event.kind.removeprefix("recurrence_")
+                   and link.decided_at == event.at and link.decided_by_id == event.actor_id
+                   and data["reference"] == more.references.get(data["case"]), "a decision does not match its link")  # fmt: skip
+            expect(event.actor_id in more.facilitators, "a link decided by someone not a facilitator")
+            decided.append(data["case"])
+        elif event.kind == "survey_recorded":
+            survey = survey_of.get(data["party"])
+            expect(state == closing_stage or state in ENDED, f"a survey in {state}, before the closing stage")
+            expect(survey is not None and survey.recorded_at == event.at and survey.recorded_by_id == event.actor_id
+                   and data["role"] == more.parties[survey.party_id][0]
+                   and [data[k] for k in ("satisfaction", "fairness", "felt_heard", "would_use_again")]
+                   == [survey.satisfaction, survey.fairness, survey.felt_heard, survey.would_use_again],
+                   "the survey event does not match its row")  # fmt: skip
+            surveyed.append(data["party"])
         elif event.kind in ("escalated", "de_escalated"):
             ladder_moves.append(event)
             expect(state not in ENDED, "moved on the ladder after the case ended")
@@ -145,6 +240,18 @@ def history_problems(case: Case, events: list[CaseEvent], agreement: Agreement |
             expect(set(selectors.latest_check_statuses(agreement=agreement).values()) == {"met"},
                    "resolved, yet the selector finds a term not met")  # fmt: skip
     expect(len(checks) == sum(e.kind == "compliance_checked" for e in events), "checks without events")
+    monitoring_problems(terms, recorded, checks, more, expect)
+    expect(monitor == (more.monitors.get(case.monitor_id) if case.monitor_id else None),
+           "the case's monitor is not the one last assigned")  # fmt: skip
+    expect(reviewed == sum(c.reviewed_at is not None for c in more.conflicts), "a reviewed conflict without its event")
+    expect(all((c.reviewed_at is None) == (c.reviewed_by_id is None) for c in more.conflicts), "half a review")
+    expect(linked == (1 if more.recurrences else 0), "recurrence rows without their one event")
+    expect(sorted(decided) == sorted(r.earlier_id for r in more.recurrences if r.status != "matched"),
+           "a decided link without its event, or the reverse")  # fmt: skip
+    expect(all(r.created_at == case.opened_at and r.status in ("matched", "confirmed", "rejected")
+               and (r.status == "matched") == (r.decided_at is None) for r in more.recurrences), "link rows")  # fmt: skip
+    expect(sorted(surveyed) == sorted(more.parties[s.party_id][1] for s in more.surveys if s.party_id in more.parties),
+           "a survey without its event")  # fmt: skip
     breach_days = {datetime.fromisoformat(e.data["observed_at"]).date() for e in events if e.kind == "breach_recorded"}
     step_up = [r.due_on for r in reminders if r.kind == "consider_step_up"]
     expect(sorted(step_up) == sorted(breach_days), "a breach without its one reminder a day")
@@ -152,6 +259,85 @@ def history_problems(case: Case, events: list[CaseEvent], agreement: Agreement |
     match = REFERENCE.match(case.reference)
     expect(bool(match) and match[1] == services.REFERENCE_PREFIX[case.kind], "reference format")
     expect(bool(match) and int(match[2]) == case.opened_at.year, "reference year")
+    return problems
+
+
+def monitoring_problems(terms: list[Term], recorded: list[dict] | None, checks: list[ComplianceCheck],
+                        more: Monitoring, expect) -> None:  # fmt: skip
+    """Instalments, payments and surveys as services.agreement_record, compliance_record and survey_record
+    accept them."""
+    for term, payload in zip(terms, recorded or [], strict=False):
+        parts = more.instalments.get(term.pk, [])
+        if parts:
+            expect(term.kind == "compensation", "instalments of a term other than compensation")
+            expect([p.number for p in parts] == list(range(1, len(parts) + 1)), "instalment numbers")
+            expect(all(p.amount > 0 for p in parts), "an instalment of nothing")
+            expect(all(a.due_on < b.due_on for a, b in zip(parts, parts[1:], strict=False)), "instalments out of order")
+            expect(term.amount is None or sum(p.amount for p in parts) == term.amount,
+                   "the instalments do not add up to the term's amount")  # fmt: skip
+        expect(payload.get("instalments", []) == [{"due": p.due_on.isoformat(), "amount": str(p.amount)} for p in parts],
+               "the agreement event's instalments are not the rows")  # fmt: skip
+    by_id = {term.pk: term for term in terms}
+    paid: dict[int, Decimal] = defaultdict(Decimal)
+    for check in checks:
+        if check.paid is not None:
+            term = by_id.get(check.term_id)
+            expect(term is not None and term.kind == "compensation", "a payment on a term other than compensation")
+            expect(check.paid >= 0, "a negative payment")
+            paid[check.term_id] += check.paid
+    expect(all(by_id[t].amount is None or total <= by_id[t].amount for t, total in paid.items() if t in by_id),
+           "more paid than the term's amount")  # fmt: skip
+    parties = [survey.party_id for survey in more.surveys]
+    expect(len(parties) == len(set(parties)), "two surveys of one party")
+    for survey in more.surveys:
+        expect(more.parties.get(survey.party_id, ("",))[0] in SURVEYED_ROLES, "a survey of a party not asked")
+        expect(1 <= survey.satisfaction <= 5 and 1 <= survey.fairness <= 5, "a score off the 1–5 scales")
+        expect(survey.recorded_by_id in more.facilitators or survey.recorded_by_id in more.monitors,
+               "a survey recorded by someone not of the forum")  # fmt: skip
+
+
+def recurrence_problems() -> list[str]:
+    """Every recurrence is one services.recurrences_find would have linked when the later case opened, and
+    every link it would have made is there: the earlier case opened before, in the same district, still open
+    or ended within 24 months, with a first party of one and a second party of the other on each side (either
+    way round), matched on the party records (`party_record`) or else on the names (`names`). "When the case
+    opened" takes the cases already written then: those with a lower id."""
+    cases = {case.pk: case for case in Case.objects.select_related("forum")}
+    ids: dict[int, dict[str, set]] = defaultdict(lambda: {FIRST: set(), SECOND: set()})
+    keys: dict[int, dict[str, set]] = defaultdict(lambda: {FIRST: set(), SECOND: set()})
+    index: dict[tuple[int, str], set[int]] = defaultdict(set)
+    for case_id, role, party_id, key in CaseParty.objects.filter(role__in=[FIRST, SECOND]).values_list(
+        "case_id", "role", "party_id", "party__name_key"
+    ):
+        ids[case_id][role].add(party_id)
+        if key:
+            keys[case_id][role].add(key)
+            index[cases[case_id].forum.region_id, key].add(case_id)
+
+    def both_sides(a: dict[str, set], b: dict[str, set]) -> bool:
+        return bool((a[FIRST] & b[FIRST] and a[SECOND] & b[SECOND]) or (a[FIRST] & b[SECOND] and a[SECOND] & b[FIRST]))
+
+    def could_link(case: Case, earlier: Case) -> str | None:
+        if not (earlier.pk < case.pk and earlier.opened_at < case.opened_at
+                and earlier.forum.region_id == case.forum.region_id
+                and (earlier.closed_at is None or earlier.closed_at >= case.opened_at - services.RECURRENCE_WINDOW)):  # fmt: skip
+            return None
+        if both_sides(ids[case.pk], ids[earlier.pk]):
+            return "party_record"
+        return "names" if both_sides(keys[case.pk], keys[earlier.pk]) else None
+
+    problems = []
+    linked: dict[int, dict[int, str]] = defaultdict(dict)
+    for link in Recurrence.objects.all():
+        case, earlier = cases[link.case_id], cases[link.earlier_id]
+        linked[case.pk][earlier.pk] = link.basis
+        if could_link(case, earlier) != link.basis:
+            problems.append(f"{case.reference} is linked to {earlier.reference} on {link.basis}, which does not hold")
+    for case in cases.values():
+        candidates = set().union(*(index[case.forum.region_id, key] for side in keys[case.pk].values() for key in side))
+        wanted = {other: basis for other in candidates if (basis := could_link(case, cases[other]))}
+        if wanted != linked[case.pk]:
+            problems.append(f"{case.reference} is linked to {linked[case.pk]}, recurrences_find finds {wanted}")
     return problems
 
 
@@ -251,11 +437,38 @@ def all_problems(*, now: datetime | None = None) -> list[str]:
     reminders = defaultdict(list)
     for reminder in Reminder.objects.all():
         reminders[reminder.case_id].append(reminder)
+    more: dict[int, Monitoring] = defaultdict(Monitoring)
+    for instalment in Instalment.objects.select_related("term__agreement").order_by("term_id", "number"):
+        more[instalment.term.agreement.case_id].instalments.setdefault(instalment.term_id, []).append(instalment)
+    for conflict in ComplianceConflict.objects.all():
+        more[conflict.case_id].conflicts.append(conflict)
+    for link in Recurrence.objects.all():
+        more[link.case_id].recurrences.append(link)
+    for survey in Survey.objects.all():
+        more[survey.case_id].surveys.append(survey)
+    for case_id, party_id, role, pseudonym in CaseParty.objects.values_list("case_id", "party_id", "role",
+                                                                           "party__pseudonym"):  # fmt: skip
+        more[case_id].parties[party_id] = (role, pseudonym)
+    staff: dict[int, tuple[set, dict]] = defaultdict(lambda: (set(), {}))
+    for forum_id, role, user_id, username in Membership.objects.values_list("forum_id", "role", "user_id",
+                                                                            "user__username"):  # fmt: skip
+        if role == "facilitator":
+            staff[forum_id][0].add(user_id)
+        else:
+            staff[forum_id][1][user_id] = username
+    references = dict(Case.objects.values_list("id", "reference"))
     problems = []
     for case in Case.objects.select_related("forum", "rung"):
         agreement = agreements.get(case.pk)
+        mine = more[case.pk]
+        mine.facilitators, mine.monitors = staff[case.forum_id]
+        mine.references = references
         problems += history_problems(case, events[case.pk], agreement, terms[agreement.pk] if agreement else [],
-                                     checks[case.pk], reminders[case.pk], now=now)  # fmt: skip
+                                     checks[case.pk], reminders[case.pk], mine, now=now)  # fmt: skip
+    problems += recurrence_problems()
+    problems += [f"party {pseudonym}: its name key is not its name's" for name, key, pseudonym in
+                 Party.objects.values_list("name", "name_key", "pseudonym") if key != services.party_name_key(name)]  # fmt: skip
+    problems += ["due items written" for _item in DueItem.objects.all()[:1]]  # The hourly task computes them.
     roles = defaultdict(set)
     for case_id, role, pseudonym, party_forum, case_forum in CaseParty.objects.values_list(
         "case_id", "role", "party__pseudonym", "party__forum_id", "case__forum_id"
@@ -289,17 +502,27 @@ def digest() -> str:
     for row in Case.objects.order_by("reference").values_list(
         "reference", "forum__name", "kind", "title", "summary", "dispute_type", "risk_level", "offence_class", "state",
         "rung__level", "version", "last_seq", "outcome", "opened_at", "closed_at", "truce_expires", "review_due",
-        "referral_source", "fir_number", "opened_by__username",
+        "referral_source", "fir_number", "opened_by__username", "monitor__username",
     ):  # fmt: skip
         h.update(repr(row).encode())
     for row in CaseParty.objects.order_by("case__reference", "party__pseudonym", "role").values_list(
-        "case__reference", "role", "party__name", "party__kind", "party__pseudonym", "party__forum__name"
-    ):
+        "case__reference", "role", "party__name", "party__kind", "party__pseudonym", "party__forum__name",
+        "party__name_key",
+    ):  # fmt: skip
         h.update(repr(row).encode())
+
+    def checks_of(v):
+        return [{**other, "check": str(check_key[other["check"]])} for other in v]
+
+    def cases_of(v):
+        return [{**earlier, "case": reference[earlier["case"]]} for earlier in v]
+
     for event in CaseEvent.objects.select_related("actor").order_by("case_id", "seq"):
         data = dict(event.data)
         for key, replace in (("agreement", lambda v: reference[agreement_case[v]]), ("term", term_position.get),
-                             ("check", lambda v: str(check_key[v])), ("session", session_key.get)):  # fmt: skip
+                             ("check", lambda v: str(check_key[v])), ("session", session_key.get),
+                             ("other", lambda v: str(check_key[v])), ("conflicts_with", checks_of),
+                             ("earlier", cases_of), ("case", reference.get)):  # fmt: skip
             if key in data:
                 data[key] = replace(data[key])
         actor = event.actor.username if event.actor else None
@@ -314,9 +537,27 @@ def digest() -> str:
         "agreement__case__reference", "position", "kind", "description", "amount", "currency", "due"
     ):
         h.update(repr(row).encode())
+    for row in Instalment.objects.order_by("term__agreement__case__reference", "term__position", "number").values_list(
+        "term__agreement__case__reference", "term__position", "number", "due_on", "amount"
+    ):
+        h.update(repr(row).encode())
     for row in ComplianceCheck.objects.order_by("idempotency_key").values_list(
         "idempotency_key", "case__reference", "term__position", "status", "notes", "observed_at", "recorded_at",
-        "recorded_by__username",
+        "recorded_by__username", "paid",
+    ):  # fmt: skip
+        h.update(repr(row).encode())
+    for row in ComplianceConflict.objects.order_by("later__idempotency_key", "earlier__idempotency_key").values_list(
+        "later__idempotency_key", "earlier__idempotency_key", "case__reference", "created_at", "reviewed_at",
+        "reviewed_by__username",
+    ):  # fmt: skip
+        h.update(repr(row).encode())
+    for row in Recurrence.objects.order_by("case__reference", "earlier__reference").values_list(
+        "case__reference", "earlier__reference", "status", "basis", "created_at", "decided_at", "decided_by__username"
+    ):
+        h.update(repr(row).encode())
+    for row in Survey.objects.order_by("case__reference", "party__pseudonym").values_list(
+        "case__reference", "party__pseudonym", "satisfaction", "fairness", "felt_heard", "would_use_again",
+        "recorded_at", "recorded_by__username",
     ):  # fmt: skip
         h.update(repr(row).encode())
     for row in Reminder.objects.order_by("case__reference", "due_on").values_list(
@@ -401,6 +642,77 @@ def test_the_cases_are_spread_like_real_ones():
         "resolved", "partly_resolved", "breakdown"
     }  # fmt: skip
     assert all_problems(now=until) == []
+
+
+@pytest.mark.django_db
+def test_the_follow_up_data_is_all_there_and_plausible():
+    """At 2,000 cases every kind of monitoring data is there, in the proportions an analyst would expect."""
+    generate(2000, "--seed", "21", "--until", UNTIL)
+    today = UNTIL_AT.date()
+
+    # Instalments, payments on them, and instalments overdue in open cases.
+    instalments = defaultdict(list)
+    for instalment in Instalment.objects.order_by("term_id", "number"):
+        instalments[instalment.term_id].append(instalment)
+    paid = defaultdict(Decimal)
+    for term_id, amount in ComplianceCheck.objects.filter(paid__isnull=False).values_list("term_id", "paid"):
+        paid[term_id] += amount
+    compensation = Term.objects.filter(kind="compensation").count()
+    assert 0.15 * compensation < len(instalments) < 0.6 * compensation
+    assert {len(parts) for parts in instalments.values()} == {2, 3, 4, 5, 6}
+    statuses = Counter()
+    open_statuses = Counter()
+    ended = dict(Term.objects.filter(pk__in=instalments).values_list("id", "agreement__case__state"))
+    for term_id, parts in instalments.items():
+        for row in selectors.instalment_schedule(term=None, today=today, instalments=parts, paid=paid[term_id]):
+            statuses[row["status"]] += 1
+            if ended[term_id] not in ENDED:
+                open_statuses[row["status"]] += 1
+    assert statuses["paid"] > statuses["overdue"] > 0
+    assert open_statuses["overdue"] > 0
+    assert open_statuses["paid"] > 0
+    assert ComplianceCheck.objects.filter(paid__isnull=False, term__instalments__isnull=True).exists()
+    # Resolved cases paid in full.
+    resolved = Term.objects.filter(kind="compensation", agreement__case__outcome="resolved")
+    assert resolved.exists()
+    assert all(paid[term.pk] == term.amount for term in resolved)
+
+    # Breaches, and conflicts between two monitors' checks, some reviewed.
+    kinds = Counter(CaseEvent.objects.values_list("kind", flat=True))
+    assert kinds["breach_recorded"] > 0
+    checks = ComplianceCheck.objects.count()
+    conflicts = ComplianceConflict.objects.count()
+    assert 0 < conflicts < 0.03 * checks
+    assert 0 < ComplianceConflict.objects.filter(reviewed_at__isnull=False).count() < conflicts
+    assert kinds["compliance_conflict"] > 0
+    assert kinds["compliance_conflict_reviewed"] > 0
+
+    # Monitors assigned to most cases that reached monitoring.
+    watched = Case.objects.filter(events__kind="transitioned", events__data__to__in=["monitoring", "implementation"])
+    assert watched.distinct().count() * 0.8 < Case.objects.filter(monitor__isnull=False).count() <= watched.count()
+
+    # Recurrences: 5–8 % of cases, likelier after a breakdown than after a resolution; some decided.
+    links = Recurrence.objects.select_related("earlier")
+    assert 0.04 * 2000 < links.filter(basis="party_record").values("case").distinct().count() < 0.09 * 2000
+    assert {"matched", "confirmed", "rejected"} <= set(links.values_list("status", flat=True))
+    again = Counter(link.earlier.outcome for link in links if link.basis == "party_record")
+    outcomes = Counter(Case.objects.values_list("outcome", flat=True))
+    assert again["breakdown"] / outcomes["breakdown"] > again["resolved"] / outcomes["resolved"]
+
+    # Surveys: most closed cases, scores following the outcome.
+    closed = Case.objects.filter(state="closed").count()
+    surveyed = Survey.objects.filter(case__state="closed").values("case").distinct().count()
+    assert 0.6 * closed < surveyed < closed
+    assert Survey.objects.filter(case__state__in=["withdrawn", "referred"]).exists()
+    mean = {
+        outcome: sum(scores) / len(scores)
+        for outcome in ("resolved", "breakdown")
+        if (scores := list(Survey.objects.filter(case__outcome=outcome).values_list("satisfaction", flat=True)))
+    }
+    assert mean["resolved"] > mean["breakdown"] + 1
+    assert set(Survey.objects.values_list("satisfaction", flat=True)) == {1, 2, 3, 4, 5}
+
+    assert all_problems(now=UNTIL_AT) == []
 
 
 @pytest.mark.django_db
