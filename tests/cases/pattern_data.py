@@ -33,16 +33,24 @@ def make_districts() -> dict[str, Region]:
     }
 
 
-def fill_months(districts: dict[str, Region], *, seed: int = 11, months: int = 6) -> list[PatternMonth]:
+def fill_months(
+    districts: dict[str, Region],
+    *,
+    seed: int = 11,
+    months: int = 6,
+    disputes=("land", "water", "killing"),
+    counts=(0, 1, 2, 3, 4, 5, 7, 9, 12, 20),
+    checks=(0, 6, 10, 12),
+) -> list[PatternMonth]:
     rnd = random.Random(seed)
     rows = []
     for region in districts.values():
         for kind in ("jirga", "muslahathi"):
-            for dispute in ("land", "water", "killing"):
+            for dispute in disputes:
                 for m in range(months):
-                    values = {name: rnd.choice([0, 1, 2, 3, 4, 5, 7, 9, 12, 20]) for name in COUNTS}
+                    values = {name: rnd.choice(counts) for name in COUNTS}
                     values["resolved"] = min(values["resolved"], values["closed"])
-                    values["checks"] = rnd.choice([0, 6, 10, 12])
+                    values["checks"] = rnd.choice(checks)
                     values["checks_met"] = rnd.randint(0, values["checks"])
                     rows.append(
                         PatternMonth(

@@ -7,12 +7,11 @@ import csv
 import datetime as dt
 import io
 import itertools
-import random
 
 import pytest
-from django.utils import timezone
 
-from cases.models import PatternMonth, PatternState, PatternWeek, Region
+from cases.models import PatternMonth
+from tests.cases import pattern_data
 
 pytestmark = pytest.mark.django_db
 
@@ -23,37 +22,19 @@ ALL_GROUPINGS = [c for n in range(5) for c in itertools.combinations(DIMS, n)]
 
 @pytest.fixture
 def districts(db):
-    province = Region.objects.create(name="Khyber Pakhtunkhwa", code="kp", kind="province")
-    return [
-        Region.objects.create(name=name, code=code, kind="district", parent=province)
-        for code, name in (("swat", "Swat"), ("bannu", "Bannu"), ("mardan", "Mardan"), ("dir", "Dir"))
-    ]
+    return pattern_data.make_districts()
 
 
-def fill(districts, seed=7, months=5) -> list[PatternMonth]:
-    """Random summary rows with many small counts: the hard case for disclosure control."""
-    rnd = random.Random(seed)
-    rows = []
-    for region in districts:
-        for kind in ("jirga", "muslahathi"):
-            for dispute in ("land", "water", "honour", "debt", "killing"):
-                for m in range(months):
-                    values = {name: rnd.choice([0, 0, 1, 2, 3, 4, 5, 6, 9, 15]) for name in COUNTS}
-                    values["resolved"] = min(values["resolved"], values["closed"])
-                    values["checks"] = rnd.choice([0, 2, 6, 12])
-                    values["checks_met"] = rnd.randint(0, values["checks"])
-                    rows.append(
-                        PatternMonth(
-                            month=dt.date(2026, m + 1, 1),
-                            region=region,
-                            forum_kind=kind,
-                            dispute_type=dispute,
-                            **values,
-                        )
-                    )
-    PatternMonth.objects.bulk_create(rows)
-    PatternState.objects.create(last_event_id=123, updated_at=timezone.now())
-    return rows
+def fill(districts) -> list[PatternMonth]:
+    """Summary rows with many small counts and zeros: the hard case for disclosure control."""
+    return pattern_data.fill_months(
+        districts,
+        seed=7,
+        months=5,
+        disputes=("land", "water", "honour", "debt", "killing"),
+        counts=(0, 0, 1, 2, 3, 4, 5, 6, 9, 15),
+        checks=(0, 2, 6, 12),
+    )
 
 
 def true_tables(rows, name: str) -> dict:
@@ -198,18 +179,9 @@ def test_anonymous_callers_are_401(api):
 
 
 def test_a_district_whose_breaches_jump_is_an_alert(world, as_user, districts):
-    swat, bannu = districts[:2]
-    monday = dt.date(2026, 6, 1)
-    rows = []
-    for n in range(1, 53):
-        week = monday - dt.timedelta(weeks=n)
-        rows.append(PatternWeek(week=week, region=swat, breaches=4, escalations_up=6, imminent=0))
-        rows.append(PatternWeek(week=week, region=bannu, breaches=1, escalations_up=0, imminent=0))
-    rows.append(PatternWeek(week=monday, region=swat, breaches=9, escalations_up=6, imminent=0))
-    rows.append(PatternWeek(week=monday, region=bannu, breaches=3, escalations_up=0, imminent=0))
-    PatternWeek.objects.bulk_create(rows)
-    body = as_user(world.dave).get("/api/reports/warnings/", {"week": "2026-06-03"}).json()
-    assert body["week"] == "2026-06-01"
+    week = pattern_data.fill_weeks(districts)
+    body = as_user(world.dave).get("/api/reports/warnings/", {"week": (week + dt.timedelta(days=2)).isoformat()}).json()
+    assert body["week"] == week.isoformat()
     assert [(a["region"], a["indicator"]) for a in body["alerts"]] == [("swat", "breaches")]
     alert = body["alerts"][0]
     assert (alert["count"], alert["baseline_4_weeks"], alert["baseline_52_weeks"]) == (9, 4.0, 4.0)
