@@ -180,3 +180,29 @@ def test_the_page_reads_right_to_left_on_a_phone(monitored, live, phone):
     box = page.locator(f"#term-{compensation} .status-choice").first.bounding_box()
     assert box["x"] + box["width"] > 390 - 60
     shot(page, "monitor-ur")
+
+
+def test_logging_out_forgets_the_pages_kept_for_offline_use(monitored, live, phone):
+    """A shared phone: after bob logs out, the copy of his page (it holds cases) is gone from the service
+    worker's caches; the static files stay."""
+    page = phone.new_page()
+    open_monitor_page(page, live.url)
+
+    def kept(prefix: str) -> int:
+        # page.evaluate awaits the promise (wait_for_function would only see a Promise object).
+        return page.evaluate(f"caches.keys().then(names => names.filter(n => n.startsWith('{prefix}')).length)")
+
+    page.reload()  # The service worker controls this load and keeps the page.
+    for _ in range(40):
+        if kept("sulh-monitor-pages-"):
+            break
+        page.wait_for_timeout(250)
+    assert kept("sulh-monitor-pages-") == 1
+    page.locator("form[action='/logout/'] button[type=submit]").click()
+    expect(page.locator("h1")).to_have_text("Log in")
+    for _ in range(40):
+        if not kept("sulh-monitor-pages-"):
+            break
+        page.wait_for_timeout(250)
+    assert kept("sulh-monitor-pages-") == 0
+    assert kept("sulh-monitor-static-") == 1
