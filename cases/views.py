@@ -370,6 +370,16 @@ def _after_action(request: HttpRequest, case_id: int, notice: str) -> HttpRespon
     return redirect("case-detail", case_id=case_id)
 
 
+def _refusal_text(exc: SulhError) -> str:
+    """The refusal and what it says about each field, as one sentence a person can act on."""
+    parts = [exc.detail]
+    for problems in (exc.fields or {}).values():
+        for problem in problems if isinstance(problems, list) else [problems]:
+            if isinstance(problem, str | Promise) and str(problem) not in parts:
+                parts.append(str(problem))
+    return " ".join(parts)
+
+
 def _first_error(form) -> str:
     for errors in form.errors.values():
         if errors:
@@ -489,12 +499,8 @@ def _refused(request: HttpRequest, case_id: int, exc: SulhError, section: str) -
     if exc.status == 404:
         raise Http404 from None
     case = _case_or_404(request, case_id)
-    detail = exc.detail
-    for problems in (exc.fields or {}).values():
-        if isinstance(problems, list) and problems:
-            detail = f"{exc.detail} {problems[0]}"
-            break
-    return _render_case(request, case, status=exc.status, section_error={"section": section, "message": detail})
+    message = _refusal_text(exc)
+    return _render_case(request, case, status=exc.status, section_error={"section": section, "message": message})
 
 
 @login_required
@@ -765,16 +771,6 @@ def monitor_due(request):
     if not selectors.monitor_page_allowed(user=request.user):
         return _monitor_refused_page(request)
     return render(request, "cases/monitor.html", _monitor_context(request))
-
-
-def _refusal_text(exc: SulhError) -> str:
-    """The refusal and what it says about each field, as one sentence a person can act on."""
-    parts = [exc.detail]
-    for problems in (exc.fields or {}).values():
-        for problem in problems if isinstance(problems, list) else [problems]:
-            if isinstance(problem, str | Promise) and str(problem) not in parts:
-                parts.append(str(problem))
-    return " ".join(parts)
 
 
 @login_required
