@@ -6,7 +6,7 @@ and month, the moves up and down onto each level, the stays on each level that a
 buckets of days), the cases first escalated in the month and, of those, the ones that have since come back
 down; LadderMove, each move narrowed to those facts, under an index by forum and time. The services keep
 them inside the transaction that changes the case (`record_*`), with the case row locked; generate_synthetic
-adds each batch of cases it writes in the batch's transaction (`add_cases`); `rebuild()` recomputes all
+adds the totals of each batch of cases it writes in the batch's transaction (`add_written`); `rebuild()` recomputes all
 three from the cases and their timelines, as a repair. `counts()` answers a period: whole months from the
 monthly totals, the days of a partial month at either end summed by the database from an index range of
 LadderMove.
@@ -20,6 +20,7 @@ from __future__ import annotations
 import bisect
 import calendar
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -94,7 +95,7 @@ def record_move(*, case, source, target, at: datetime) -> None:
         stay=None if arrived is None else bucket_of((at - arrived).total_seconds() / 86400),
         first_up=up and first_up is None,
     )  # fmt: skip
-    deltas = _count([move])
+    deltas = count_moves([move])
     if not up and first_up is not None and not events.filter(kind="de_escalated").exists():
         deltas[(case.forum_id, month_of(first_up), RETURNED, 0, 0)] += 1  # Its first climb's cohort came back.
         LadderMove.objects.filter(case=case, first_up=True).update(came_down=True)
@@ -103,17 +104,12 @@ def record_move(*, case, source, target, at: datetime) -> None:
     LadderMove.objects.create(**move.fields())
 
 
-def add_cases(*, case_ids: list[int]) -> None:
-    """Add cases written in bulk, with their whole timelines (generate_synthetic), in the transaction that
-    wrote them."""
-    from .models import Case, LadderMove
-    from .workflows import ENDED
-
-    opened = Case.objects.filter(pk__in=case_ids).exclude(state__in=ENDED).values_list("forum_id", "rung_id")
-    _add_open([(forum_id, rung_id, n) for forum_id, rung_id, n in opened.annotate(n=Count("id")).order_by()])
-    moves = history_moves(case_ids=case_ids)
-    _add_stats(_count(moves))
-    LadderMove.objects.bulk_create((LadderMove(**move.fields()) for move in moves), batch_size=5000)
+def add_written(*, open_counts: Counter, counts: Counter) -> None:
+    """Add cases written in bulk with their whole timelines (generate_synthetic), in the transaction that wrote
+    them: `open_counts` {(forum, rung): n} of those still open, `counts` the count_moves() of their moves (whose
+    LadderMove rows the writer adds itself)."""
+    _add_open([(forum_id, rung_id, n) for (forum_id, rung_id), n in open_counts.items()])
+    _add_stats(counts)
 
 
 def _add_open(rows: list[tuple[int, int, int]]) -> None:
@@ -132,12 +128,21 @@ def _add_stats(deltas: Counter) -> None:
     from .models import LadderStat
 
     table = LadderStat._meta.db_table
+    rows = [(*key, n) for key, n in sorted(deltas.items())]
+    upsert = (
+        f"INSERT INTO {table} (forum_id, month, metric, level, bucket, n) %s "
+        f"ON CONFLICT (forum_id, month, metric, level, bucket) DO UPDATE SET n = {table}.n + EXCLUDED.n"
+    )
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {table} (forum_id, month, metric, level, bucket, n) VALUES (%s, %s, %s, %s, %s, %s) "
-            f"ON CONFLICT (forum_id, month, metric, level, bucket) DO UPDATE SET n = {table}.n + EXCLUDED.n",
-            [(*key, n) for key, n in sorted(deltas.items())],
-        )
+        if connection.vendor == "postgresql" and len(rows) > 1:
+            # One statement for a batch's thousands of rows; unnest keeps their (key) order.
+            columns = [list(column) for column in zip(*rows, strict=True)]
+            cursor.execute(
+                upsert % "SELECT * FROM unnest(%s::bigint[], %s::date[], %s::text[], %s::int[], %s::int[], %s::int[])",
+                columns,
+            )
+        else:
+            cursor.executemany(upsert % "VALUES (%s, %s, %s, %s, %s, %s)", rows)
 
 
 # --- Recomputed from the timelines ----------------------------------------------------------------------
@@ -178,9 +183,16 @@ def history_moves(*, case_ids, stream: bool = False, apps=global_apps) -> list[M
         .order_by("case_id", "seq")
         .values_list("case_id", "case__forum_id", "kind", "at", "level", "base")
     )
+    return moves_of(rows.iterator(chunk_size=5000) if stream else rows)
+
+
+def moves_of(rows: Iterable[tuple]) -> list[Move]:
+    """The moves of timelines given as (case_id, forum_id, kind, at, level, base) rows of their `opened`,
+    `escalated` and `de_escalated` events, case by case, each in order: `level` the move's target, `base`
+    the rung an opening put the case on."""
     moves: list[Move] = []
     case = None
-    for case_id, forum_id, kind, at, target, base in rows.iterator(chunk_size=5000) if stream else rows:
+    for case_id, forum_id, kind, at, target, base in rows:
         if case_id != case:
             case, level, arrived, first, came_down = case_id, 1, None, None, False
         if kind == "opened":
@@ -198,7 +210,7 @@ def history_moves(*, case_ids, stream: bool = False, apps=global_apps) -> list[M
     return moves
 
 
-def _count(moves: list[Move], date_from: date | None = None, date_to: date | None = None) -> Counter:
+def count_moves(moves: list[Move], date_from: date | None = None, date_to: date | None = None) -> Counter:
     """The LadderStat counts of these moves, {(forum, month, metric, level, bucket): n}, of those between
     date_from and date_to (local dates, both included). A first move up counts in `escalated` and, once its
     case came down, in `returned`, both in its own month."""
@@ -223,7 +235,7 @@ def history_counts(
     *, case_ids, date_from: date | None = None, date_to: date | None = None, apps=global_apps
 ) -> Counter:
     """The counts of the given cases' whole timelines within the period: a recount from scratch."""
-    return _count(history_moves(case_ids=case_ids, apps=apps), date_from, date_to)
+    return count_moves(history_moves(case_ids=case_ids, apps=apps), date_from, date_to)
 
 
 def rebuild(apps=global_apps) -> None:
@@ -256,7 +268,7 @@ def rebuild(apps=global_apps) -> None:
         moved = CaseEvent.objects.filter(kind__in=MOVES).values("case_id")
         moves = history_moves(case_ids=moved, stream=True, apps=apps)
         LadderMove.objects.bulk_create((LadderMove(**move.fields()) for move in moves), batch_size=5000)
-        counts = _count(moves)
+        counts = count_moves(moves)
         LadderStat.objects.bulk_create(
             (
                 LadderStat(forum_id=forum_id, month=month, metric=metric, level=level, bucket=bucket, n=n)
