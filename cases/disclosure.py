@@ -74,12 +74,20 @@ class Lattice:
                     for key in child_keys:
                         self.as_child.setdefault((child_grouping, key), []).append(index)
 
-    def suppress(self, tables: Mapping[Grouping, Mapping[Key, int]], min_cell: int = 5) -> dict[Grouping, set[Key]]:
-        """{grouping: hidden keys} for one count measured on the lattice's cells."""
+    def suppress(
+        self,
+        tables: Mapping[Grouping, Mapping[Key, int]],
+        min_cell: int = 5,
+        also: Mapping[Grouping, Iterable[Key]] | None = None,
+    ) -> dict[Grouping, set[Key]]:
+        """{grouping: hidden keys} for one count measured on the lattice's cells. `also` hides more cells from
+        the start (the caller's own reasons; a zero stays published); the rest is protected around them."""
         hidden: dict[Grouping, set[Key]] = {
             grouping: {key for key, count in table.items() if 0 < count < min_cell}
             for grouping, table in tables.items()
         }
+        for grouping, keys in (also or {}).items():
+            hidden[grouping].update(key for key in keys if tables[grouping].get(key, 0) > 0)
         equations, as_child, as_parent = self.equations, self.as_child, self.as_parent
         # Each equation's hidden children (how many, their sum), kept up to date as cells are hidden: a newly
         # hidden cell sends only its own equations back to be checked.

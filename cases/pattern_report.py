@@ -110,14 +110,12 @@ def patterns(
 ) -> dict:
     """{"generated_at", "min_cell", "cells": [...]} for the regulator, as the contract describes. The hidden
     cells are worked out over every grouping of the period at once, so that no two answers for the same
-    period let a hidden count be subtracted out; filters only pick cells of that protected lattice."""
+    period let a hidden count be subtracted out; filters only pick cells of that protected lattice. A period
+    publishes only what follows from the months all time publishes, so that answers for different periods
+    cannot be subtracted from one another either (see _protected_cells)."""
     _check_reader(user)
     mark, generated_at = _state()
-    key = f"patterns:{mark}:{month_from}:{month_to}"
-    lattice_cells = cache.get(key)
-    if lattice_cells is None:
-        lattice_cells = _protected_cells(month_from, month_to)
-        cache.set(key, lattice_cells, CACHE_SECONDS)
+    lattice_cells = _cached(mark, month_from, month_to)
     wanted = {
         dim: value
         for dim, value in (("region", region), ("forum_kind", forum_kind), ("dispute_type", dispute_type))
@@ -126,7 +124,11 @@ def patterns(
     # A filter picks cells of the grouping that holds the filtered dimension too.
     grouping = tuple(d for d in DIMENSIONS if d in group_by or d in wanted)
     shown = [*group_by, *(d for d in DIMENSIONS if d in wanted and d not in group_by)]
-    medians = _medians(grouping, month_from, month_to)
+    medians_key = f"patterns-medians:{mark}:{month_from}:{month_to}:{','.join(grouping)}"
+    medians = cache.get(medians_key)
+    if medians is None:
+        medians = _medians(grouping, month_from, month_to)
+        cache.set(medians_key, medians, CACHE_SECONDS)
     cells = []
     for key_values, values in lattice_cells.get(grouping, {}).items():
         keys = dict(zip(grouping, key_values, strict=True))
@@ -161,9 +163,29 @@ def _months(month_from, month_to):
     return qs
 
 
-def _protected_cells(month_from, month_to) -> dict:
-    """{grouping: {key: {count: value or None, rates…, "suppressed": bool}}} for every grouping."""
-    fields = COUNTS + HIDDEN_PARTS + ("satisfaction_sum", "fairness_sum")
+def _cached(mark: int, month_from, month_to) -> dict:
+    """The protected cells of the period, worked out once per summary (watermark) and period."""
+    key = f"patterns:{mark}:{month_from}:{month_to}"
+    lattice_cells = cache.get(key)
+    if lattice_cells is None:
+        all_time = None if month_from is None and month_to is None else _cached(mark, None, None)
+        lattice_cells = _protected_cells(month_from, month_to, all_time=all_time)
+        cache.set(key, lattice_cells, CACHE_SECONDS)
+    return lattice_cells
+
+
+FIELDS = COUNTS + HIDDEN_PARTS + ("satisfaction_sum", "fairness_sum")
+
+
+def _protected_cells(month_from, month_to, *, all_time: dict | None = None) -> dict:
+    """{grouping: {key: {count: value or None, rates…, "suppressed": bool}}} for every grouping.
+
+    For a period (`all_time` given: its protected cells), a cell is hidden too, count by count, unless it
+    follows from what all time publishes: a month's cell when all time publishes it, a cell without the
+    month when all time publishes it for every month of the period (its sum). Whatever two periods publish is
+    then a sum of cells published all time, whose protection holds over every grouping: subtracting one
+    period's answer from another's gives away nothing that all time does not."""
+    fields = FIELDS
     rows = (
         _months(month_from, month_to)
         .values("region__code", "forum_kind", "dispute_type", "month")
@@ -187,14 +209,21 @@ def _protected_cells(month_from, month_to) -> dict:
         tables[()] = {(): dict.fromkeys(fields, 0)}
     lattice = disclosure.Lattice(tables, DIMENSIONS)
     hidden = {
-        name: lattice.suppress({g: {k: v[name] for k, v in t.items()} for g, t in tables.items()}, MIN_CELL)
+        name: lattice.suppress(
+            {g: {k: v[name] for k, v in t.items()} for g, t in tables.items()},
+            MIN_CELL,
+            also=None if all_time is None else _not_following(all_time, tables, name),
+        )
         for name in COUNTS + HIDDEN_PARTS
     }
     result: dict[tuple, dict] = {}
     for grouping, table in tables.items():
         out = {}
         for key, values in table.items():
-            cell: dict[str, object] = {}
+            cell: dict[str, object] = {
+                # Which of the hidden parts are hidden: only ever read by a period's _not_following.
+                "_hidden": frozenset(name for name in HIDDEN_PARTS if key in hidden[name][grouping])
+            }
             suppressed = False
             for name in COUNTS:
                 if key in hidden[name][grouping]:
@@ -221,6 +250,26 @@ def _protected_cells(month_from, month_to) -> dict:
             cell["suppressed"] = suppressed or checks_hidden or surveys_hidden
             out[key] = cell
         result[grouping] = out
+    return result
+
+
+def _not_following(all_time: dict, tables: dict, name: str) -> dict[tuple, set]:
+    """{grouping: keys} of the period's cells whose `name` all time does not publish (for a month), or does
+    not publish for some month of the period (without the month)."""
+
+    def hidden_all_time(grouping, key) -> bool:
+        cell = all_time[grouping].get(key)
+        if cell is None:
+            return False  # Not a cell all time has: nothing there, nothing hidden.
+        return (name in cell["_hidden"]) if name in HIDDEN_PARTS else cell[name] is None
+
+    result: dict[tuple, set] = {}
+    for grouping, table in tables.items():
+        if "month" in grouping:
+            result[grouping] = {key for key in table if hidden_all_time(grouping, key)}
+            continue
+        by_month = (*grouping, "month")  # DIMENSIONS ends with the month: a grouping's dimensions keep that order.
+        result[grouping] = {key[:-1] for key in tables.get(by_month, ()) if hidden_all_time(by_month, key)}
     return result
 
 

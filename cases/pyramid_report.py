@@ -5,9 +5,10 @@ rung's level.
 These are counts of cases, so they leave the forums under the same disclosure control as the patterns
 (cases.disclosure, shared/DOMAIN.md "Do no harm"): counts from 1 to 4 are hidden, and enough others with
 them that none can be worked out by subtracting what is shown — a district's rungs from its total, one
-district from the all-districts pyramid, and so on, at every grouping of ("region", "level") the page
-shows. A district filter only picks cells of that one protected lattice, so a filtered page and an
-unfiltered one cannot be subtracted from each other either.
+district from the all-districts pyramid, one kind of forum from all of them, and so on, at every grouping
+of ("region", "forum_kind", "level"). A district or forum-kind filter only picks cells of that one
+protected lattice, so a filtered page and an unfiltered one cannot be subtracted from each other either.
+The pyramid is the cases open now: it has no period, and the running counts do not keep dispute types.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from .ladders import DEFAULT_RUNGS
 from .models import Forum, LadderOpenCount, Region, Rung
 
 MIN_CELL = 5
-DIMENSIONS = ("region", "level")
+DIMENSIONS = ("region", "forum_kind", "level")
 BASE_LEVEL = 1  # shared/DOMAIN.md: rung 1 is the base of every ladder.
 
 
@@ -31,13 +32,14 @@ def pyramid_tables() -> tuple[dict, dict]:
     """(tables, hidden): the true open counts at every grouping of DIMENSIONS ({grouping: {key: count}}) and
     the keys to hide ({grouping: set of keys}). For pyramid_shapes and for audits; never shown as such."""
     rows = (
-        LadderOpenCount.objects.values("forum__region__code", "rung__level")
+        LadderOpenCount.objects.values("forum__region__code", "forum__kind", "rung__level")
         .annotate(n=Sum("open_cases"))
         .order_by()
-        .values_list("forum__region__code", "rung__level", "n")
+        .values_list("forum__region__code", "forum__kind", "rung__level", "n")
     )
     tables = disclosure.aggregate(
-        (({"region": code, "level": level}, max(n or 0, 0)) for code, level, n in rows), DIMENSIONS
+        (({"region": code, "forum_kind": kind, "level": level}, max(n or 0, 0)) for code, kind, level, n in rows),
+        DIMENSIONS,
     )
     if not tables[()]:
         tables[()] = {(): 0}
@@ -84,17 +86,23 @@ def _inverted(rungs: list[dict], total: int | None) -> bool | None:
     return True if floor > base["open_cases"] else None
 
 
-def pyramid_shapes(*, user, region: str | None = None) -> dict:
+def pyramid_shapes(*, user, region: str | None = None, forum_kind: str | None = None) -> dict:
     """{"min_cell", "levels", "overall", "districts"}: the all-districts pyramid and one per district (only
     the chosen one with `region`), each {"region", "region_name", "rungs", "total", "inverted"}, a hidden
-    count None. ForbiddenError for anyone but regulators and administrators."""
+    count None; of the forums of one kind with `forum_kind`. ForbiddenError for anyone but regulators and
+    administrators."""
     if not case_rules.can_read_reports(user):
         raise ForbiddenError(_("Only regulators and administrators read these reports."))
     tables, hidden = pyramid_tables()
     names = _level_names()
     levels = sorted({BASE_LEVEL, *(key[0] for key in tables[("level",)]), *names})
+    kind = (forum_kind,) if forum_kind else ()
 
     def published(grouping: tuple, key: tuple) -> tuple[int | None, bool]:
+        """The cell of `grouping` (without forum_kind), or of the chosen kind's finer grouping."""
+        if forum_kind:
+            grouping = tuple(d for d in DIMENSIONS if d in grouping or d == "forum_kind")
+            key = key[:1] + kind + key[1:] if grouping[0] == "region" else kind + key
         if key in hidden[grouping]:
             return None, True
         return tables[grouping].get(key, 0), False
@@ -102,7 +110,10 @@ def pyramid_shapes(*, user, region: str | None = None) -> dict:
     overall = _shape(levels, names, lambda level: published(("level",), (level,)))
     overall["total"] = published((), ())[0]
     overall["inverted"] = _inverted(overall["rungs"], overall["total"])
-    codes = sorted(key[0] for key in tables[("region",)])
+    if forum_kind:
+        codes = sorted(key[0] for key in tables[("region", "forum_kind")] if key[1] == forum_kind)
+    else:
+        codes = sorted(key[0] for key in tables[("region",)])
     if region:
         codes = [code for code in codes if code == region]
     region_names = dict(Region.objects.filter(code__in=codes).values_list("code", "name"))

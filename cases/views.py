@@ -1029,7 +1029,9 @@ def pattern_report_page(request):
     try:
         report = pattern_report.patterns(user=request.user, group_by=("month",), **filters)
         warnings = pattern_report.early_warnings(user=request.user, region=filters["region"])
-        pyramids = pyramid_report.pyramid_shapes(user=request.user, region=filters["region"])
+        pyramids = pyramid_report.pyramid_shapes(
+            user=request.user, region=filters["region"], forum_kind=filters["forum_kind"]
+        )
     except SulhError as exc:
         return _refused_report(request, exc)
     query = "&".join(part for part in ("group_by=month", form.query()) if part)

@@ -63,7 +63,10 @@ def served(client, grouping, **params) -> dict:
 def test_no_small_count_is_published_nor_recoverable_from_any_two_groupings(world, as_user, districts):
     rows = fill(districts)
     client = as_user(world.dave)
-    answers = {grouping: served(client, grouping) for grouping in ALL_GROUPINGS}
+    assert_protected({grouping: served(client, grouping) for grouping in ALL_GROUPINGS}, rows)
+
+
+def assert_protected(answers: dict, rows: list[PatternMonth]) -> None:
     for name in COUNTS:
         truth = true_tables(rows, name)
         hidden = {g: {k for k, cell in answers[g].items() if cell[name] is None} for g in ALL_GROUPINGS}
@@ -90,6 +93,40 @@ def test_no_small_count_is_published_nor_recoverable_from_any_two_groupings(worl
                 if secret and total_key not in hidden[coarse]:
                     remainder = truth[coarse][total_key] - sum(truth[fine][k] for k in keys if k not in hidden[fine])
                     assert remainder != len(secret), (name, coarse, total_key, fine, "all ones")
+
+
+def test_answers_for_different_periods_cannot_be_subtracted_from_one_another(world, as_user, districts):
+    """Each period is protected on its own (the test above holds for it) and publishes only sums of what all
+    time publishes month by month: the answers for overlapping periods (January–March less January–February)
+    then give away no month all time hides."""
+    rows = fill(districts)
+    client = as_user(world.dave)
+    months = sorted({row.month.strftime("%Y-%m") for row in rows})
+    all_time = {grouping: served(client, grouping) for grouping in ALL_GROUPINGS if "month" in grouping}
+    periods = [
+        (a, b) for a, b in itertools.combinations_with_replacement(months, 2) if (a, b) != (months[0], months[-1])
+    ]
+    published_sums = 0
+    for first, last in periods:
+        answers = {grouping: served(client, grouping, **{"from": first, "to": last}) for grouping in ALL_GROUPINGS}
+        if (first, last) == ("2026-02", "2026-04"):
+            assert_protected(answers, [row for row in rows if first <= row.month.strftime("%Y-%m") <= last])
+        for grouping, cells in answers.items():
+            by_month = (*grouping, "month") if "month" not in grouping else grouping
+            for key, cell in cells.items():
+                parts = [
+                    month_cell for month_key, month_cell in all_time[by_month].items()
+                    if (month_key == key if "month" in grouping else month_key[:-1] == key)
+                    and first <= month_key[-1] <= last
+                ]  # fmt: skip
+                assert parts, (grouping, key)
+                for name in COUNTS:
+                    if cell[name] is None:
+                        continue
+                    assert all(part[name] is not None for part in parts), (first, last, grouping, key, name)
+                    assert cell[name] == sum(part[name] for part in parts)
+                    published_sums += "month" not in grouping and len(parts) > 1
+    assert published_sums > 1000  # Periods do publish totals over several months: the test has teeth.
 
 
 def test_rates_from_hidden_counts_are_hidden(world, as_user, districts):
