@@ -1,9 +1,10 @@
 """The regulator summary: the case timelines folded into anonymised counts (cases.models PatternMonth,
 PatternCloseDays, PatternWeek), for the reports regulators read (shared/DOMAIN.md, "What regulators get").
 
-How. The database does the counting: per chunk of event ids, one `INSERT … SELECT … GROUP BY … ON CONFLICT
-… DO UPDATE SET n = n + EXCLUDED.n` per table, joining each event to its case (dispute type, opening day)
-and the case's forum (district, kind). Nothing is read into Python row by row, so the worker's memory stays
+How. The database does the counting: per chunk of event ids, the chunk's events joined to their case
+(dispute type, opening day) and the case's forum (district, kind) are counted per finest cell, then one
+`INSERT … SELECT … GROUP BY … ON CONFLICT … DO UPDATE SET n = n + EXCLUDED.n` per table adds them up
+(fold_statements). Nothing is read into Python row by row, so the worker's memory stays
 flat however many events there are. The month and the week are those of the event's `at`, in UTC.
 
 Incremental. PatternState.last_event_id is the watermark: every event with an id up to it is in the
@@ -190,31 +191,75 @@ def _upsert(table: str, keys: tuple[str, ...], values: list[tuple[str, str]], so
     """
 
 
+CHUNK_TABLE = "pattern_chunk"  # PostgreSQL: the chunk's counts per finest cell, for the three upserts.
+
+
 def fold_statements(vendor: str) -> list[str]:
-    """The SQL that adds a chunk of events to the three tables (parameters: see _chunk_rows). On PostgreSQL
-    one statement: the chunk's rows are read and joined once, into a CTE that the three upserts group.
-    SQLite has no INSERT inside WITH, so there each upsert reads the chunk itself."""
+    """The SQL that adds a chunk of events to the three tables (parameters: see _chunk_rows).
+
+    On PostgreSQL the chunk's rows are read, joined and counted once, per finest cell (month, district,
+    forum kind, dispute type; the week only for the events the early warning counts, the days only for a
+    closing), into a temporary table that the commit drops: CREATE TABLE AS may run in parallel where
+    INSERT … SELECT may not, and the three upserts then add up tens of thousands of counted cells instead
+    of the chunk's events. For that one statement, sorting is off and work_mem is 64 MB (per process, at
+    most three): the planner expects a few thousand cells where there are tens of thousands, and sorted or
+    spilled to disk they took twice as long (bench/bench_patterns.py).
+    SQLite (the embedded mode) runs each upsert on the chunk's rows."""
     d = Dialect(vendor)
     cell = ("month", "region_id", "forum_kind", "dispute_type")
-    month_values = [(column, f"count(*) FILTER (WHERE {condition})") for column, condition in MONTH_COUNTS]
-    month_values += [
-        (column, f"coalesce(sum({value}) FILTER (WHERE {condition}), 0)") for column, value, condition in MONTH_SUMS
-    ]
-    week_values = [(column, f"count(*) FILTER (WHERE {condition})") for column, condition in WEEK_COUNTS]
-    week_kinds = " OR ".join(f"({condition})" for _column, condition in WEEK_COUNTS)
     closed = "kind = 'transitioned' AND target = 'closed'"
-
-    def upserts(source: str) -> list[str]:
-        return [
-            _upsert(PatternMonth._meta.db_table, cell, month_values, source, "true"),
-            _upsert(PatternCloseDays._meta.db_table, (*cell, "days"), [("n", "count(*)")], source, closed),
-            _upsert(PatternWeek._meta.db_table, ("week", "region_id"), week_values, source, week_kinds),
-        ]
-
     if not d.postgres:
-        return upserts(f"({_chunk_rows(d)}) ev")
-    month, close_days, week = upserts("ev")
-    return [f"WITH ev AS MATERIALIZED ({_chunk_rows(d)}), m AS ({month}), d AS ({close_days}) {week}"]
+        source, where_closed = f"({_chunk_rows(d)}) ev", closed
+        month_values = [(column, f"count(*) FILTER (WHERE {condition})") for column, condition in MONTH_COUNTS]
+        month_values += [
+            (column, f"coalesce(sum({value}) FILTER (WHERE {condition}), 0)") for column, value, condition in MONTH_SUMS
+        ]
+        close_values = [("n", "count(*)")]
+        week_values = [(column, f"count(*) FILTER (WHERE {condition})") for column, condition in WEEK_COUNTS]
+        week_where = " OR ".join(f"({condition})" for _column, condition in WEEK_COUNTS)
+    else:
+        counts = [f"count(*) FILTER (WHERE {condition}) AS {column}" for column, condition in MONTH_COUNTS]
+        counts += [
+            f"coalesce(sum({value}) FILTER (WHERE {condition}), 0) AS {column}"
+            for column, value, condition in MONTH_SUMS
+        ]
+        # The week and the days only where they count, so that they split no other cells.
+        week_kinds = " OR ".join(f"({condition})" for _column, condition in WEEK_COUNTS)
+        count_chunk = f"""
+            CREATE TEMPORARY TABLE {CHUNK_TABLE} ON COMMIT DROP AS
+            SELECT month, CASE WHEN {week_kinds} THEN week END AS week, region_id, forum_kind, dispute_type,
+                   CASE WHEN {closed} THEN days END AS days,
+                   {", ".join(counts)}
+              FROM ({_chunk_rows(d)}) ev
+             GROUP BY 1, 2, 3, 4, 5, 6
+        """
+        source, where_closed = CHUNK_TABLE, "days IS NOT NULL"
+        columns = [column for column, *_how in (*MONTH_COUNTS, *MONTH_SUMS)]
+        month_values = [(column, f"sum({column})") for column in columns]
+        close_values = [("n", "sum(closed)")]
+        # The week's counts are counted for the month already, under the same names.
+        assert all(dict(MONTH_COUNTS).get(column) == condition for column, condition in WEEK_COUNTS)
+        week_values = [(column, f"sum({column})") for column, _condition in WEEK_COUNTS]
+        week_where = "week IS NOT NULL"
+    upserts = [
+        _upsert(PatternMonth._meta.db_table, cell, month_values, source, "true"),
+        _upsert(PatternCloseDays._meta.db_table, (*cell, "days"), close_values, source, where_closed),
+        _upsert(PatternWeek._meta.db_table, ("week", "region_id"), week_values, source, week_where),
+    ]
+    if not d.postgres:
+        return upserts
+    # Dropped at the end, not only at commit: a caller's transaction (a test's) may fold several chunks.
+    drop = f"DROP TABLE IF EXISTS {CHUNK_TABLE}"
+    return [
+        drop,
+        "SET LOCAL enable_sort = off",
+        "SET LOCAL work_mem = '64MB'",
+        count_chunk,
+        "RESET enable_sort",
+        "RESET work_mem",
+        *upserts,
+        drop,
+    ]
 
 
 # --- The run ------------------------------------------------------------------------------------------
