@@ -868,6 +868,34 @@ def test_the_writer_threads_commit_whole_valid_batches(postgres):
         transaction.set_rollback(True)
 
 
+@pytest.mark.django_db
+def test_a_database_user_without_superuser_rights_keeps_the_foreign_key_checks(postgres):
+    # The role, the grants and the ROLE setting go with the test's transaction.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DO $$ BEGIN CREATE ROLE sulh_plain_generator NOSUPERUSER; EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+        )
+        cursor.execute("GRANT ALL ON ALL TABLES IN SCHEMA public TO sulh_plain_generator")
+        cursor.execute("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO sulh_plain_generator")
+        cursor.execute("SET LOCAL ROLE sulh_plain_generator")
+    assert synthetic._may_skip_checks() is False
+
+    generate(120, "--seed", "5", "--until", UNTIL, "--batch", "50")
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # The checks deferred to the commit run now, and pass.
+        cursor.execute("SELECT current_user")
+        assert cursor.fetchone()[0] == "sulh_plain_generator"
+    assert Case.objects.count() == 120
+    assert all_problems(now=UNTIL_AT) == []
+    # And a row pointing at no case is refused (at once, the checks being immediate now).
+    ladder_move = next(table for table in synthetic.TABLES if table.key == "ladder_move")
+    orphan = (-1, Case.objects.values_list("forum_id", flat=True).first(), 0, True, 1, 2, None, True, False)
+    text = synthetic.copy_text(ladder_move, [orphan])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        synthetic.copy_batch([(ladder_move, text)])
+
+
 def test_it_refuses_nonsense():
     with pytest.raises(Exception, match="at least 1"):
         call_command("generate_synthetic", "--cases", "0")
