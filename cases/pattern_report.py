@@ -111,8 +111,8 @@ def patterns(
     """{"generated_at", "min_cell", "cells": [...]} for the regulator, as the contract describes. The hidden
     cells are worked out over every grouping of the period at once, so that no two answers for the same
     period let a hidden count be subtracted out; filters only pick cells of that protected lattice. A period
-    publishes only what follows from the months all time publishes, so that answers for different periods
-    cannot be subtracted from one another either (see _protected_cells)."""
+    publishes only what follows from what all time publishes by year, quarter and month, so that answers
+    for different periods cannot be subtracted from one another either (see _period_cells)."""
     _check_reader(user)
     mark, generated_at = _state()
     lattice_cells = _cached(mark, month_from, month_to)
@@ -164,41 +164,151 @@ def _months(month_from, month_to):
 
 
 def _cached(mark: int, month_from, month_to) -> dict:
-    """The protected cells of the period, worked out once per summary (watermark) and period."""
+    """The protected cells of the period at every grouping the API serves, worked out once per summary
+    (watermark) and period."""
     key = f"patterns:{mark}:{month_from}:{month_to}"
-    lattice_cells = cache.get(key)
-    if lattice_cells is None:
-        all_time = None if month_from is None and month_to is None else _cached(mark, None, None)
-        lattice_cells = _protected_cells(month_from, month_to, all_time=all_time)
-        cache.set(key, lattice_cells, CACHE_SECONDS)
-    return lattice_cells
+    cells = cache.get(key)
+    if cells is None:
+        all_time = _all_time_cached(mark)
+        if month_from is None and month_to is None:
+            cells = _api_view(all_time)
+        else:
+            cells = _period_cells(month_from, month_to, all_time)
+        cache.set(key, cells, CACHE_SECONDS)
+    return cells
+
+
+def cells_warm() -> None:
+    """Work out all time's protected cells for the summary as it now stands (the summary task calls this)."""
+    _cached(_state()[0], None, None)
+
+
+def _all_time_cached(mark: int) -> dict:
+    key = f"patterns-all-time:{mark}"
+    cells = cache.get(key)
+    if cells is None:
+        cells = _all_time_cells()
+        cache.set(key, cells, CACHE_SECONDS)
+    return cells
 
 
 FIELDS = COUNTS + HIDDEN_PARTS + ("satisfaction_sum", "fairness_sum")
+# All time is protected with the years and quarters too, so that a period made of whole years or quarters
+# can be published from them (see _period_cells).
+BASE_DIMENSIONS = ("region", "forum_kind", "dispute_type")
+TIME_LEVELS = ((), ("year",), ("year", "quarter"), ("year", "quarter", "month"))
+ALL_TIME_DIMENSIONS = (*BASE_DIMENSIONS, "year", "quarter", "month")
+MONTH_LEVEL = TIME_LEVELS[-1]
 
 
-def _protected_cells(month_from, month_to, *, all_time: dict | None = None) -> dict:
-    """{grouping: {key: {count: value or None, rates…, "suppressed": bool}}} for every grouping.
+def _time_of(month: str) -> tuple[str, str, str]:
+    """ "2025-03" → ("2025", "2025-Q1", "2025-03")."""
+    return month[:4], f"{month[:4]}-Q{(int(month[5:7]) + 2) // 3}", month
 
-    For a period (`all_time` given: its protected cells), a cell is hidden too, count by count, unless it
-    follows from what all time publishes: a month's cell when all time publishes it, a cell without the
-    month when all time publishes it for every month of the period (its sum). Whatever two periods publish is
-    then a sum of cells published all time, whose protection holds over every grouping: subtracting one
-    period's answer from another's gives away nothing that all time does not."""
-    fields = FIELDS
+
+def _finest(month_from, month_to) -> dict[tuple, dict[str, int]]:
+    """{(region, forum kind, dispute type, "YYYY-MM"): {field: sum}} of the summary rows in the period."""
     rows = (
         _months(month_from, month_to)
         .values("region__code", "forum_kind", "dispute_type", "month")
-        .annotate(**{f"{name}_total": Sum(name) for name in fields})
+        .annotate(**{f"{name}_total": Sum(name) for name in FIELDS})
         .order_by()
     )
-    finest: dict[tuple, dict[str, int]] = {}
+    finest = {}
     for row in rows.iterator(chunk_size=5000):
         key = (row["region__code"], row["forum_kind"], row["dispute_type"], row["month"].strftime("%Y-%m"))
-        finest[key] = {name: row[f"{name}_total"] or 0 for name in fields}
-    tables: dict[tuple, dict[tuple, dict[str, int]]] = {}
+        finest[key] = {name: row[f"{name}_total"] or 0 for name in FIELDS}
+    return finest
+
+
+def _all_time_cells() -> dict:
+    """{grouping: {key: cell}} over every grouping of district, forum kind and dispute type with nothing of
+    time, the year, the year's quarter or the quarter's month: one protected lattice."""
+    finest = {(*key[:3], *_time_of(key[3])): values for key, values in _finest(None, None).items()}
+    groupings = [base + level for base in disclosure.groupings(BASE_DIMENSIONS) for level in TIME_LEVELS]
+    return _protect(finest, ALL_TIME_DIMENSIONS, groupings)
+
+
+def _api_view(all_time: dict) -> dict:
+    """All time's cells at the groupings the API serves (the month keyed by itself)."""
+    view = {}
     for grouping in disclosure.groupings(DIMENSIONS):
-        positions = [DIMENSIONS.index(d) for d in grouping]
+        base = tuple(d for d in grouping if d != "month")
+        by_month = "month" in grouping
+        cells = all_time.get(base + (MONTH_LEVEL if by_month else ()), {})
+        view[grouping] = {key[: len(base)] + ((key[-1],) if by_month else ()): cell for key, cell in cells.items()}
+    return view
+
+
+def _period_cells(month_from, month_to, all_time: dict) -> dict:
+    """The period's cells at every grouping the API serves, protected together; a cell is hidden too, count
+    by count, unless it follows from what all time publishes: a month's cell when all time publishes it,
+    any other when all time publishes each piece of the period — its whole years, whole quarters and the
+    months left over (_pieces). Whatever any number of periods publish is then a sum of cells all time
+    publishes, whose protection holds over every grouping: subtracting one period's answer from another's
+    gives away nothing all time does not. A period hides more than all time, at fine groupings."""
+    months = sorted({key[-1] for key in all_time.get(MONTH_LEVEL, {})})
+    pieces = _pieces(month_from, month_to, months)
+
+    def hidden_all_time(grouping: tuple, key: tuple, name: str) -> bool:
+        cell = all_time.get(grouping, {}).get(key)
+        if cell is None:
+            return False  # Not a cell all time has: nothing there, nothing hidden.
+        return (name in cell["_hidden"]) if name in HIDDEN_PARTS else cell[name] is None
+
+    def not_following(tables: dict, name: str) -> dict[tuple, set]:
+        result: dict[tuple, set] = {}
+        for grouping, table in tables.items():
+            base = tuple(d for d in grouping if d != "month")
+            if "month" in grouping:
+                result[grouping] = {
+                    key for key in table if hidden_all_time(base + MONTH_LEVEL, key[:-1] + _time_of(key[-1]), name)
+                }
+            else:
+                result[grouping] = {
+                    key
+                    for key in table
+                    if any(hidden_all_time(base + level, key + time_key, name) for level, time_key in pieces)
+                }
+        return result
+
+    return _protect(_finest(month_from, month_to), DIMENSIONS, disclosure.groupings(DIMENSIONS), not_following)
+
+
+def _pieces(month_from, month_to, months: list[str]) -> list[tuple[tuple, tuple]]:
+    """The period's months among `months` (those with data) as whole years, whole quarters and the months
+    left over: [(time level, time key)]. A year or quarter is whole when the period holds every one of its
+    months that has data: its cell all time is then the period's part."""
+    low = month_from.strftime("%Y-%m") if month_from else ""
+    high = month_to.strftime("%Y-%m") if month_to else "9999-99"
+    inside = [month for month in months if low <= month <= high]
+    taken = set(inside)
+    of_year: dict[str, list[str]] = defaultdict(list)
+    of_quarter: dict[str, list[str]] = defaultdict(list)
+    for month in months:
+        year, quarter, _month = _time_of(month)
+        of_year[year].append(month)
+        of_quarter[quarter].append(month)
+    pieces = []
+    for year in sorted({month[:4] for month in inside}):
+        if all(month in taken for month in of_year[year]):
+            pieces.append((("year",), (year,)))
+            continue
+        for quarter in sorted({_time_of(month)[1] for month in inside if month[:4] == year}):
+            if all(month in taken for month in of_quarter[quarter]):
+                pieces.append((("year", "quarter"), (year, quarter)))
+            else:
+                pieces += [(MONTH_LEVEL, _time_of(month)) for month in of_quarter[quarter] if month in taken]
+    return pieces
+
+
+def _protect(finest: dict, dimensions: tuple, groupings: list, also=None) -> dict:
+    """{grouping: {key: {count: value or None, rates…, "suppressed": bool}}} for the groupings of the finest
+    cells (keyed by `dimensions`), protected together; `also(tables, name)` names more cells to hide."""
+    fields = FIELDS
+    tables: dict[tuple, dict[tuple, dict[str, int]]] = {}
+    for grouping in groupings:
+        positions = [dimensions.index(d) for d in grouping]
         table: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(fields, 0))
         for key, values in finest.items():
             cell = table[tuple(key[p] for p in positions)]
@@ -207,12 +317,12 @@ def _protected_cells(month_from, month_to, *, all_time: dict | None = None) -> d
         tables[grouping] = dict(table)
     if not finest:
         tables[()] = {(): dict.fromkeys(fields, 0)}
-    lattice = disclosure.Lattice(tables, DIMENSIONS)
+    lattice = disclosure.Lattice(tables, dimensions)
     hidden = {
         name: lattice.suppress(
             {g: {k: v[name] for k, v in t.items()} for g, t in tables.items()},
             MIN_CELL,
-            also=None if all_time is None else _not_following(all_time, tables, name),
+            also=None if also is None else also(tables, name),
         )
         for name in COUNTS + HIDDEN_PARTS
     }
@@ -221,7 +331,7 @@ def _protected_cells(month_from, month_to, *, all_time: dict | None = None) -> d
         out = {}
         for key, values in table.items():
             cell: dict[str, object] = {
-                # Which of the hidden parts are hidden: only ever read by a period's _not_following.
+                # Which of the hidden parts are hidden: only ever read by _period_cells.
                 "_hidden": frozenset(name for name in HIDDEN_PARTS if key in hidden[name][grouping])
             }
             suppressed = False
@@ -250,26 +360,6 @@ def _protected_cells(month_from, month_to, *, all_time: dict | None = None) -> d
             cell["suppressed"] = suppressed or checks_hidden or surveys_hidden
             out[key] = cell
         result[grouping] = out
-    return result
-
-
-def _not_following(all_time: dict, tables: dict, name: str) -> dict[tuple, set]:
-    """{grouping: keys} of the period's cells whose `name` all time does not publish (for a month), or does
-    not publish for some month of the period (without the month)."""
-
-    def hidden_all_time(grouping, key) -> bool:
-        cell = all_time[grouping].get(key)
-        if cell is None:
-            return False  # Not a cell all time has: nothing there, nothing hidden.
-        return (name in cell["_hidden"]) if name in HIDDEN_PARTS else cell[name] is None
-
-    result: dict[tuple, set] = {}
-    for grouping, table in tables.items():
-        if "month" in grouping:
-            result[grouping] = {key for key in table if hidden_all_time(grouping, key)}
-            continue
-        by_month = (*grouping, "month")  # DIMENSIONS ends with the month: a grouping's dimensions keep that order.
-        result[grouping] = {key[:-1] for key in tables.get(by_month, ()) if hidden_all_time(by_month, key)}
     return result
 
 

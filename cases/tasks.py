@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import patterns, services
+from . import pattern_report, patterns, services
 
 
 @shared_task(
@@ -35,4 +35,7 @@ def summarise_patterns(self, full: bool = False) -> dict:
     def report(fraction: float) -> None:
         self.update_state(state="PROGRESS", meta={"progress": round(fraction, 4)})
 
-    return patterns.summarise(full=full, progress=report)
+    result = patterns.summarise(full=full, progress=report)
+    # The reports' protected cells are worked out once per summary: here, rather than in a regulator's request.
+    pattern_report.cells_warm()
+    return result

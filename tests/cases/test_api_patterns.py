@@ -10,6 +10,7 @@ import itertools
 
 import pytest
 
+from cases import disclosure, pattern_report
 from cases.models import PatternMonth
 from tests.cases import pattern_data
 
@@ -37,16 +38,19 @@ def fill(districts) -> list[PatternMonth]:
     )
 
 
-def true_tables(rows, name: str) -> dict:
+def true_tables(rows, name: str, *, groupings=ALL_GROUPINGS) -> dict:
     tables = {}
-    for grouping in ALL_GROUPINGS:
+    for grouping in groupings:
         table = {}
         for row in rows:
+            month = row.month.strftime("%Y-%m")
             values = {
                 "region": row.region.code,
                 "forum_kind": row.forum_kind,
                 "dispute_type": row.dispute_type,
-                "month": row.month.strftime("%Y-%m"),
+                "month": month,
+                "year": month[:4],
+                "quarter": pattern_report._time_of(month)[1],
             }
             key = tuple(values[d] for d in grouping)
             table[key] = table.get(key, 0) + getattr(row, name)
@@ -96,37 +100,53 @@ def assert_protected(answers: dict, rows: list[PatternMonth]) -> None:
 
 
 def test_answers_for_different_periods_cannot_be_subtracted_from_one_another(world, as_user, districts):
-    """Each period is protected on its own (the test above holds for it) and publishes only sums of what all
-    time publishes month by month: the answers for overlapping periods (January–March less January–February)
-    then give away no month all time hides."""
+    """All time is protected over every grouping with the years, quarters and months; a period publishes
+    only sums of what that publishes (its whole years and quarters, the months left over), and is protected
+    on its own besides. The answers for overlapping periods (January–March less January–February) then give
+    away nothing all time hides."""
     rows = fill(districts)
     client = as_user(world.dave)
+    internal = pattern_report._all_time_cells()
+    for name in COUNTS:
+        truth = true_tables(rows, name, groupings=list(internal))
+        hidden = {g: {k for k, cell in cells.items() if cell[name] is None} for g, cells in internal.items()}
+        assert disclosure.recoverable(truth, hidden, pattern_report.ALL_TIME_DIMENSIONS) == [], name
+        for g, cells in internal.items():
+            assert all(cell[name] in (None, truth[g][k]) for k, cell in cells.items())
+
     months = sorted({row.month.strftime("%Y-%m") for row in rows})
-    all_time = {grouping: served(client, grouping) for grouping in ALL_GROUPINGS if "month" in grouping}
     periods = [
         (a, b) for a, b in itertools.combinations_with_replacement(months, 2) if (a, b) != (months[0], months[-1])
     ]
-    published_sums = 0
+    sums = from_whole_years_or_quarters = 0
     for first, last in periods:
         answers = {grouping: served(client, grouping, **{"from": first, "to": last}) for grouping in ALL_GROUPINGS}
         if (first, last) == ("2026-02", "2026-04"):
             assert_protected(answers, [row for row in rows if first <= row.month.strftime("%Y-%m") <= last])
+        pieces = pattern_report._pieces(
+            dt.date.fromisoformat(first + "-01"), dt.date.fromisoformat(last + "-01"), months
+        )
         for grouping, cells in answers.items():
-            by_month = (*grouping, "month") if "month" not in grouping else grouping
+            base = tuple(d for d in grouping if d != "month")
             for key, cell in cells.items():
-                parts = [
-                    month_cell for month_key, month_cell in all_time[by_month].items()
-                    if (month_key == key if "month" in grouping else month_key[:-1] == key)
-                    and first <= month_key[-1] <= last
-                ]  # fmt: skip
-                assert parts, (grouping, key)
+                if "month" in grouping:
+                    parts = [
+                        internal[base + pattern_report.MONTH_LEVEL].get(key[:-1] + pattern_report._time_of(key[-1]))
+                    ]
+                else:
+                    parts = [internal[base + level].get(key + time_key) for level, time_key in pieces]
+                parts = [part for part in parts if part is not None]  # A piece without data holds zeros.
                 for name in COUNTS:
                     if cell[name] is None:
                         continue
                     assert all(part[name] is not None for part in parts), (first, last, grouping, key, name)
                     assert cell[name] == sum(part[name] for part in parts)
-                    published_sums += "month" not in grouping and len(parts) > 1
-    assert published_sums > 1000  # Periods do publish totals over several months: the test has teeth.
+                    sums += "month" not in grouping
+                    from_whole_years_or_quarters += "month" not in grouping and any(
+                        len(level) < 3 for level, _key in pieces
+                    )
+    assert sums > 1000  # Periods do publish totals: the test has teeth.
+    assert from_whole_years_or_quarters > 100
 
 
 def test_rates_from_hidden_counts_are_hidden(world, as_user, districts):
