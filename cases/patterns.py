@@ -393,9 +393,10 @@ def summarise(
                     mark=mark, end=min(mark + chunk_size, bound), cutoff=now - timedelta(seconds=safety_lag)
                 )
             if chunk is not None:
-                with connection.cursor() as cursor:
-                    for statement in statements:
-                        cursor.execute(statement, chunk)
+                if chunk["events"]:  # Ids with no event (rolled back, or another table's) fold nothing.
+                    with connection.cursor() as cursor:
+                        for statement in statements:
+                            cursor.execute(statement, chunk)
                 state.last_event_id, state.updated_at = chunk["upto"], now
             if reset or chunk is not None:
                 state.save(update_fields=["last_event_id", "updated_at", "full_at"])
