@@ -38,6 +38,7 @@ from .serializers import (
     RecurrenceLinkInputSerializer,
     RecurrenceSerializer,
     ReminderSerializer,
+    RiskFactorsSerializer,
     SurveyInputSerializer,
     SurveySerializer,
     TokenRequestSerializer,
@@ -306,6 +307,17 @@ class CaseMonitorApi(APIView):
                     fields={"monitor": [_("Not a monitor of this forum.")]},
                 )
         services.case_monitor_assign(user=request.user, case_id=case_id, monitor=monitor)
+        return Response(_case_body(request, case_id))
+
+
+class CaseRiskFactorsApi(APIView):
+    """Tag the case with the UN Framework's risk factors the facilitator sees in it ({"factors": [9, 13]})."""
+
+    @extend_schema(request=RiskFactorsSerializer, responses={200: CaseSerializer})
+    def put(self, request, case_id: int):
+        serializer = RiskFactorsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.case_risk_factors_set(user=request.user, case_id=case_id, factors=serializer.validated_data["factors"])
         return Response(_case_body(request, case_id))
 
 

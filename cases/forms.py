@@ -10,7 +10,18 @@ from django.utils.translation import gettext_lazy as _
 from config.errors import SulhError
 
 from . import pattern_report, services, workflows
-from .models import CaseParty, ComplianceCheck, DisputeType, Forum, OffenceClass, Outcome, Party, RiskLevel, Term
+from .models import (
+    CaseParty,
+    ComplianceCheck,
+    DisputeType,
+    Forum,
+    OffenceClass,
+    Outcome,
+    Party,
+    RiskFactor,
+    RiskLevel,
+    Term,
+)
 
 BLANK = ("", "—")
 
@@ -258,6 +269,16 @@ class MonitorAssignForm(forms.Form):
         self.fields["monitor"].choices = _with_blank(
             [(m.pk, m.get_full_name() or m.get_username()) for m in monitors], _("Any of the forum's monitors")
         )
+
+
+class RiskFactorsForm(forms.Form):
+    factors = forms.TypedMultipleChoiceField(
+        label=_("Risk factors this case shows"),
+        required=False,
+        coerce=int,
+        choices=RiskFactor.choices,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "checkbox-list"}),
+    )
 
 
 class RecurrenceLinkForm(forms.Form):

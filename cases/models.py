@@ -562,6 +562,44 @@ class Survey(models.Model):
         ]
 
 
+class RiskFactor(models.IntegerChoices):
+    """The 14 risk factors of the UN Framework of Analysis for Atrocity Crimes (2014), by their numbers."""
+
+    ARMED_CONFLICT = 1, _("Armed conflict or instability")
+    SERIOUS_VIOLATIONS = 2, _("Record of serious violations")
+    WEAK_STATE = 3, _("Weakness of state structures")
+    MOTIVES = 4, _("Motives or incentives")
+    CAPACITY = 5, _("Capacity to commit atrocity crimes")
+    NO_MITIGATION = 6, _("Absence of mitigating factors")
+    PREPARATION = 7, _("Enabling circumstances or preparatory action")
+    TRIGGERS = 8, _("Triggering factors")
+    INTERGROUP_TENSIONS = 9, _("Intergroup tensions or discrimination")
+    INTENT_TO_DESTROY = 10, _("Signs of intent to destroy a group")
+    WIDESPREAD_ATTACK = 11, _("Signs of a widespread or systematic attack")
+    PLAN_OR_POLICY = 12, _("Signs of a plan or policy")
+    PROTECTED_POPULATIONS = 13, _("Threats to protected populations")
+    HUMANITARIAN_OPERATIONS = 14, _("Threats to humanitarian or peacekeeping operations")
+
+
+class CaseRiskFactor(models.Model):
+    """A facilitator's judgement that a case shows one of the UN Framework's risk factors: an optional tag
+    that the regulators' early warning counts (open cases per district and factor), never a finding."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="risk_factors", db_index=False)
+    factor = models.PositiveSmallIntegerField(_("risk factor"), choices=RiskFactor.choices)
+    tagged_at = models.DateTimeField(_("tagged"))
+    tagged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("risk factor tag")
+        verbose_name_plural = _("risk factor tags")
+        ordering = ["case", "factor"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "factor"], name="case_risk_factor_once"),
+            models.CheckConstraint(condition=models.Q(factor__gte=1, factor__lte=14), name="case_risk_factor_1_to_14"),
+        ]
+
+
 class DueItem(models.Model):
     """Something a monitor should do soon: a term due for its next check, an instalment due or overdue, a
     truce about to expire. Computed by the beat task (services.due_items_refresh), once per thing and date;

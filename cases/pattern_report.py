@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from django.core.cache import cache
-from django.db.models import Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,7 +21,8 @@ from config.errors import ForbiddenError, SulhError
 
 from . import disclosure
 from . import rules as case_rules
-from .models import PatternCloseDays, PatternMonth, PatternState, PatternWeek, Region
+from .models import CaseRiskFactor, PatternCloseDays, PatternMonth, PatternState, PatternWeek, Region, RiskFactor
+from .workflows import ENDED
 
 MIN_CELL = 5
 DIMENSIONS = ("region", "forum_kind", "dispute_type", "month")
@@ -454,13 +455,48 @@ def early_warnings(*, user, week=None, region=None) -> dict:
             if alert:
                 alerts.append({"region": code, "region_name": names[code], "indicator": metric, **indicator})
         districts.append(entry)
+    factors = risk_factor_counts(region=region)
+    for entry in districts:
+        entry["risk_factors"] = factors["districts"].get(entry["region"], [])
+    for alert in alerts:
+        alert["risk_factors"] = factors["districts"].get(alert["region"], [])
     return {
         "week": week.isoformat(),
         "min_cell": MIN_CELL,
         "threshold": WARNING_THRESHOLD,
         "alerts": alerts,
         "districts": districts,
+        "risk_factors": factors["overall"],
     }
+
+
+def risk_factor_counts(*, region=None) -> dict:
+    """{"overall": [...], "districts": {code: [...]}}: how many open cases carry each of the UN Framework's
+    risk factors that facilitators tagged, [{"factor", "name", "open_cases"}] with the factors found, a
+    count hidden (None) under the same disclosure control as the patterns, over district × factor. A case
+    may carry several factors, so the counts are of (case, factor) tags: they add up along both dimensions,
+    which is what the protection needs. Open cases now: no period."""
+    rows = (
+        CaseRiskFactor.objects.exclude(case__state__in=ENDED)
+        .values("case__forum__region__code", "factor")
+        .annotate(n=Count("case_id"))
+        .order_by()
+        .values_list("case__forum__region__code", "factor", "n")
+    )
+    dimensions = ("region", "factor")
+    tables = disclosure.aggregate((({"region": code, "factor": factor}, n) for code, factor, n in rows), dimensions)
+    hidden = disclosure.suppress(tables, dimensions, MIN_CELL)
+
+    def cell(grouping: tuple, key: tuple, factor: int) -> dict:
+        count = None if key in hidden[grouping] else tables[grouping][key]
+        return {"factor": factor, "name": str(RiskFactor(factor).label), "open_cases": count}
+
+    districts: dict[str, list] = defaultdict(list)
+    for code, factor in sorted(tables[("region", "factor")]):
+        if region is None or code == region:
+            districts[code].append(cell(("region", "factor"), (code, factor), factor))
+    overall = [cell(("factor",), (factor,), factor) for (factor,) in sorted(tables[("factor",)])]
+    return {"overall": overall, "districts": dict(districts)}
 
 
 def region_choices() -> list[tuple[str, str]]:

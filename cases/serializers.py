@@ -166,6 +166,7 @@ class CaseSerializer(CaseListItemSerializer):
     parties = CasePartySerializer(source="case_parties", many=True)
     monitor = serializers.SlugRelatedField(slug_field="username", read_only=True)
     allowed_transitions = serializers.SerializerMethodField()
+    risk_factors = serializers.SerializerMethodField()
     forum_name = serializers.CharField(source="forum.name")
 
     class Meta(CaseListItemSerializer.Meta):
@@ -179,7 +180,12 @@ class CaseSerializer(CaseListItemSerializer):
             "referral_source",
             "fir_number",
             "monitor",
+            "risk_factors",
         ]
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_risk_factors(self, case: Case) -> list[int]:
+        return sorted(tag.factor for tag in case.risk_factors.all())
 
     @extend_schema_field(AllowedTransitionSerializer(many=True))
     def get_allowed_transitions(self, case: Case) -> list[dict]:
@@ -345,6 +351,14 @@ class RecurrenceDecisionSerializer(serializers.Serializer):
 
 class MonitorAssignSerializer(serializers.Serializer):
     monitor = serializers.CharField(max_length=150, allow_null=True, help_text=_("A username, or null for none."))
+
+
+class RiskFactorsSerializer(serializers.Serializer):
+    factors = serializers.ListField(
+        child=serializers.IntegerField(),
+        max_length=14,
+        help_text=_("The UN Framework of Analysis's risk factors the case shows, by number (1–14); [] for none."),
+    )
 
 
 class DueItemSerializer(serializers.ModelSerializer):

@@ -27,6 +27,7 @@ from .models import (
     Case,
     CaseEvent,
     CaseParty,
+    CaseRiskFactor,
     ComplianceCheck,
     ComplianceConflict,
     DueItem,
@@ -39,6 +40,7 @@ from .models import (
     ReferenceCounter,
     Region,
     Reminder,
+    RiskFactor,
     Rung,
     Survey,
     Term,
@@ -726,6 +728,42 @@ def case_monitor_assign(*, user, case_id, monitor) -> Case:
             kind="monitor_assigned",
             actor=user,
             data={"monitor": monitor.get_username() if monitor else None},
+        )
+    return case
+
+
+def case_risk_factors_set(*, user, case_id, factors) -> Case:
+    """Tag an open case with the UN Framework's risk factors that the facilitator sees in it (numbers 1–14;
+    an empty list removes them all). The regulators' early warning counts them, per district."""
+    wanted = set()
+    for factor in factors:
+        if isinstance(factor, bool) or not isinstance(factor, int) or factor not in RiskFactor.values:
+            raise SulhError(
+                _("Risk factors are numbered 1 to 14."),
+                code="invalid",
+                fields={"factors": [_("%(value)s is not one of them.") % {"value": factor}]},
+            )
+        wanted.add(factor)
+    with transaction.atomic():
+        case = _lock_case(user=user, case_id=case_id)
+        _check_can_manage(user=user, forum=case.forum)
+        if case.state in workflows.ENDED:
+            raise DomainRuleError(_("The case has ended; its risk factors can no longer change."), code="case_not_open")
+        tagged = set(CaseRiskFactor.objects.filter(case=case).values_list("factor", flat=True))
+        if tagged == wanted:
+            return case
+        now = timezone.now()
+        CaseRiskFactor.objects.filter(case=case, factor__in=tagged - wanted).delete()
+        CaseRiskFactor.objects.bulk_create(
+            CaseRiskFactor(case=case, factor=factor, tagged_at=now, tagged_by=user)
+            for factor in sorted(wanted - tagged)
+        )
+        event_append(
+            case=case,
+            kind="risk_factors_tagged",
+            actor=user,
+            at=now,
+            data={"factors": sorted(wanted), "added": sorted(wanted - tagged), "removed": sorted(tagged - wanted)},
         )
     return case
 

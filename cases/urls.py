@@ -11,6 +11,7 @@ urlpatterns = [
     path("cases/<int:case_id>/agreement/", views.case_agreement, name="case-agreement"),
     path("cases/<int:case_id>/escalate/", views.case_escalate, name="case-escalate"),
     path("cases/<int:case_id>/monitor/", views.case_monitor, name="case-monitor"),
+    path("cases/<int:case_id>/risk-factors/", views.case_risk_factors, name="case-risk-factors"),
     path("cases/<int:case_id>/survey/", views.case_survey, name="case-survey"),
     path("cases/<int:case_id>/history/", views.recurrence_link, name="case-recurrence-link"),
     path("cases/<int:case_id>/history/<int:recurrence_id>/", views.recurrence_decide, name="case-recurrence-decide"),

@@ -49,12 +49,13 @@ from .forms import (
     PatternReportFilterForm,
     RecurrenceDecisionForm,
     RecurrenceLinkForm,
+    RiskFactorsForm,
     SurveyForm,
     TermFormSet,
     TransitionForm,
     term_initial,
 )
-from .models import Agreement, ComplianceCheck, DueItem, Term
+from .models import Agreement, ComplianceCheck, DueItem, RiskFactor, Term
 
 CASES_PER_PAGE = 50
 RECENT_CASES_ON_HOME = 5
@@ -302,9 +303,13 @@ def _follow_up_context(request, case, agreement, may_manage: bool, error: dict, 
         "surveys": list(selectors.case_surveys(case=case)) if follows else [],
         "survey_form": None,
     }
+    tagged = sorted(tag.factor for tag in case.risk_factors.all())
+    context["risk_factors"] = [(factor, RiskFactor(factor).label) for factor in tagged]
+    context["risk_form"] = None
     if may_manage and case.state not in workflows.ENDED:
         monitors = selectors.forum_monitors(forum=case.forum)
         context["monitor_form"] = MonitorAssignForm(monitors=monitors, initial={"monitor": case.monitor_id})
+        context["risk_form"] = RiskFactorsForm(initial={"factors": tagged})
     if follows and at_closing:
         parties = selectors.survey_parties(case=case)
         if survey_form is not None:
@@ -521,6 +526,20 @@ def case_monitor(request, case_id: int):
     else:
         notice = _("Handed to %(monitor)s.") % {"monitor": monitor.get_full_name() or monitor.get_username()}
     return _after_action(request, case.pk, notice)
+
+
+@login_required
+@require_POST
+def case_risk_factors(request, case_id: int):
+    case = _case_or_404(request, case_id)
+    form = RiskFactorsForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, case.pk, SulhError(_first_error(form), code="invalid"), "risk_factors")
+    try:
+        services.case_risk_factors_set(user=request.user, case_id=case.pk, factors=form.cleaned_data["factors"])
+    except SulhError as exc:
+        return _refused(request, case.pk, exc, "risk_factors")
+    return _after_action(request, case.pk, _("The risk factors are saved."))
 
 
 @login_required
@@ -1007,7 +1026,12 @@ def _warning_context(warnings: dict) -> dict:
         for district in warnings["districts"]
         for metric, figures in district["indicators"].items()
     ]
-    return {"alerts": alerts, "warning_rows": rows, "warning_week": datetime.date.fromisoformat(warnings["week"])}
+    return {
+        "alerts": alerts,
+        "warning_rows": rows,
+        "warning_week": datetime.date.fromisoformat(warnings["week"]),
+        "risk_factors": warnings["risk_factors"],
+    }
 
 
 @login_required

@@ -39,6 +39,7 @@ api_patterns = [
     path("cases/<int:case_id>/surveys/", case_apis.CaseSurveyApi.as_view(), name="api-case-surveys"),
     path("cases/<int:case_id>/recurrences/", case_apis.CaseRecurrenceApi.as_view(), name="api-case-recurrences"),
     path("cases/<int:case_id>/monitor/", case_apis.CaseMonitorApi.as_view(), name="api-case-monitor"),
+    path("cases/<int:case_id>/risk-factors/", case_apis.CaseRiskFactorsApi.as_view(), name="api-case-risk-factors"),
     path("recurrences/<int:recurrence_id>/", case_apis.RecurrenceDecisionApi.as_view(), name="api-recurrence-decision"),
     path(
         "compliance-conflicts/<int:conflict_id>/review/",
