@@ -113,6 +113,9 @@ def event_sentence(event, rung_names=None) -> str:
         }
     if kind == "breach_recorded":
         return _("Breach recorded. A step up the ladder may be needed.")
+    if kind == "risk_factors_tagged":
+        factors = ", ".join(str(factor) for factor in data.get("factors") or []) or _("none")
+        return _("Risk factors of the UN Framework now tagged: %(factors)s.") % {"factors": factors}
     if kind == "escalated":
         return _rung_move(data, up=True, names=names)
     if kind == "de_escalated":

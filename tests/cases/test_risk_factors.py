@@ -86,6 +86,7 @@ def test_the_case_page_shows_the_tags_and_the_facilitator_changes_them(world, cl
     listed = re.search(r'<ul id="case-risk-factors">(.*?)</ul>', response.content.decode(), re.S).group(1)
     assert re.findall(r'data-factor="(\d+)"', listed) == ["3", "9"]
     assert "Intergroup tensions or discrimination" in listed
+    assert "Risk factors of the UN Framework now tagged: 3, 9." in response.content.decode()  # The timeline.
     # A monitor of the forum reads them, without the form.
     client.force_login(world.bob)
     html = client.get(f"/cases/{case.id}/").content.decode()
