@@ -11,10 +11,10 @@ stops the run instead of writing a history the services would refuse. Event data
 services write (`opened`, `transitioned`, `agreement_recorded`, `agreement_finalised`, `compliance_checked`,
 `breach_recorded`, `prohibited_term_blocked`, `escalated`, `de_escalated`, `session_started`, `session_ended`,
 `monitor_assigned`, `compliance_conflict`, `compliance_conflict_reviewed`, `recurrence_linked`,
-`recurrence_confirmed`, `recurrence_rejected`, `survey_recorded`), a breach leaves the "consider stepping
-up" reminder services.compliance_record leaves, moves along the ladder follow services.case_escalate's rules
-with their review dates and reminders, and a dialogue session is numbered, started and ended as
-deliberation.services does it.
+`recurrence_confirmed`, `recurrence_rejected`, `survey_recorded`, `risk_factors_tagged`), a breach leaves the
+"consider stepping up" reminder services.compliance_record leaves, moves along the ladder follow
+services.case_escalate's rules with their review dates and reminders, and a dialogue session is numbered,
+started and ended as deliberation.services does it.
 
 Monitoring. A case entering monitoring (implementation) is mostly handed to one of the forum's monitors.
 Some compensation terms are paid in monthly instalments (services.instalments_split); the monitor records
@@ -26,7 +26,8 @@ reviews some conflicts. A case closes as resolved only when every term's latest 
 Most ended cases' parties answer the closing survey, in the closing stage or after the end. Recurrences:
 some new cases continue an earlier feud of the forum (its first and second party records again), and every
 case is linked to what services.recurrences_find would find when it opens, from an in-memory register of
-the district's cases (those already in the database included); due items are left to the hourly task.
+the district's cases (those already in the database included); due items are left to the hourly task. A
+facilitator tags some cases, mostly the riskier ones, with risk factors of the UN Framework of Analysis.
 
 Deterministic. One `random.Random` stream drives everything, case after case. It is seeded with the seed
 and the number of cases already in the database, so the same seed on the same database (an empty one, say)
@@ -90,6 +91,7 @@ from .models import (
     Case,
     CaseEvent,
     CaseParty,
+    CaseRiskFactor,
     ComplianceCheck,
     ComplianceConflict,
     Instalment,
@@ -183,6 +185,8 @@ SURVEYS = VOCABULARY["surveys"]
 SESSIONS = VOCABULARY["sessions"]
 UTTERANCES = tuple(SESSIONS["utterances"])
 LADDER = VOCABULARY["ladder"]
+RISK_FACTORS = VOCABULARY["risk_factors"]
+PICK_FACTOR = Weighted((int(factor), weight) for factor, weight in RISK_FACTORS["weights"].items())
 LADDER_REASONS = {key: tuple(value) for key, value in LADDER["reasons"].items()}
 DWELL = VOCABULARY["dwell"]
 EXITS = VOCABULARY["exits"]
@@ -720,6 +724,7 @@ TABLES = (
         ("case_id", INT), ("party_id", INT), ("satisfaction", INT), ("fairness", INT), ("felt_heard", BOOL),
         ("would_use_again", BOOL), ("recorded_at", TS), ("recorded_by_id", OPT_INT),
     )),
+    Table("risk_factor", CaseRiskFactor, (("case_id", INT), ("factor", INT), ("tagged_at", TS), ("tagged_by_id", OPT_INT))),
     Table("event", CaseEvent, (
         ("case_id", INT), ("seq", INT), ("kind", KEY), ("actor_id", OPT_INT), ("at", TS), ("data", JSON),
     )),
@@ -2017,6 +2022,28 @@ def history_survey(draft: CaseDraft, run: Run) -> None:
                                                         again))  # fmt: skip
 
 
+def history_risk_factors(draft: CaseDraft, run: Run) -> None:
+    """Now and then, mostly in the riskier cases, a facilitator tags the case with one to three risk factors
+    of the UN Framework of Analysis a few days after it opened, while it is still open, as
+    services.case_risk_factors_set records them."""
+    rng = run.rng
+    if rng.random() >= RISK_FACTORS["tag"][draft.risk_level]:
+        return
+    at = draft.opened_at + _between(rng, DAY, 10 * DAY)
+    if at >= (draft.closed_at if draft.closed_at is not None else run.end):
+        return
+    factors = sorted({PICK_FACTOR(rng) for _ in range(_between(rng, 1, 3))})
+    actor = _one(rng, draft.forum.facilitators)
+    draft.event(at, "risk_factors_tagged", actor, _factors_json(tuple(factors)))
+    for factor in factors:
+        run.add_row("risk_factor", (draft.id, factor, at, actor))
+
+
+@lru_cache(maxsize=1024)
+def _factors_json(factors: tuple[int, ...]) -> str:
+    return as_json({"factors": list(factors), "added": list(factors), "removed": []})
+
+
 def _survey_json(party: PartyRef, role: str, satisfaction: int, fairness: int, felt_heard: bool, again: bool) -> str:
     # As as_json() would write it (a pseudonym and a role need no escaping), in a fraction of the time.
     return (
@@ -2033,6 +2060,7 @@ HISTORY_STEPS: list[Callable[[CaseDraft, Run], None]] = [
     history_session,
     history_ladder,
     history_survey,
+    history_risk_factors,
 ]
 
 

@@ -25,6 +25,7 @@ from cases.models import (
     Case,
     CaseEvent,
     CaseParty,
+    CaseRiskFactor,
     ComplianceCheck,
     ComplianceConflict,
     DueItem,
@@ -51,7 +52,7 @@ EVENT_KINDS = {
     "opened", "transitioned", "agreement_recorded", "agreement_finalised", "compliance_checked", "breach_recorded",
     "prohibited_term_blocked", "escalated", "de_escalated", "session_started", "session_ended", "monitor_assigned",
     "compliance_conflict", "compliance_conflict_reviewed", "recurrence_linked", "recurrence_confirmed",
-    "recurrence_rejected", "survey_recorded",
+    "recurrence_rejected", "survey_recorded", "risk_factors_tagged",
 }  # fmt: skip
 SURVEYED_ROLES = {"first_party", "second_party", "victim"}  # As services.survey_record asks them.
 FIRST, SECOND = "first_party", "second_party"
@@ -76,6 +77,7 @@ class Monitoring:
     facilitators: set[int] = field(default_factory=set)
     monitors: dict[int, str] = field(default_factory=dict)  # user id → username
     references: dict[int, str] = field(default_factory=dict)  # case id → reference, of every case
+    risk_factors: dict[int, tuple] = field(default_factory=dict)  # factor → (tagged_at, tagged_by_id)
 
 
 def history_problems(case: Case, events: list[CaseEvent], agreement: Agreement | None, terms: list[Term],
@@ -110,6 +112,7 @@ def history_problems(case: Case, events: list[CaseEvent], agreement: Agreement |
     recurrences = {r.earlier_id: r for r in more.recurrences}
     survey_of = {more.parties[s.party_id][1]: s for s in more.surveys if s.party_id in more.parties}
     monitor, reviewed, decided, surveyed, linked = None, 0, [], [], 0
+    tags: dict[int, tuple] = {}  # factor → (at, actor) of the event that added it
     for i, event in enumerate(events):
         data = event.data
         expect(event.kind in EVENT_KINDS, f"unknown event kind {event.kind}")
@@ -189,6 +192,14 @@ def history_problems(case: Case, events: list[CaseEvent], agreement: Agreement |
                    "a review does not match its conflict")  # fmt: skip
             expect(event.actor_id in more.facilitators, "a conflict reviewed by someone not a facilitator")
             reviewed += 1
+        elif event.kind == "risk_factors_tagged":
+            expect(event.actor_id in more.facilitators, "risk factors tagged by someone not a facilitator")
+            expect(state not in ENDED, "risk factors tagged after the case ended")
+            factors = data.get("factors") or []
+            expect(factors == sorted(set(factors)) and set(factors) <= set(range(1, 15)), "risk factors not 1–14")
+            expect(data.get("added") == sorted(set(factors) - set(tags)), "risk factors added")
+            expect(data.get("removed") == sorted(set(tags) - set(factors)), "risk factors removed")
+            tags = {f: tags.get(f, (event.at, event.actor_id)) for f in factors}
         elif event.kind == "monitor_assigned":
             expect(event.actor_id in more.facilitators, "a monitor assigned by someone not a facilitator")
             expect(data.get("monitor") in more.monitors.values(), "assigned to someone not a monitor of the forum")
@@ -243,6 +254,7 @@ def history_problems(case: Case, events: list[CaseEvent], agreement: Agreement |
     monitoring_problems(terms, recorded, checks, more, expect)
     expect(monitor == (more.monitors.get(case.monitor_id) if case.monitor_id else None),
            "the case's monitor is not the one last assigned")  # fmt: skip
+    expect(more.risk_factors == tags, "the risk factor rows are not the ones the events tagged")
     expect(reviewed == sum(c.reviewed_at is not None for c in more.conflicts), "a reviewed conflict without its event")
     expect(all((c.reviewed_at is None) == (c.reviewed_by_id is None) for c in more.conflicts), "half a review")
     expect(linked == (1 if more.recurrences else 0), "recurrence rows without their one event")
@@ -446,6 +458,8 @@ def all_problems(*, now: datetime | None = None) -> list[str]:
         more[link.case_id].recurrences.append(link)
     for survey in Survey.objects.all():
         more[survey.case_id].surveys.append(survey)
+    for tag in CaseRiskFactor.objects.all():
+        more[tag.case_id].risk_factors[tag.factor] = (tag.tagged_at, tag.tagged_by_id)
     for case_id, party_id, role, pseudonym in CaseParty.objects.values_list("case_id", "party_id", "role",
                                                                            "party__pseudonym"):  # fmt: skip
         more[case_id].parties[party_id] = (role, pseudonym)
@@ -586,6 +600,10 @@ def digest() -> str:
         "recorded_at", "recorded_by__username",
     ):  # fmt: skip
         h.update(repr(row).encode())
+    for row in CaseRiskFactor.objects.order_by("case__reference", "factor").values_list(
+        "case__reference", "factor", "tagged_at", "tagged_by__username"
+    ):
+        h.update(repr(row).encode())
     for row in Reminder.objects.order_by("case__reference", "due_on").values_list(
         "case__reference", "kind", "due_on", "created_at", "resolved_at"
     ):
@@ -675,6 +693,17 @@ def test_the_follow_up_data_is_all_there_and_plausible():
     """At 2,000 cases every kind of monitoring data is there, in the proportions an analyst would expect."""
     generate(2000, "--seed", "21", "--until", UNTIL)
     today = UNTIL_AT.date()
+
+    # Risk factors of the UN Framework: on a few cases, mostly the riskier ones, intergroup tensions first.
+    tagged_cases = Case.objects.filter(risk_factors__isnull=False).distinct()
+    by_level = Counter(tagged_cases.values_list("risk_level", flat=True))
+    assert 20 < sum(by_level.values()) < 300, by_level
+    cases = Counter(Case.objects.values_list("risk_level", flat=True))
+    rate = {level: by_level[level] / cases[level] for level in cases}
+    assert rate["imminent"] > 3 * rate["medium"], rate
+    assert rate["high"] > 2 * rate["medium"] > rate["low"], rate
+    factors = Counter(CaseRiskFactor.objects.values_list("factor", flat=True))
+    assert factors.most_common(1)[0][0] == 9, factors
 
     # Instalments, payments on them, and instalments overdue in open cases.
     instalments = defaultdict(list)
