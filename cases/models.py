@@ -368,7 +368,6 @@ class CaseEvent(models.Model):
             models.UniqueConstraint(fields=["case", "seq"], name="case_event_seq_unique"),
             models.CheckConstraint(condition=models.Q(seq__gte=1), name="case_event_seq_positive"),
         ]
-        indexes = [models.Index(fields=["kind", "at"], name="case_event_kind_at")]
         triggers = [
             pgtrigger.Protect(name="case_event_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
         ]
