@@ -61,7 +61,6 @@ Each batch's cases are added to the escalation statistics' running totals in the
 from __future__ import annotations
 
 import bisect
-import calendar
 import gc
 import json
 import queue
@@ -475,16 +474,9 @@ def cents_text(cents: int) -> str:
 @lru_cache(maxsize=8192)
 def monthly_days(first_day: int, count: int) -> tuple[int, ...]:
     """`count` monthly due dates from `first_day` (days since the epoch), as services.instalments_split
-    steps them: the same day of the month, or the month's last day when it is shorter."""
+    steps them (services.month_later)."""
     first = _EPOCH + timedelta(days=first_day)
-    days = []
-    for number in range(count):
-        month = first.month - 1 + number
-        year = first.year + month // 12
-        month = month % 12 + 1
-        day = min(first.day, calendar.monthrange(year, month)[1])
-        days.append((first.replace(year=year, month=month, day=day) - _EPOCH).days)
-    return tuple(days)
+    return tuple((services.month_later(first, number) - _EPOCH).days for number in range(count))
 
 
 def instalments_split(cents: int, count: int, first_day: int) -> list[tuple[int, int]]:
