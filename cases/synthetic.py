@@ -50,8 +50,10 @@ commit batch k: PostgreSQL's side (index upkeep, and the deferred foreign-key ch
 40 % of it) is the larger half, and this way it runs on the second core. The commits go in batch order, as
 a batch may point at rows of earlier ones (a recurrence's earlier case and party records). Elsewhere
 (SQLite, or inside a caller's transaction) batches are written one after the other on the caller's
-connection, with bulk_create on SQLite. What outlives a batch (the register of earlier cases) is frozen
-out of the cyclic garbage collector's way.
+connection, with bulk_create on SQLite. A first load (a database without cases, from BULK_LOAD cases on)
+takes the tables' plain indexes down and builds them at the end, two at a time: keeping them up row by row
+cost PostgreSQL half its time. A load killed before its end leaves them down; the next run builds them
+first. The cyclic garbage collector rests during a run: the drafts make millions of objects, no cycles.
 
 Extending. A case's history is written by HISTORY_STEPS, in order: functions `step(draft, run)` that add
 events (`draft.event`, `draft.move`) and rows (`run.add_row`), with a Table in TABLES for each table written.
@@ -65,6 +67,7 @@ import gc
 import json
 import queue
 import random
+import re
 import threading
 import time
 import tomllib
@@ -404,20 +407,28 @@ def _uuid4(rng: random.Random) -> str:
 
 _EPOCH = date(1970, 1, 1)
 _HMS = [f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60)]
-_DAYS: dict[int, str] = {}
+
+
+class _DayTexts(dict):
+    """Days since the epoch as YYYY-MM-DD, each worked out once: _DAYS[day]."""
+
+    def __missing__(self, day: int) -> str:
+        text = self[day] = (_EPOCH + timedelta(days=day)).isoformat()
+        return text
+
+
+_DAYS = _DayTexts()
+_HMS_COPY = [f" {hms}+00" for hms in _HMS]  # The time of day of a timestamp in COPY's text format.
 
 
 def day_text(day: int) -> str:
     """Days since the epoch as YYYY-MM-DD."""
-    text = _DAYS.get(day)
-    if text is None:
-        text = _DAYS[day] = (_EPOCH + timedelta(days=day)).isoformat()
-    return text
+    return _DAYS[day]
 
 
 def iso(t: int) -> str:
     """Epoch seconds as the services write a time into event data (isoformat of a whole second)."""
-    return f"{day_text(t // DAY)}T{_HMS[t % DAY]}+00:00"
+    return f"{_DAYS[t // DAY]}T{_HMS[t % DAY]}+00:00"
 
 
 def _not_json(value: object) -> object:
@@ -773,9 +784,9 @@ _COPY_EXPRESSION = {
     OPT_INT: "{N if r[%d] is None else r[%d]}",
     AMOUNT: "{N if r[%d] is None else r[%d]}",
     TEXT: "{F[TEXT](r[%d])}",
-    TS: "{N if r[%d] is None else D(r[%d] // DAY) + ' ' + H[r[%d] % DAY] + '+00'}",
-    DATE: "{N if r[%d] is None else D(r[%d])}",
-    JSON: "{F[JSON](r[%d])}",
+    TS: "{N if r[%d] is None else D[r[%d] // DAY] + H[r[%d] % DAY]}",
+    DATE: "{N if r[%d] is None else D[r[%d]]}",
+    JSON: "{r[%d] if B not in r[%d] else r[%d].replace(B, BB)}",
     BOOL: "{'t' if r[%d] else 'f'}",
     CENTS: "{N if r[%d] is None else C(r[%d])}",
 }
@@ -790,8 +801,8 @@ def _line_format(table: Table) -> Callable[[tuple], str]:
     if line is None:
         fields = [_COPY_EXPRESSION[kind].replace("%d", str(i)) for i, (_name, kind) in enumerate(table.columns)]
         source = 'lambda r: f"' + "\\t".join(fields) + '\\n"'
-        scope = {"N": "\\N", "F": _COPY_FORMAT, "D": day_text, "H": _HMS, "C": cents_text, "DAY": DAY}
-        scope.update({"TEXT": TEXT, "JSON": JSON})
+        scope = {"N": "\\N", "F": _COPY_FORMAT, "D": _DAYS, "H": _HMS_COPY, "C": cents_text, "DAY": DAY}
+        scope.update({"TEXT": TEXT, "B": "\\", "BB": "\\\\"})
         line = _LINE_FORMATS[table.key] = eval(source, scope)  # noqa: S307 (our own source, from the kinds above)
     return line
 
@@ -840,6 +851,85 @@ def copy_in(table: Table, text: str) -> None:
         copy.write(text)
 
 
+# --- A first load: the plain indexes built once, at the end ---------------------------------------------
+
+BULK_LOAD = 20_000  # From this many cases into a database without any, the plain indexes wait for the end.
+_BULK_LOCK = 0x53554C48_01  # pg_advisory_lock key: one run at a time takes the indexes down or puts them back.
+_INDEX_NAME = re.compile(r'^CREATE INDEX "([^"]+)" ON ')
+
+
+def deferrable_indexes() -> list[tuple[str, str]]:
+    """(name, CREATE INDEX statement) of the plain (not unique) indexes the models declare on the tables the
+    generator writes, as the migrations create them (PostgreSQL). Unique indexes and keys stay: they guard
+    the data, and sequential keys cost little to keep up."""
+    editor = connection.schema_editor()
+    found = []
+    for table in TABLES:
+        for statement in editor._model_indexes_sql(table.model):  # What CreateModel/AddIndex would run.
+            sql = str(statement)
+            if match := _INDEX_NAME.match(sql):
+                found.append((match[1], sql))
+    return found
+
+
+def _missing(names: list[str]) -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT n FROM unnest(%s::text[]) n WHERE to_regclass(quote_ident(n)) IS NULL", [names])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def indexes_restore(*, workers: int = 2) -> list[str]:
+    """Build the deferrable indexes that are missing (after a first load, or one killed before its end), the
+    largest tables' first, on `workers` connections side by side (PostgreSQL). The names built."""
+    statements = deferrable_indexes()
+    missing = _missing([name for name, _sql in statements])
+    todo = [(name, sql) for name, sql in statements if name in missing]
+    if not todo:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname, reltuples FROM pg_class WHERE relname = ANY(%s)",
+                       [[table.model._meta.db_table for table in TABLES]])  # fmt: skip
+        rows = dict(cursor.fetchall())
+    work: queue.SimpleQueue = queue.SimpleQueue()
+    for item in sorted(todo, key=lambda item: -rows.get(_INDEX_TABLE.search(item[1])[1], 0)):
+        work.put(item)
+    errors: list[BaseException] = []
+
+    def build() -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SET maintenance_work_mem = '256MB'")
+                while not errors:
+                    try:
+                        _name, sql = work.get_nowait()
+                    except queue.Empty:
+                        return
+                    cursor.execute(sql.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
+        except BaseException as error:  # Raised on the caller's thread.
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=build, name=f"synthetic-index-{i}") for i in range(max(1, workers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return [name for name, _sql in todo]
+
+
+_INDEX_TABLE = re.compile(r' ON "([^"]+)"')
+
+
+def indexes_drop() -> None:
+    """Take the deferrable indexes down, for a first load (PostgreSQL)."""
+    with connection.cursor() as cursor:
+        for name, _sql in deferrable_indexes():
+            cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+
+
 _ORM_VALUE: dict[int, Callable[[object], object]] = {
     TS: lambda v: None if v is None else datetime.fromtimestamp(v, tz=UTC),
     DATE: lambda v: None if v is None else _EPOCH + timedelta(days=v),
@@ -876,6 +966,9 @@ class Register:
 
     def __init__(self) -> None:
         self.by_key: dict[tuple[int, str], list[Known]] = {}
+        # By district and two name keys, one of a first party and one of a second (in sorted order): the cases
+        # a case of one first and one second party may be linked to by names, or by records (which bear them).
+        self.by_pair: dict[tuple[int, str, str], list[Known]] = {}
         self.pools: dict[int, list[Known]] = {}  # By forum: the cases the generator may continue.
         self.cutoff = -(1 << 62)  # Cases ended before it are gone for good.
         self.size = 0
@@ -891,6 +984,17 @@ class Register:
                         by_key[known.region_id, party.key] = [known]
                     elif entries[-1] is not known:
                         entries.append(known)
+        by_pair = self.by_pair
+        for one in known.sides[0]:
+            for other in known.sides[1]:
+                if one.key and other.key:
+                    pair = (known.region_id, one.key, other.key) if one.key <= other.key else (
+                        known.region_id, other.key, one.key)  # fmt: skip
+                    entries = by_pair.get(pair)
+                    if entries is None:
+                        by_pair[pair] = [known]
+                    elif entries[-1] is not known:
+                        entries.append(known)
         if pickable:
             pool = self.pools.get(known.forum_id)
             if pool is None:
@@ -904,7 +1008,7 @@ class Register:
         ended more than 24 months before it are dropped (their memory too)."""
         self.cutoff = cutoff = opened_at - WINDOW
         if self.size > 2 * self.swept + 50_000:
-            for table in (self.by_key, self.pools):
+            for table in (self.by_key, self.by_pair, self.pools):
                 for key, entries in list(table.items()):
                     kept = [known for known in entries if known.closed_at is None or known.closed_at >= cutoff]
                     if kept:
@@ -937,7 +1041,7 @@ class Register:
         self, region_id: int, opened_at: int, first: PartyRef, second: PartyRef
     ) -> list[tuple[Known, str]]:
         """matches() for a case with one first and one second party (every case the generator opens), quicker:
-        a link needs a match on each side, so only the cases holding both names are looked at."""
+        a link needs a match on each side, so only the cases holding both names, one on each side, are looked at."""
         by_key = self.by_key
         holding_first = by_key.get((region_id, first.key))
         if not holding_first:
@@ -947,13 +1051,15 @@ class Register:
             return []  # Most openings end here or above.
         if 2 * (len(holding_first) + len(holding_second)) > services.RECURRENCE_CANDIDATES:
             return self.matches(region_id, opened_at, [(first, FIRST), (second, SECOND)])
-        both = {known.id for known in holding_second}
+        a, b = first.key, second.key
+        holding_both = self.by_pair.get((region_id, a, b) if a <= b else (region_id, b, a))
+        if not holding_both:
+            return []
         cutoff = opened_at - WINDOW
         links = []
-        for known in holding_first:
+        for known in holding_both:
             if (
-                known.id in both
-                and known.opened_at < opened_at
+                known.opened_at < opened_at
                 and (known.closed_at is None or known.closed_at >= cutoff)
                 and (basis := _pair_basis(first, second, known.sides))
             ):
@@ -1273,14 +1379,14 @@ class LadderTotals:
     def add(self, draft: CaseDraft, ladder_rows: list[tuple]) -> None:
         if not draft.ended:
             self.open_counts[(draft.forum.id, draft.rung_id)] += 1
+        ladder = [event for event in draft.events if event[1] in _LADDER_EVENTS]  # In order: _emit sorted them.
+        if len(ladder) < 2:
+            return  # Opened, never moved (most cases).
         rows = []
-        for at, kind, _actor, data in draft.events:  # In order: _emit has sorted them.
-            if kind in _LADDER_EVENTS:
-                data = json.loads(data if data.__class__ is str else data())
-                rows.append((draft.id, draft.forum.id, kind, datetime.fromtimestamp(at, tz=UTC), data.get("to"),
-                             data.get("rung")))  # fmt: skip
-        if len(rows) < 2:
-            return  # Opened, never moved.
+        for at, kind, _actor, data in ladder:
+            data = json.loads(data if data.__class__ is str else data())
+            rows.append((draft.id, draft.forum.id, kind, datetime.fromtimestamp(at, tz=UTC), data.get("to"),
+                         data.get("rung")))  # fmt: skip
         moves = ladder_stats.moves_of(rows)
         self.counts.update(ladder_stats.count_moves(moves))
         for m in moves:
@@ -2063,7 +2169,9 @@ HISTORY_STEPS: list[Callable[[CaseDraft, Run], None]] = [
 class Report:
     cases: int = 0
     events: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # The whole run, the indexes built at the end of a first load included.
+    index_seconds: float | None = None  # A first load's index build; None when the indexes stayed up.
+    stage: str = "cases"  # "cases", then "indexes" while a first load builds them.
 
     @property
     def cases_per_second(self) -> float:
@@ -2170,11 +2278,14 @@ def generate(
     until: datetime | None = None,
     writers: int = 2,
     progress: Callable[[int, int, Report], None] | None = None,
+    defer_indexes: bool | None = None,
 ) -> Report:
     """Add `cases` synthetic cases with their histories, one transaction per batch of `batch` cases.
 
     On PostgreSQL, outside a transaction, `writers` threads write batches while the next ones are drafted;
-    otherwise batches are written in turn on the caller's connection."""
+    otherwise batches are written in turn on the caller's connection. A first load there (a database without
+    cases) builds the plain indexes at the end, on `writers` connections: always with `defer_indexes`, never
+    without, from BULK_LOAD cases when it is None."""
     if cases < 0 or batch < 1 or writers < 1:
         raise ValueError("cases must be 0 or more, batch and writers at least 1.")
     until = until or default_until()
@@ -2192,26 +2303,60 @@ def generate(
             if progress is not None:
                 progress(report.cases, cases, report)
 
-    with transaction.atomic():
-        forums = world_ensure()
-    run = Run(cases=cases, seed=seed, until=until, forums=forums, salt=Case.objects.count())
-    # What survives a batch (the cases later ones may continue) lives to the end of the run: frozen, the
-    # cyclic garbage collector stops walking it again and again (it holds no cycles; counting references
-    # frees it). Not when someone else froze objects: unfreezing at the end would thaw theirs.
-    freezing = gc.get_freeze_count() == 0
-    settle = gc.freeze if freezing else lambda: None
+    locked = connection.vendor == "postgresql" and not connection.in_atomic_block and _bulk_lock(True)
     try:
-        return _generate(run, cases=cases, batch=batch, writers=writers, report=report, committed=committed,
-                         started=started, settle=settle)  # fmt: skip
+        if locked:
+            indexes_restore()  # A first load killed before its end left them down.
+        with transaction.atomic():
+            forums = world_ensure()
+        salt = Case.objects.count()
+        deferred = locked and salt == 0 and (cases >= BULK_LOAD if defer_indexes is None else defer_indexes)
+        if deferred:
+            indexes_drop()
+        try:
+            _run(cases=cases, seed=seed, until=until, forums=forums, salt=salt, batch=batch, writers=writers,
+                 committed=committed)  # fmt: skip
+        finally:
+            if deferred:
+                report.stage = "indexes"
+                if progress is not None:
+                    progress(report.cases, cases, report)
+                building = time.perf_counter()
+                indexes_restore(workers=writers)
+                report.index_seconds = time.perf_counter() - building
     finally:
-        if freezing:
-            gc.unfreeze()
+        if locked:
+            _bulk_lock(False)
+    report.seconds = time.perf_counter() - started
+    return report
 
 
-def _generate(
-    run: Run, *, cases: int, batch: int, writers: int, report: Report, committed: Callable[[int, int], None],
-    started: float, settle: Callable[[], None],
-) -> Report:  # fmt: skip
+def _bulk_lock(take: bool) -> bool:
+    """Take (without waiting) or give back the lock under which a run takes the indexes down or puts them
+    back, held by the caller's connection for the whole run. A run that cannot take it leaves them be."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {'pg_try_advisory_lock' if take else 'pg_advisory_unlock'}(%s)", [_BULK_LOCK])
+        return cursor.fetchone()[0]
+
+
+def _run(
+    *, cases: int, seed: int, until: datetime, forums: list[ForumInfo], salt: int, batch: int, writers: int,
+    committed: Callable[[int, int], None],
+) -> None:  # fmt: skip
+    run = Run(cases=cases, seed=seed, until=until, forums=forums, salt=salt)
+    # The drafts make no reference cycles (counting references frees them), but they make objects by the
+    # million, and the cyclic garbage collector would walk them again and again: a fifth of the run's time.
+    # It rests until the end of the run, and then collects whatever cycles others made meanwhile.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        _generate(run, cases=cases, batch=batch, writers=writers, committed=committed)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _generate(run: Run, *, cases: int, batch: int, writers: int, committed: Callable[[int, int], None]) -> None:
     postgres = connection.vendor == "postgresql"
     if postgres and not connection.in_atomic_block:
         pool = _Writers(writers, committed)
@@ -2220,7 +2365,6 @@ def _generate(
                 for index in range(first, min(first + batch, cases)):
                     run.case(index)
                 rows, batch_cases, batch_events = run.finish_batch()
-                settle()
                 texts = [(table, copy_text(table, rows[table.key])) for table in TABLES if rows[table.key]]
                 pool.put((first // batch, texts, batch_cases, batch_events, run.ladder))
         except BaseException:
@@ -2239,7 +2383,6 @@ def _generate(
                 for index in range(first, min(first + batch, cases)):
                     run.case(index)
                 rows, batch_cases, batch_events = run.finish_batch()
-                settle()
                 if postgres:
                     copy_batch([(table, copy_text(table, rows[table.key])) for table in TABLES if rows[table.key]])
                 else:
@@ -2248,5 +2391,3 @@ def _generate(
                             bulk_in(table, rows[table.key])
                 run.ladder.write()
             committed(batch_cases, batch_events)
-    report.seconds = time.perf_counter() - started
-    return report

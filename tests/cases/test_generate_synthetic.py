@@ -7,8 +7,10 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -895,6 +897,82 @@ def test_the_writer_threads_commit_whole_valid_batches(postgres):
             cursor.execute("UPDATE cases_laddermove SET case_id = -1 WHERE id = (SELECT min(id) FROM cases_laddermove)")
         assert foreign_key_problems() == ["1 rows of cases_laddermove.case_id point at no cases_case"]
         transaction.set_rollback(True)
+
+
+def index_definitions() -> dict[str, str]:
+    """Every index of the generated tables, by name, as PostgreSQL describes it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+            "WHERE x.indrelid::regclass::text = ANY(%s)",
+            [[table.model._meta.db_table for table in synthetic.TABLES]],
+        )
+        return dict(cursor.fetchall())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_first_load_builds_the_plain_indexes_at_the_end_and_writes_the_same_data(postgres):
+    call_command("flush", "--no-input")
+    generate(200, "--seed", "17", "--until", UNTIL, "--batch", "50")
+    same_data = digest()
+    call_command("flush", "--no-input")
+    before = index_definitions()
+    deferrable = {name for name, _sql in synthetic.deferrable_indexes()}
+    assert {"cases_caseevent_actor_id_3b42ca2c", "party_name_key", "check_term_latest"} <= deferrable
+    assert deferrable < set(before)  # Unique indexes and keys are not among them.
+    seen = []
+
+    def progress(done: int, total: int, report: synthetic.Report) -> None:
+        seen.append((report.stage, deferrable & set(index_definitions())))
+
+    report = synthetic.generate(cases=200, seed=17, until=UNTIL_AT, batch=50, progress=progress, defer_indexes=True)
+
+    assert seen[0] == ("cases", set())  # Down while the batches were written …
+    assert seen[-1] == ("indexes", set())
+    assert index_definitions() == before  # … and all back, as the migrations made them.
+    assert report.index_seconds is not None
+    assert report.cases == 200
+    assert digest() == same_data
+    assert all_problems(now=UNTIL_AT) == []
+
+    # A database that has cases keeps its indexes up.
+    seen.clear()
+    report = synthetic.generate(cases=60, seed=17, until=UNTIL_AT, batch=30, progress=progress, defer_indexes=True)
+    assert report.index_seconds is None
+    assert {stage for stage, _present in seen} == {"cases"}
+    assert all(present == deferrable for _s, present in seen)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_a_first_load_killed_midway_gets_its_indexes_back_from_the_next_run(postgres):
+    call_command("flush", "--no-input")
+    before = index_definitions()
+    env = {**os.environ, "DATABASE_URL": db_url_for_subprocess(), "CI": ""}
+    # From BULK_LOAD cases on, `manage.py generate_synthetic` into a database without cases defers the indexes.
+    load = subprocess.Popen(
+        [sys.executable, "manage.py", "generate_synthetic", "--cases", str(synthetic.BULK_LOAD), "--batch", "200",
+         "--until", UNTIL],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while Case.objects.count() < 400:  # Two batches committed.
+            assert load.poll() is None, load.stderr.read().decode()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        load.send_signal(signal.SIGKILL)
+    finally:
+        load.kill()
+        load.wait()
+    missing = set(before) - set(index_definitions())
+    assert missing
+    assert missing <= {name for name, _sql in synthetic.deferrable_indexes()}
+
+    generate(30, "--until", UNTIL)
+
+    assert index_definitions() == before
+    assert all_problems(now=UNTIL_AT) == []
 
 
 @pytest.mark.django_db
