@@ -1138,27 +1138,55 @@ class Register:
         """The database's cases that a case of this run could be linked to (a run adding to earlier ones)."""
         sides: dict[int, tuple[list, list]] = {}
         cases: dict[int, tuple] = {}
-        rows = (
-            CaseParty.objects.filter(role__in=[FIRST, SECOND])
-            .filter(models.Q(case__closed_at__isnull=True) | models.Q(case__closed_at__gte=_at(start - WINDOW)))
-            .order_by("case_id", "party_id", "role")
-            .values_list(
-                "case_id", "role", "party_id", "party__name_key", "party__pseudonym", "case__forum__region_id",
-                "case__forum_id", "case__opened_at", "case__closed_at", "case__outcome", "case__dispute_type",
-                "case__reference",
-            )
-        )  # fmt: skip
-        for case_id, role, party_id, key, pseudonym, *case in rows.iterator(chunk_size=20_000):
+        for case_id, role, party_id, key, pseudonym, *case in preload_rows(start - WINDOW):
             sides.setdefault(case_id, ([], []))[role == SECOND].append(PartyRef(party_id, key, pseudonym))
             cases[case_id] = case
         for case_id, (region_id, forum_id, opened, closed, outcome, dispute_type, reference) in cases.items():
             first, second = sides[case_id]
             self.add(
-                Known(case_id, region_id, forum_id, int(opened.timestamp()),
-                      None if closed is None else int(closed.timestamp()), outcome, dispute_type,
-                      (tuple(first), tuple(second)), reference),
+                Known(case_id, region_id, forum_id, opened, closed, outcome, dispute_type, (tuple(first), tuple(second)),
+                      reference),
                 pickable=False,
             )  # fmt: skip
+
+
+def preload_rows(cutoff: int) -> Iterable[tuple]:
+    """The first and second parties of the cases still open or ended since `cutoff`, in case and party order:
+    (case id, role, party id, name key, pseudonym, region, forum, opened, closed, outcome, dispute type,
+    reference), times in epoch seconds. Through the ORM, or in plain SQL on PostgreSQL: the same rows,
+    several times quicker at a million cases."""
+    return (preload_rows_sql if connection.vendor == "postgresql" else preload_rows_orm)(cutoff)
+
+
+def preload_rows_orm(cutoff: int) -> Iterable[tuple]:
+    rows = (
+        CaseParty.objects.filter(role__in=[FIRST, SECOND])
+        .filter(models.Q(case__closed_at__isnull=True) | models.Q(case__closed_at__gte=_at(cutoff)))
+        .order_by("case_id", "party_id", "role")
+        .values_list(
+            "case_id", "role", "party_id", "party__name_key", "party__pseudonym", "case__forum__region_id",
+            "case__forum_id", "case__opened_at", "case__closed_at", "case__outcome", "case__dispute_type",
+            "case__reference",
+        )
+    )  # fmt: skip
+    for *head, opened, closed, outcome, dispute_type, reference in rows.iterator(chunk_size=20_000):
+        yield (*head, int(opened.timestamp()), None if closed is None else int(closed.timestamp()), outcome,
+               dispute_type, reference)  # fmt: skip
+
+
+def preload_rows_sql(cutoff: int) -> Iterable[tuple]:
+    with connection.chunked_cursor() as cursor:  # A server-side cursor: 20,000 rows in memory at a time.
+        cursor.execute(
+            "SELECT cp.case_id, cp.role, cp.party_id, p.name_key, p.pseudonym, f.region_id, c.forum_id, "
+            "EXTRACT(EPOCH FROM c.opened_at)::bigint, EXTRACT(EPOCH FROM c.closed_at)::bigint, c.outcome, "
+            "c.dispute_type, c.reference FROM cases_caseparty cp JOIN cases_case c ON c.id = cp.case_id "
+            "JOIN cases_party p ON p.id = cp.party_id JOIN cases_forum f ON f.id = c.forum_id "
+            "WHERE cp.role IN (%s, %s) AND (c.closed_at IS NULL OR c.closed_at >= %s) "
+            "ORDER BY cp.case_id, cp.party_id, cp.role",
+            [FIRST, SECOND, _at(cutoff)],
+        )
+        while rows := cursor.fetchmany(20_000):
+            yield from rows
 
 
 def _basis(

@@ -827,6 +827,22 @@ def test_a_second_run_adds_more_cases_with_new_references():
 
 
 @pytest.mark.django_db
+def test_a_run_adding_to_earlier_ones_reads_them_alike_in_sql_and_through_the_orm(postgres):
+    generate(150, "--until", UNTIL)
+    cutoff_at = UNTIL_AT - timedelta(days=800)
+    cutoff = int(cutoff_at.timestamp())
+    ended_long_ago = set(Case.objects.filter(closed_at__lt=cutoff_at).values_list("id", flat=True))
+    assert 0 < len(ended_long_ago) < 150
+
+    rows = list(synthetic.preload_rows_sql(cutoff))
+
+    assert rows == list(synthetic.preload_rows_orm(cutoff))
+    assert {row[0] for row in rows} == set(Case.objects.values_list("id", flat=True)) - ended_long_ago
+    assert {row[1] for row in rows} == {FIRST, SECOND}
+    assert all(isinstance(row[7], int) for row in rows)
+
+
+@pytest.mark.django_db
 def test_case_open_still_gets_a_fresh_reference_afterwards():
     generate(150)
     forum = Forum.objects.get(name="Peshawar Jirga")
