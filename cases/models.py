@@ -517,8 +517,9 @@ class Recurrence(models.Model):
         NAMES = "names", _("The same names")
         FACILITATOR = "facilitator", _("Linked by a facilitator")
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="recurrences")
-    earlier = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="recurred_in")
+    # Indexed by recurrence_unique (case, earlier) and recurrence_earlier below: no index of their own.
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="recurrences", db_index=False)
+    earlier = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="recurred_in", db_index=False)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.MATCHED)
     basis = models.CharField(_("matched on"), max_length=12, choices=Basis.choices)
     created_at = models.DateTimeField(_("linked"))
