@@ -924,8 +924,8 @@ _INDEX_TABLE = re.compile(r' ON "([^"]+)"')
 
 
 def indexes_drop() -> None:
-    """Take the deferrable indexes down, for a first load (PostgreSQL)."""
-    with connection.cursor() as cursor:
+    """Take the deferrable indexes down, for a first load (PostgreSQL): all of them, or none."""
+    with transaction.atomic(), connection.cursor() as cursor:
         for name, _sql in deferrable_indexes():
             cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
 
@@ -2331,7 +2331,10 @@ def generate(
             if progress is not None:
                 progress(report.cases, cases, report)
 
-    locked = connection.vendor == "postgresql" and not connection.in_atomic_block and _bulk_lock(True)
+    # Only the tables' owner may take their indexes down or build them (a superuser is one).
+    locked = (
+        connection.vendor == "postgresql" and not connection.in_atomic_block and _owns_tables() and _bulk_lock(True)
+    )
     try:
         if locked:
             indexes_restore()  # A first load killed before its end left them down.
@@ -2339,9 +2342,9 @@ def generate(
             forums = world_ensure()
         salt = Case.objects.count()
         deferred = locked and salt == 0 and (cases >= BULK_LOAD if defer_indexes is None else defer_indexes)
-        if deferred:
-            indexes_drop()
         try:
+            if deferred:
+                indexes_drop()
             _run(cases=cases, seed=seed, until=until, forums=forums, salt=salt, batch=batch, writers=writers,
                  committed=committed)  # fmt: skip
         finally:
@@ -2357,6 +2360,15 @@ def generate(
             _bulk_lock(False)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _owns_tables() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT bool_and(pg_has_role(relowner, 'USAGE')) FROM pg_class WHERE relname = ANY(%s) AND relkind = 'r'",
+            [[table.model._meta.db_table for table in TABLES]],
+        )
+        return bool(cursor.fetchone()[0])
 
 
 def _bulk_lock(take: bool) -> bool:

@@ -1000,8 +1000,10 @@ def test_a_database_user_without_superuser_rights_keeps_the_foreign_key_checks(p
         )
         cursor.execute("GRANT ALL ON ALL TABLES IN SCHEMA public TO sulh_plain_generator")
         cursor.execute("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO sulh_plain_generator")
+        assert synthetic._owns_tables() is True
         cursor.execute("SET LOCAL ROLE sulh_plain_generator")
     assert synthetic._may_skip_checks() is False
+    assert synthetic._owns_tables() is False  # Nor may it take the indexes down for a first load.
 
     generate(120, "--seed", "5", "--until", UNTIL, "--batch", "50")
 
