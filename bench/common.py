@@ -83,7 +83,9 @@ def prepare(args) -> None:
         report = synthetic.generate(
             cases=to_add, seed=args.seed, batch=args.batch, writers=args.writers, progress=progress
         )
-        built = "" if report.index_seconds is None else f" (indexes built at the end: {report.index_seconds:.1f} s)"
+        built = (
+            "" if report.index_seconds is None else f" (indexes built, tables analysed: {report.index_seconds:.1f} s)"
+        )
         print(
             f"generate_synthetic: {report.cases:,} cases, {report.events:,} events in {report.seconds:.1f} s{built}: "
             f"{report.cases_per_second:,.0f} cases/s, {report.events_per_second:,.0f} events/s"

@@ -51,8 +51,8 @@ commit batch k: PostgreSQL's side (index upkeep, and the deferred foreign-key ch
 a batch may point at rows of earlier ones (a recurrence's earlier case and party records). Elsewhere
 (SQLite, or inside a caller's transaction) batches are written one after the other on the caller's
 connection, with bulk_create on SQLite. A first load (a database without cases, from BULK_LOAD cases on)
-takes the tables' plain indexes down and builds them at the end, two at a time: keeping them up row by row
-cost PostgreSQL half its time. A load killed before its end leaves them down; the next run builds them
+takes the tables' plain indexes down and builds them at the end, two at a time, then ANALYZEs the tables:
+keeping the indexes up row by row cost PostgreSQL half its time. A load killed before its end leaves them down; the next run builds them
 first. The cyclic garbage collector rests during a run: the drafts make millions of objects, no cycles.
 
 Extending. A case's history is written by HISTORY_STEPS, in order: functions `step(draft, run)` that add
@@ -921,6 +921,11 @@ def indexes_restore(*, workers: int = 2) -> list[str]:
 
 
 _INDEX_TABLE = re.compile(r' ON "([^"]+)"')
+
+
+def tables_analyse() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(f'"{table.model._meta.db_table}"' for table in TABLES))
 
 
 def indexes_drop() -> None:
@@ -2198,7 +2203,7 @@ class Report:
     cases: int = 0
     events: int = 0
     seconds: float = 0.0  # The whole run, the indexes built at the end of a first load included.
-    index_seconds: float | None = None  # A first load's index build; None when the indexes stayed up.
+    index_seconds: float | None = None  # A first load's index build and ANALYZE; None when the indexes stayed up.
     stage: str = "cases"  # "cases", then "indexes" while a first load builds them.
 
     @property
@@ -2354,6 +2359,7 @@ def generate(
                     progress(report.cases, cases, report)
                 building = time.perf_counter()
                 indexes_restore(workers=writers)
+                tables_analyse()  # The planner's statistics, for the first queries (autovacuum may be off).
                 report.index_seconds = time.perf_counter() - building
     finally:
         if locked:

@@ -23,7 +23,7 @@ class ProgressBar:
 
     def __call__(self, done: int, total: int, report: synthetic.Report) -> None:
         if report.stage == "indexes":
-            self.stream.write("Building the indexes of a first load …\n")
+            self.stream.write("Building the indexes of a first load and analysing the tables …\n")
             self.stream.flush()
             return
         filled = self.width * done // total if total else self.width
@@ -68,7 +68,11 @@ class Command(BaseCommand):
             )
         except ValueError as error:
             raise CommandError(str(error)) from None
-        built = "" if report.index_seconds is None else f" (the indexes built in {report.index_seconds:.1f} s)"
+        built = (
+            ""
+            if report.index_seconds is None
+            else f" (indexes built and tables analysed: {report.index_seconds:.1f} s)"
+        )
         self.stdout.write(
             f"Added {report.cases:,} cases and {report.events:,} events in {report.seconds:.1f} s{built}: "
             f"{report.cases_per_second:,.0f} cases/s, {report.events_per_second:,.0f} events/s."
