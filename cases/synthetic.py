@@ -46,14 +46,14 @@ per batch of cases, one transaction per batch, so that an interrupted run leaves
 PostgreSQL they go through psycopg's COPY with ids taken from the tables' own sequences in blocks (events
 and case parties, which nothing points at, take theirs from the column default). Outside a transaction
 the main thread drafts and formats batch k+1 while writer threads, each on its own connection, COPY and
-commit batch k: PostgreSQL's side (index upkeep, and the deferred foreign-key checks at commit, about
-40 % of it) is the larger half, and this way it runs on the second core. The commits go in batch order, as
-a batch may point at rows of earlier ones (a recurrence's earlier case and party records). Elsewhere
+commit batch k, so that PostgreSQL's side runs on the second core. The commits go in batch order, as a
+batch may point at rows of earlier ones (a recurrence's earlier case and party records). Elsewhere
 (SQLite, or inside a caller's transaction) batches are written one after the other on the caller's
 connection, with bulk_create on SQLite. A first load (a database without cases, from BULK_LOAD cases on)
 takes the tables' plain indexes down and builds them at the end, two at a time, then ANALYZEs the tables:
-keeping the indexes up row by row cost PostgreSQL half its time. A load killed before its end leaves them down; the next run builds them
-first. The cyclic garbage collector rests during a run: the drafts make millions of objects, no cycles.
+keeping the indexes up row by row cost PostgreSQL half its time. A load killed before its end leaves them
+down; the next run builds them first. The cyclic garbage collector rests during a run: the drafts make
+millions of objects and no cycles. At a million cases on two cores, drafting is what takes the time.
 
 Extending. A case's history is written by HISTORY_STEPS, in order: functions `step(draft, run)` that add
 events (`draft.event`, `draft.move`) and rows (`run.add_row`), with a Table in TABLES for each table written.
@@ -856,6 +856,7 @@ def copy_in(table: Table, text: str) -> None:
 BULK_LOAD = 20_000  # From this many cases into a database without any, the plain indexes wait for the end.
 _BULK_LOCK = 0x53554C48_01  # pg_advisory_lock key: one run at a time takes the indexes down or puts them back.
 _INDEX_NAME = re.compile(r'^CREATE INDEX "([^"]+)" ON ')
+_INDEX_TABLE = re.compile(r' ON "([^"]+)"')
 
 
 def deferrable_indexes() -> list[tuple[str, str]]:
@@ -918,9 +919,6 @@ def indexes_restore(*, workers: int = 2) -> list[str]:
     if errors:
         raise errors[0]
     return [name for name, _sql in todo]
-
-
-_INDEX_TABLE = re.compile(r' ON "([^"]+)"')
 
 
 def tables_analyse() -> None:
@@ -1046,7 +1044,7 @@ class Register:
         self, region_id: int, opened_at: int, first: PartyRef, second: PartyRef
     ) -> list[tuple[Known, str]]:
         """matches() for a case with one first and one second party (every case the generator opens), quicker:
-        a link needs a match on each side, so only the cases holding both names, one on each side, are looked at."""
+        a link needs a match on each side, so only the cases holding both names, one on each side, are read."""
         by_key = self.by_key
         holding_first = by_key.get((region_id, first.key))
         if not holding_first:
