@@ -753,6 +753,8 @@ TABLES = (
     )),
 )  # fmt: skip
 
+TABLE_NAMES = [table.model._meta.db_table for table in TABLES]  # A list: psycopg passes it as an array.
+
 
 def _copy_text(value: str) -> str:
     # COPY's text format gives backslash, tab, newline and carriage return a meaning; escape them.
@@ -888,8 +890,7 @@ def indexes_restore(*, workers: int = 2) -> list[str]:
     if not todo:
         return []
     with connection.cursor() as cursor:
-        cursor.execute("SELECT relname, reltuples FROM pg_class WHERE relname = ANY(%s)",
-                       [[table.model._meta.db_table for table in TABLES]])  # fmt: skip
+        cursor.execute("SELECT relname, reltuples FROM pg_class WHERE relname = ANY(%s)", [TABLE_NAMES])
         rows = dict(cursor.fetchall())
     work: queue.SimpleQueue = queue.SimpleQueue()
     for item in sorted(todo, key=lambda item: -rows.get(_INDEX_TABLE.search(item[1])[1], 0)):
@@ -923,7 +924,7 @@ def indexes_restore(*, workers: int = 2) -> list[str]:
 
 def tables_analyse() -> None:
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE " + ", ".join(f'"{table.model._meta.db_table}"' for table in TABLES))
+        cursor.execute("ANALYZE " + ", ".join(f'"{name}"' for name in TABLE_NAMES))
 
 
 def indexes_drop() -> None:
@@ -2370,7 +2371,7 @@ def _owns_tables() -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT bool_and(pg_has_role(relowner, 'USAGE')) FROM pg_class WHERE relname = ANY(%s) AND relkind = 'r'",
-            [[table.model._meta.db_table for table in TABLES]],
+            [TABLE_NAMES],
         )
         return bool(cursor.fetchone()[0])
 

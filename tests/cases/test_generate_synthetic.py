@@ -507,7 +507,7 @@ def foreign_key_problems() -> list[str]:
     problems = []
     if connection.vendor != "postgresql":
         return problems
-    tables = tuple(table.model._meta.db_table for table in synthetic.TABLES)
+    tables = synthetic.TABLE_NAMES
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT c.conrelid::regclass::text, a.attname, c.confrelid::regclass::text, p.attname "
@@ -921,7 +921,7 @@ def index_definitions() -> dict[str, str]:
         cursor.execute(
             "SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
             "WHERE x.indrelid::regclass::text = ANY(%s)",
-            [[table.model._meta.db_table for table in synthetic.TABLES]],
+            [synthetic.TABLE_NAMES],
         )
         return dict(cursor.fetchall())
 
