@@ -653,6 +653,7 @@ def sulh_prepare(args) -> SulhWorld:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     call_command("migrate", verbosity=0)
 
+    from accounts import services as account_services
     from cases import services
     from cases.models import Case, Forum, Membership
 
@@ -663,11 +664,11 @@ def sulh_prepare(args) -> SulhWorld:
     existing = {user.username: user for user in User.objects.filter(username__in=names)}
     users = []
     for index, name in enumerate(names):
-        user = existing.get(name) or services.user_ensure(username=name, password=secrets.token_urlsafe(16))
+        user = existing.get(name) or account_services.user_ensure(username=name, password=secrets.token_urlsafe(16))
         role = Membership.Role.FACILITATOR if index == 0 else Membership.Role.MONITOR
         services.membership_grant(user=user, forum=forum, role=role)
         users.append(user)
-    tokens = [services.token_issue(user=user).key for user in users]
+    tokens = [account_services.token_issue(user=user).key for user in users]
     case = Case.objects.filter(forum=forum, title=CASE_TITLE, state="intake").order_by("-id").first()
     if case is None:
         case = services.case_open(

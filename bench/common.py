@@ -99,17 +99,18 @@ def prepare(args) -> None:
 
 def bench_users(forums: int = 4):
     """A facilitator of the `forums` busiest forums, and an administrator: (facilitator, admin, forums)."""
+    from accounts import services as account_services
+    from accounts.roles import ADMINISTRATOR
     from cases import services
     from cases.models import Forum, Membership
-    from cases.roles import ADMINISTRATOR
 
-    facilitator = services.user_ensure(username="bench-facilitator", password="bench-password-1")
+    facilitator = account_services.user_ensure(username="bench-facilitator", password="bench-password-1")
     candidates = list(Forum.objects.filter(cases__isnull=False).distinct().order_by("name"))
     busiest = sorted(candidates, key=lambda f: f.cases.count(), reverse=True)[:forums]
     for forum in busiest:
         services.membership_grant(user=facilitator, forum=forum, role=Membership.Role.FACILITATOR)
-    admin = services.user_ensure(username="bench-admin", password="bench-password-1")
-    services.role_grant(user=admin, role=ADMINISTRATOR)
+    admin = account_services.user_ensure(username="bench-admin", password="bench-password-1")
+    account_services.role_grant(user=admin, role=ADMINISTRATOR)
     return facilitator, admin, busiest
 
 
@@ -117,8 +118,8 @@ def api_client(user):
     """DRF's test client with the user's API token: the whole stack, as a real client goes through it."""
     from rest_framework.test import APIClient
 
-    from cases import services
+    from accounts import services as account_services
 
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {services.token_issue(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {account_services.token_issue(user=user).key}")
     return client

@@ -2,15 +2,12 @@
 
 import uuid
 
-from django.contrib.auth import authenticate
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from config.errors import ForbiddenError, NotFoundError, SulhError
@@ -41,44 +38,8 @@ from .serializers import (
     RiskFactorsSerializer,
     SurveyInputSerializer,
     SurveySerializer,
-    TokenRequestSerializer,
-    TokenResponseSerializer,
     TransitionInputSerializer,
 )
-
-
-class InvalidCredentials(SulhError):
-    status = 400
-    code = "invalid_credentials"
-
-
-class TokenObtainApi(APIView):
-    """Exchange a username and password for an API token."""
-
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    throttle_classes = [AnonRateThrottle]
-
-    @extend_schema(request=TokenRequestSerializer, responses={200: TokenResponseSerializer})
-    def post(self, request):
-        serializer = TokenRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        # The plain HttpRequest goes to authenticate() so that django-axes can count the failure and
-        # flag a lockout, which its middleware turns into a 429 (config.errors.lockout_response).
-        user = authenticate(request=request._request, **serializer.validated_data)
-        if user is None:
-            raise InvalidCredentials(_("The username or password is not right."))
-        token = services.token_issue(user=user)
-        return Response({"token": token.key})
-
-
-class TokenRevokeApi(APIView):
-    """Log out an API client: the token stops working and its open websockets close."""
-
-    @extend_schema(request=None, responses={204: None})
-    def post(self, request):
-        services.token_revoke(user=request.user)
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ForumListApi(APIView):

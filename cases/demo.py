@@ -8,9 +8,11 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import services as account_services
+from accounts.roles import ADMINISTRATOR, REGULATOR
+
 from . import services
 from .models import Case, Forum, Membership
-from .roles import ADMINISTRATOR, REGULATOR
 
 DEFAULT_PASSWORD = "sulh-demo-2026"
 
@@ -46,19 +48,21 @@ LOGINS = [
 @transaction.atomic
 def seed(*, password: str = DEFAULT_PASSWORD) -> list[DemoLogin]:
     """Idempotent: a second run adds nothing and only resets the demo users' passwords."""
-    services.role_groups_ensure()
+    account_services.role_groups_ensure()
     regions = {}
     for province_code, province, district_code, district in REGIONS:
         parent = services.region_ensure(code=province_code, name=province)
         regions[district_code] = services.region_ensure(code=district_code, name=district, parent=parent)
     forums = [services.forum_ensure(name=name, kind=kind, region=regions[code]) for name, kind, code in FORUMS]
 
-    users = {login.username: services.user_ensure(username=login.username, password=password) for login in LOGINS}
+    users = {
+        login.username: account_services.user_ensure(username=login.username, password=password) for login in LOGINS
+    }
     for forum in forums:
         services.membership_grant(user=users["facilitator"], forum=forum, role=Membership.Role.FACILITATOR)
         services.membership_grant(user=users["monitor"], forum=forum, role=Membership.Role.MONITOR)
-    services.role_grant(user=users["admin"], role=ADMINISTRATOR)
-    services.role_grant(user=users["regulator"], role=REGULATOR)
+    account_services.role_grant(user=users["admin"], role=ADMINISTRATOR)
+    account_services.role_grant(user=users["regulator"], role=REGULATOR)
     _seed_cases(forums=forums, facilitator=users["facilitator"])
     return LOGINS
 

@@ -18,8 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.errors import ForbiddenError, SulhError
+from reports import disclosure
 
-from . import disclosure
 from . import rules as case_rules
 from .models import CaseRiskFactor, PatternCloseDays, PatternMonth, PatternState, PatternWeek, Region, RiskFactor
 from .workflows import ENDED

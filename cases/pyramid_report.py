@@ -17,8 +17,8 @@ from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from config.errors import ForbiddenError
+from reports import disclosure
 
-from . import disclosure
 from . import rules as case_rules
 from .ladders import DEFAULT_RUNGS
 from .models import Forum, LadderOpenCount, Region, Rung

@@ -6,8 +6,9 @@ Object predicates take a Forum. A case outside the caller's forums must look lik
 
 import rules
 
+from accounts.roles import ADMINISTRATOR, REGULATOR
+
 from .models import Membership
-from .roles import ADMINISTRATOR, REGULATOR
 
 
 @rules.predicate

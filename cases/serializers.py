@@ -27,15 +27,6 @@ from .models import (
 from .workflows import state_label
 
 
-class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150, trim_whitespace=False)
-    password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
-
-
-class TokenResponseSerializer(serializers.Serializer):
-    token = serializers.CharField()
-
-
 class RungSerializer(serializers.ModelSerializer):
     class Meta:
         model = Rung

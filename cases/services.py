@@ -7,15 +7,12 @@ import secrets
 from datetime import timedelta
 from decimal import ROUND_DOWN, Decimal
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Exists, F, Max, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from rest_framework.authtoken.models import Token
 
 from config.errors import ConflictError, DomainRuleError, ForbiddenError, NotFoundError, SulhError
 
@@ -45,19 +42,6 @@ from .models import (
     Survey,
     Term,
 )
-from .roles import ADMINISTRATOR, GLOBAL_ROLES, REGULATOR
-
-User = get_user_model()
-
-
-def token_issue(*, user) -> Token:
-    token, _created = Token.objects.get_or_create(user=user)
-    return token
-
-
-def token_revoke(*, user) -> None:
-    # Deleting the token closes the sockets opened with it (cases.signals).
-    Token.objects.filter(user=user).delete()
 
 
 @transaction.atomic
@@ -88,42 +72,6 @@ def forum_ensure(*, name: str, kind: str, region: Region, ladder: Ladder | None 
 def membership_grant(*, user, forum: Forum, role: str) -> Membership:
     membership, _created = Membership.objects.get_or_create(user=user, forum=forum, role=role)
     return membership
-
-
-def role_groups_ensure() -> None:
-    """The global roles as groups; administrators get every permission on Sulh's own models."""
-    admin_group, _created = Group.objects.get_or_create(name=ADMINISTRATOR)
-    Group.objects.get_or_create(name=REGULATOR)
-    perms = Permission.objects.filter(
-        content_type__app_label__in=["cases", "deliberation", "auth", "authtoken", "django_celery_beat", "axes"]
-    )
-    admin_group.permissions.set(perms)
-
-
-def role_grant(*, user, role: str) -> None:
-    if role not in GLOBAL_ROLES:
-        raise ValueError(f"unknown role {role!r}")
-    role_groups_ensure()
-    user.groups.add(Group.objects.get(name=role))
-    if role == ADMINISTRATOR and not user.is_staff:
-        user.is_staff = True  # Administrators work in the Django admin too.
-        user.save(update_fields=["is_staff"])
-
-
-@transaction.atomic
-def user_ensure(*, username: str, password: str, first_name: str = "") -> User:
-    """Create the user if missing; always (re)set the password."""
-    user, _created = User.objects.get_or_create(username=username, defaults={"first_name": first_name})
-    user.set_password(password)
-    user.save()
-    return user
-
-
-def user_deactivate(*, user) -> None:
-    """Deactivation closes the user's sockets (cases.signals) and revokes their token."""
-    user.is_active = False
-    user.save(update_fields=["is_active"])
-    token_revoke(user=user)
 
 
 # --- Cases ----------------------------------------------------------------------------------------

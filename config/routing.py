@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cases.consumers import UserConsumer
+from accounts.consumers import UserConsumer
 from deliberation.consumers import SessionConsumer
 
 websocket_urlpatterns = [

@@ -71,8 +71,11 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "channels",
+    "accounts",
     "cases",
     "deliberation",
+    "reports",
+    "devdata",
 ]
 
 MIDDLEWARE = [

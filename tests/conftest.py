@@ -20,9 +20,10 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from accounts import services as account_services
+from accounts.roles import ADMINISTRATOR, REGULATOR
 from cases import services
 from cases.models import Membership
-from cases.roles import ADMINISTRATOR, REGULATOR
 
 from .factories import PASSWORD, ForumFactory, UserFactory
 
@@ -126,7 +127,7 @@ class World:
 
 @pytest.fixture
 def world(db) -> World:
-    services.role_groups_ensure()
+    account_services.role_groups_ensure()
     jirga = ForumFactory(name="Swat Jirga", kind="jirga")
     sulha = ForumFactory(name="Irbid Sulha", kind="sulha")
     other = ForumFactory(name="Elsewhere Committee", kind="muslahathi")
@@ -140,8 +141,8 @@ def world(db) -> World:
         services.membership_grant(user=alice, forum=forum, role=Membership.Role.FACILITATOR)
     services.membership_grant(user=bob, forum=jirga, role=Membership.Role.MONITOR)
     services.membership_grant(user=frank, forum=other, role=Membership.Role.FACILITATOR)
-    services.role_grant(user=carol, role=ADMINISTRATOR)
-    services.role_grant(user=dave, role=REGULATOR)
+    account_services.role_grant(user=carol, role=ADMINISTRATOR)
+    account_services.role_grant(user=dave, role=REGULATOR)
     return World(jirga, sulha, other, alice, bob, carol, dave, eve, frank)
 
 
@@ -152,7 +153,7 @@ def api() -> APIClient:
 
 def token_client(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {services.token_issue(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {account_services.token_issue(user=user).key}")
     return client
 
 

@@ -8,8 +8,9 @@ import re
 import pytest
 from django.utils import timezone
 
-from cases import disclosure, pattern_report, services
+from cases import pattern_report, services
 from cases.models import Case, CaseEvent, CaseRiskFactor
+from reports import disclosure
 from tests.cases.pattern_data import ALERT_WEEK, fill_weeks, make_districts
 from tests.factories import ForumFactory
 

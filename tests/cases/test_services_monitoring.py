@@ -13,6 +13,7 @@ import time_machine
 from django.db import connection
 from rest_framework.test import APIClient
 
+from accounts import services as account_services
 from cases import services
 from cases.models import (
     CaseEvent,
@@ -70,7 +71,7 @@ def test_eight_racing_posts_with_one_key_store_one_check(postgres, world, final_
     case = final_case()
     term = case.terms[0]["id"]
     key = str(uuid.uuid4())
-    token = services.token_issue(user=world.bob).key
+    token = account_services.token_issue(user=world.bob).key
     barrier = threading.Barrier(8)
     results = []
     lock = threading.Lock()

@@ -17,8 +17,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from cases import disclosure, patterns, pyramid_report, services, synthetic
+from cases import patterns, pyramid_report, services, synthetic
 from cases.models import LadderOpenCount, Region, Rung
+from reports import disclosure
 from tests.cases.pattern_data import COUNTS, OPEN_CASES, fill_ladders, fill_month, make_districts
 from tests.factories import ForumFactory
 

@@ -121,12 +121,12 @@ def test_garbage_never_makes_a_500(world, a_case, endpoint, method, body, authen
     from django.core.cache import cache
     from rest_framework.test import APIClient
 
-    from cases import services
+    from accounts import services as account_services
 
     cache.clear()  # Keep the throttle out of it: this test is about the shape, not the rate.
     client = APIClient()
     if authenticated:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {services.token_issue(user=world.alice).key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {account_services.token_issue(user=world.alice).key}")
     path = endpoint[0].format(case=a_case.pk)
     data, content_type = body
     extra = {"HTTP_ACCEPT": accept} if accept else {}
@@ -152,11 +152,11 @@ def test_garbage_query_strings_never_make_a_500(world, path, params, who):
     from django.core.cache import cache
     from rest_framework.test import APIClient
 
-    from cases import services
+    from accounts import services as account_services
 
     cache.clear()
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {services.token_issue(user=getattr(world, who)).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {account_services.token_issue(user=getattr(world, who)).key}")
     response = client.get(path, params)
     assert response.status_code < 500, response.content[:300]
     if response.status_code >= 400:

@@ -12,7 +12,7 @@ import pytest
 import websockets
 from django.contrib.auth import get_user_model
 
-from cases import services
+from accounts import services as account_services
 from tests.conftest import ROOT, db_url_for_subprocess, start_server, stop_server
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -29,7 +29,7 @@ def server(postgres, redis_url):
 
 def make_token(username: str = "alice") -> str:
     user = get_user_model().objects.create_user(username, password="x" * 12)
-    return services.token_issue(user=user).key
+    return account_services.token_issue(user=user).key
 
 
 async def open_socket(server, token: str):
@@ -77,7 +77,7 @@ def deactivate_and_close(user) -> None:
     from django.db import connections
 
     try:
-        services.user_deactivate(user=user)
+        account_services.user_deactivate(user=user)
     finally:
         connections.close_all()
 

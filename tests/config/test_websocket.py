@@ -11,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.sessions.backends.db import SessionStore
 
-from cases import services
+from accounts import services as account_services
 from config.asgi import application
 from config.ws import CLOSE_LOGGED_OUT
 
@@ -21,7 +21,7 @@ ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 
 
 def token_headers(user) -> list[tuple[bytes, bytes]]:
-    return [ORIGIN, (b"authorization", f"Token {services.token_issue(user=user).key}".encode())]
+    return [ORIGIN, (b"authorization", f"Token {account_services.token_issue(user=user).key}".encode())]
 
 
 async def connect(headers, path="/ws/me/"):
@@ -120,7 +120,7 @@ async def test_revoking_the_token_closes_its_sockets():
     alice = await make_world()
     communicator, connected, _ = await connect(await headers_for(alice))
     await communicator.receive_json_from(timeout=5)
-    await database_sync_to_async(services.token_revoke)(user=alice)
+    await database_sync_to_async(account_services.token_revoke)(user=alice)
     assert (await communicator.receive_output(timeout=5)) == {"type": "websocket.close", "code": CLOSE_LOGGED_OUT}
 
 
@@ -153,7 +153,7 @@ async def test_deactivating_a_user_closes_all_their_sockets():
     second, _, _ = await connect(await headers_for(alice))
     await second.receive_json_from(timeout=5)
 
-    await database_sync_to_async(services.user_deactivate)(user=alice)
+    await database_sync_to_async(account_services.user_deactivate)(user=alice)
 
     for communicator in (first, second):
         assert (await communicator.receive_output(timeout=5)) == {"type": "websocket.close", "code": CLOSE_LOGGED_OUT}

@@ -11,6 +11,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
+from accounts import services as account_services
 from cases import services as case_services
 from config.asgi import application
 from deliberation import services
@@ -31,7 +32,7 @@ class Room:
     elder: object  # An elder, a woman: priority.
 
     def headers(self, user) -> list[tuple[bytes, bytes]]:
-        return [ORIGIN, (b"authorization", f"Token {case_services.token_issue(user=user).key}".encode())]
+        return [ORIGIN, (b"authorization", f"Token {account_services.token_issue(user=user).key}".encode())]
 
 
 def open_case(world, **overrides):

@@ -11,7 +11,7 @@ import time
 import pytest
 from django.utils import timezone
 
-from cases import services as case_services
+from accounts import services as account_services
 from deliberation import services
 from deliberation.models import DialogueSession, SessionEvent
 from tests.conftest import db_url_for_subprocess, free_port, start_server, stop_server
@@ -27,7 +27,7 @@ def live_session(world):
     services.session_start(user=world.alice, session_id=session.pk)
     guests = [invite(world, session, f"Guest {n}") for n in range(2)]
     people = [world.alice, world.bob, *guests]
-    tokens = [case_services.token_issue(user=user).key for user in people]
+    tokens = [account_services.token_issue(user=user).key for user in people]
     return session, tokens
 
 

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from cases import disclosure
+from reports import disclosure
 
 DIMS = ("region", "forum_kind", "dispute_type", "month")
 

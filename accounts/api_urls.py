@@ -1,0 +1,10 @@
+"""The accounts' API routes, included under /api/ by config.urls."""
+
+from django.urls import path
+
+from . import apis
+
+urlpatterns = [
+    path("auth/token/", apis.TokenObtainApi.as_view(), name="api-token"),
+    path("auth/logout/", apis.TokenRevokeApi.as_view(), name="api-logout"),
+]
