@@ -188,6 +188,10 @@ class Outcome(models.TextChoices):
     REFERRED = "referred", _("Referred")
 
 
+# How a case may close (`closed`); `withdrawn` and `referred` are their own outcomes.
+CLOSING_OUTCOMES = (Outcome.RESOLVED, Outcome.PARTLY_RESOLVED, Outcome.BREAKDOWN)
+
+
 class ReferenceCounter(models.Model):
     """The last case number given out per prefix and year (rows locked while a case is opened)."""
 
@@ -293,8 +297,7 @@ class Case(models.Model):
             ),
             models.CheckConstraint(
                 name="case_outcome_fits_end",
-                condition=~models.Q(state="closed")
-                | models.Q(outcome__in=["resolved", "partly_resolved", "breakdown"]),
+                condition=~models.Q(state="closed") | models.Q(outcome__in=[o.value for o in CLOSING_OUTCOMES]),
             ),
             models.CheckConstraint(name="case_version_positive", condition=models.Q(version__gte=1)),
         ]
@@ -772,12 +775,12 @@ class LadderMove(models.Model):
         ]
 
 
-# --- Regulator summaries (cases.patterns): anonymised counts, folded in from the timelines ---------------
+# --- Regulator summaries (reports.patterns): anonymised counts, folded in from the timelines -------------
 
 
 class PatternMonth(models.Model):
     """The regulator summary at its finest grain: counts per month, district, forum kind and dispute type.
-    Every other grouping the reports serve is a sum of these rows. Only cases.patterns writes them."""
+    Every other grouping the reports serve is a sum of these rows. Only reports.patterns writes them."""
 
     month = models.DateField()  # The first day of the month.
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")  # The forum's district.

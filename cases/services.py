@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import ROUND_DOWN, Decimal
 
@@ -254,6 +255,27 @@ def _known_parties(*, forum: Forum, parties: list[dict]) -> dict[int, Party]:
     return known
 
 
+@dataclass
+class _MoveFacts:
+    """A move's facts for the guard engine (workflows.MoveFacts), read from the database when a guard asks."""
+
+    case: Case
+    agreement: Agreement | None
+    reason: str = ""
+    outcome: str = ""
+
+    @property
+    def offence_class(self) -> str:
+        return self.case.offence_class
+
+    def has_agreement_terms(self) -> bool:
+        return self.agreement is not None and self.agreement.terms.exists()
+
+    def all_terms_met(self) -> bool:
+        statuses = selectors.latest_check_statuses(agreement=self.agreement) if self.agreement else {}
+        return all(status == ComplianceCheck.Status.MET for status in statuses.values())
+
+
 def _guard_refusal(code: str) -> DomainRuleError:
     return DomainRuleError(str(GUARD_MESSAGES[code]), code=code)
 
@@ -282,20 +304,12 @@ def case_transition(
                 % {"state": workflows.state_label(case.state), "to": workflows.state_label(to)}
             )
         reason = (reason or "").strip()
-        guards = transition.guards
-        if workflows.OFFENCE_NOT_COMPOUNDABLE in guards and case.offence_class == "non_compoundable":
-            raise _guard_refusal(workflows.OFFENCE_NOT_COMPOUNDABLE)
-        if workflows.REASON_REQUIRED in guards and not reason:
-            raise _guard_refusal(workflows.REASON_REQUIRED)
         agreement = Agreement.objects.filter(case=case).first()
-        if workflows.AGREEMENT_MISSING in guards and (agreement is None or not agreement.terms.exists()):
-            raise _guard_refusal(workflows.AGREEMENT_MISSING)
-        if workflows.OUTCOME_REQUIRED in guards and outcome not in ("resolved", "partly_resolved", "breakdown"):
-            raise _guard_refusal(workflows.OUTCOME_REQUIRED)
-        if workflows.COMPLIANCE_OPEN in guards and outcome == "resolved":
-            statuses = selectors.latest_check_statuses(agreement=agreement) if agreement else {}
-            if any(status != ComplianceCheck.Status.MET for status in statuses.values()):
-                raise _guard_refusal(workflows.COMPLIANCE_OPEN)
+        refused = workflow.check(
+            case.state, to, _MoveFacts(case=case, agreement=agreement, reason=reason, outcome=outcome or "")
+        )
+        if refused:
+            raise _guard_refusal(refused[0])
 
         now = timezone.now()
         source = case.state

@@ -1,16 +1,22 @@
-"""The forum kinds' workflows, declared as data and read by one engine.
+"""The forum kinds' workflows, declared as data and read by one engine, and the one guard engine.
 
 Each kind lists its states in order; the engine derives the forward path from that order, adds the
 kind's own back transitions, and lets every open state exit to `withdrawn` or `referred`. Guards are
-named here and evaluated in cases.services, which owns the rules' data (agreements, checks).
+named checks in GUARD_CHECKS, evaluated by `Workflow.check` against the facts of a move (`MoveFacts`):
+the services (a real move), the allowed-transitions selector (what to offer) and the synthetic generator
+(drafted histories) all ask it, each supplying the facts from where it keeps them.
 Adding a forum kind adds a declaration here, not code paths.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from django.utils.translation import gettext_lazy as _
+
+from .models import CLOSING_OUTCOMES, OffenceClass, Outcome
 
 INTAKE = "intake"
 CLOSED = "closed"
@@ -25,6 +31,33 @@ OFFENCE_NOT_COMPOUNDABLE = "offence_not_compoundable"
 AGREEMENT_MISSING = "agreement_missing"
 COMPLIANCE_OPEN = "compliance_open"
 OUTCOME_REQUIRED = "outcome_required"
+
+
+class MoveFacts(Protocol):
+    """What the guards read about a move. `has_agreement_terms` and `all_terms_met` are methods so that a
+    caller reads agreements and checks only when a guard asks."""
+
+    offence_class: str
+    reason: str
+    outcome: str
+
+    def has_agreement_terms(self) -> bool: ...
+
+    def all_terms_met(self) -> bool: ...
+
+
+# Each guard passes when its check is true. The order is the order of evaluation: the first that fails is the
+# refusal a client sees.
+GUARD_CHECKS: dict[str, Callable[[MoveFacts], bool]] = {
+    OFFENCE_NOT_COMPOUNDABLE: lambda facts: facts.offence_class != OffenceClass.NON_COMPOUNDABLE,
+    REASON_REQUIRED: lambda facts: bool(facts.reason),
+    AGREEMENT_MISSING: lambda facts: facts.has_agreement_terms(),
+    OUTCOME_REQUIRED: lambda facts: facts.outcome in CLOSING_OUTCOMES,
+    COMPLIANCE_OPEN: lambda facts: facts.outcome != Outcome.RESOLVED or facts.all_terms_met(),
+}
+# Guards decided by what the case holds, not by what the request brings (a reason, an outcome): these are the
+# ones a page can know before anyone asks for the move.
+CASE_GUARDS = (OFFENCE_NOT_COMPOUNDABLE, AGREEMENT_MISSING)
 
 STATE_LABELS = {
     "intake": _("Intake"),
@@ -101,6 +134,15 @@ class Workflow:
 
     def transition(self, source: str, target: str) -> Transition | None:
         return next((t for t in self.transitions_from(source) if t.target == target), None)
+
+    def check(self, source: str, target: str, facts: MoveFacts, *, only: Iterable[str] | None = None) -> list[str]:
+        """The guards of the move `source` → `target` that refuse it, in order of evaluation (empty: allowed).
+        `only` limits the evaluation to those guards. The move must be declared (see `transition`)."""
+        transition = self.transition(source, target)
+        if transition is None:
+            raise ValueError(f"{source} → {target} is not a move of the {self.kind} workflow")
+        wanted = set(transition.guards if only is None else set(only) & set(transition.guards))
+        return [name for name, passes in GUARD_CHECKS.items() if name in wanted and not passes(facts)]
 
     def is_after(self, state: str, other: str) -> bool:
         """Whether `state` comes after `other` on the forward path."""

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from config.errors import SulhError
 from config.ws import SulhConsumer
 
-from . import selectors, services
+from . import events, selectors, services
 
 RATE_FRAMES, RATE_SECONDS = 100, 2.0
 GAP_WAIT = 0.25  # Seconds an early event waits for the ones before it before they are read from the database.
@@ -56,7 +56,7 @@ class SessionConsumer(SulhConsumer):
         return await database_sync_to_async(selectors.may_attend)(user=self.scope["user"], session_id=self.session_id)
 
     async def joined(self) -> None:
-        self.group = services.group_name(self.session_id)
+        self.group = events.group_name(self.session_id)
         self.last_sent = 0
         self.early: dict[int, dict] = {}
         self.gap_task: asyncio.Task | None = None
@@ -153,7 +153,7 @@ class SessionConsumer(SulhConsumer):
             return
         for event in result if isinstance(result, list) else [result]:
             if event is not None:
-                await self._deliver(services.event_payload(event), repeat=True)
+                await self._deliver(events.event_payload(event), repeat=True)
 
     async def _resume(self, after) -> None:
         if isinstance(after, bool) or not isinstance(after, int) or after < 0:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from cases import rules as case_rules
 from cases import selectors as case_selectors
+from cases import workflows
 from cases.models import Membership
 from config.errors import NotFoundError
 
 from . import rules
+from .events import event_payload
 from .models import AgendaItem, DialogueSession, Participant, Proposal, Response, SessionEvent
-from .services import event_payload
 
 
 def may_attend(*, user, session_id) -> bool:
@@ -32,6 +34,20 @@ def session_list_for_case(*, user, case_id) -> QuerySet[DialogueSession]:
     """The case's sessions, for those who may see the case (NotFoundError otherwise)."""
     case = case_selectors.case_get_for_user(user=user, case_id=case_id)
     return DialogueSession.objects.filter(case=case).select_related("case").order_by("-scheduled_for", "-id")
+
+
+def case_for_sessions_panel(*, user, case_id):
+    """The case whose sessions the caller may see (NotFoundError otherwise)."""
+    return case_selectors.case_get_for_user(user=user, case_id=case_id)
+
+
+def may_open_rooms(*, user, case) -> bool:
+    """Session rooms are for the forum's members (and invited guests, who come by their link)."""
+    return bool(case_rules.is_forum_member(user, case.forum))
+
+
+def may_schedule(*, user, case) -> bool:
+    return bool(case_rules.can_manage_forum_cases(user, case.forum)) and case.state not in workflows.ENDED
 
 
 def role_for(*, user, session: DialogueSession) -> str:

@@ -11,7 +11,6 @@ stored event instead of making a second one.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import secrets
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from cases.models import Term
 from config.errors import ConflictError, DomainRuleError, ForbiddenError, NotFoundError, SulhError
 
 from . import rules
+from .events import event_payload, group_message, group_name
 from .models import AgendaItem, DialogueSession, Invitation, Participant, Proposal, Response, SessionEvent
 
 logger = logging.getLogger(__name__)
@@ -56,30 +56,6 @@ class InvitationInvalid(SulhError):
     status = 404
     code = "invitation_invalid"
     default_detail = gettext_lazy("This invitation link is not valid, was already used, or has expired.")
-
-
-def group_name(session_id: int) -> str:
-    return f"session.{session_id}"
-
-
-def event_payload(event: SessionEvent) -> dict:
-    """An event as the websocket sends it and the transcript lists it."""
-    payload = {
-        "type": "event",
-        "seq": event.seq,
-        "kind": event.kind,
-        "actor": event.actor_id,
-        "at": event.at.isoformat().replace("+00:00", "Z"),
-        "data": event.data,
-    }
-    if event.client_id:
-        payload["client_id"] = event.client_id
-    return payload
-
-
-def group_message(payload: dict) -> dict:
-    """The channel-layer message for an event: its frame's text made once here, not once per socket."""
-    return {"type": "session.event", "seq": payload["seq"], "text": json.dumps(payload)}
 
 
 def _publish(session_id: int, payload: dict) -> None:

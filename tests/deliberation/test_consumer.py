@@ -13,7 +13,7 @@ from channels.testing import WebsocketCommunicator
 
 from cases.models import CaseEvent, Term
 from config.asgi import application
-from deliberation import services
+from deliberation import events, services
 from deliberation.models import DialogueSession, Participant, SessionEvent
 from tests.deliberation.conftest import ORIGIN, connect
 
@@ -365,11 +365,11 @@ async def test_an_event_published_ahead_of_its_turn_waits_for_the_one_before(roo
     def two_events():
         first = services.say(session_id=room.session.pk, participant_id=alice.participant, body="first")
         second = services.say(session_id=room.session.pk, participant_id=alice.participant, body="second")
-        return services.event_payload(first), services.event_payload(second)
+        return events.event_payload(first), events.event_payload(second)
 
     first, second = await two_events()
     assert (first["seq"], second["seq"]) == (start + 1, start + 2)
-    await get_channel_layer().group_send(services.group_name(room.session.pk), services.group_message(second))
+    await get_channel_layer().group_send(events.group_name(room.session.pk), events.group_message(second))
     received = [await alice.receive(), await alice.receive()]
     assert [(e["seq"], e["data"]["body"]) for e in received] == [(start + 1, "first"), (start + 2, "second")]
     await alice.close()
