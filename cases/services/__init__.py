@@ -1,0 +1,114 @@
+"""Writes for cases and forums: every change goes through a service here, whichever door asked.
+
+A package by sub-domain; this module is its public face, so that callers write `services.case_open(...)`
+whichever module holds it:
+
+- common: the domain errors, access checks, the case row lock and the timeline's append (shared by all);
+- forums: regions, forums, ladders, memberships;
+- opening: opening a case, its parties and tagged facts;
+- transitions: moving a case along its workflow (guards: cases.workflows);
+- agreements: drafts, terms, instalments, screening;
+- monitoring: compliance checks, payments, conflicts, monitors, surveys, what is due;
+- recurrences: one feud, several cases;
+- ladder: escalation and de-escalation, review reminders.
+"""
+
+from .agreements import (
+    agreement_record,
+    agreement_term_add,
+    instalments_split,
+    month_later,
+    term_check,
+    timeline_record,
+)
+from .common import (
+    AgreementFinal,
+    AgreementNotFinal,
+    ProhibitedTermError,
+    StaleVersion,
+    TransitionNotAllowed,
+    check_can_manage,
+    check_can_see,
+    event_append,
+    lock_case,
+)
+from .forums import (
+    forum_ensure,
+    ladder_default,
+    membership_grant,
+    region_ensure,
+)
+from .ladder import (
+    case_escalate,
+    reminder_dismiss,
+    reminders_create_for_due_reviews,
+)
+from .monitoring import (
+    DUE_HORIZON,
+    TRUCE_WARNING,
+    case_monitor_assign,
+    compliance_conflict_review,
+    compliance_record,
+    due_items_refresh,
+    survey_record,
+)
+from .opening import (
+    REFERENCE_PREFIX,
+    case_open,
+    case_risk_factors_set,
+    party_name_key,
+)
+from .recurrences import (
+    RECURRENCE_CANDIDATES,
+    RECURRENCE_WINDOW,
+    recurrence_decide,
+    recurrence_link,
+    recurrences_find,
+)
+from .transitions import (
+    GUARD_MESSAGES,
+    case_transition,
+)
+
+__all__ = [
+    "StaleVersion",
+    "TransitionNotAllowed",
+    "ProhibitedTermError",
+    "AgreementFinal",
+    "check_can_see",
+    "check_can_manage",
+    "lock_case",
+    "event_append",
+    "AgreementNotFinal",
+    "ladder_default",
+    "region_ensure",
+    "forum_ensure",
+    "membership_grant",
+    "REFERENCE_PREFIX",
+    "case_open",
+    "party_name_key",
+    "case_risk_factors_set",
+    "GUARD_MESSAGES",
+    "case_transition",
+    "month_later",
+    "instalments_split",
+    "term_check",
+    "agreement_term_add",
+    "timeline_record",
+    "agreement_record",
+    "compliance_record",
+    "compliance_conflict_review",
+    "case_monitor_assign",
+    "survey_record",
+    "DUE_HORIZON",
+    "TRUCE_WARNING",
+    "due_items_refresh",
+    "RECURRENCE_WINDOW",
+    "RECURRENCE_CANDIDATES",
+    "recurrences_find",
+    "recurrence_link",
+    "recurrence_decide",
+    "case_escalate",
+    "reminders_create_for_due_reviews",
+    "reminder_dismiss",
+]
