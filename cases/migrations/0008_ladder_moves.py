@@ -3,11 +3,131 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+# Frozen here (2026-12): what cases.ladder_stats.rebuild did when this migration was written, reduced to the
+# fill of an empty database's running totals, so that the migration never runs later application code.
+import bisect
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import Count, IntegerField
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+MOVES = ("escalated", "de_escalated")
+ENDED = ("closed", "withdrawn", "referred")
+BOUNDS = list(range(0, 30)) + list(range(30, 91, 7)) + list(range(91, 365, 28)) + [371, 462, 553, 644, 735]
+
+
+def bucket_of(days):
+    return BOUNDS[max(bisect.bisect_right(BOUNDS, days) - 1, 0)]
+
+
+def month_of(at):
+    return timezone.localtime(at).date().replace(day=1)
+
+
+@dataclass(slots=True)
+class Move:
+    case_id: int
+    forum_id: int
+    at: datetime
+    up: bool
+    source: int
+    target: int
+    stay: int | None
+    first_up: bool = False
+    came_down: bool = False
+
+    def fields(self):
+        return {
+            "case_id": self.case_id, "forum_id": self.forum_id, "at": self.at, "up": self.up,
+            "from_level": self.source, "to_level": self.target, "stay_bucket": self.stay, "first_up": self.first_up,
+            "came_down": self.came_down,
+        }
+
+
+def moves_of(rows):
+    moves = []
+    case = None
+    for case_id, forum_id, kind, at, target, base in rows:
+        if case_id != case:
+            case, level, arrived, first, came_down = case_id, 1, None, None, False
+        if kind == "opened":
+            level, arrived = base or 1, at
+            continue
+        up = kind == "escalated"
+        stay = None if arrived is None else bucket_of((at - arrived).total_seconds() / 86400)
+        move = Move(case_id, forum_id, at, up, level, target, stay, first_up=up and first is None)
+        moves.append(move)
+        if move.first_up:
+            first = move
+        elif not up and first is not None and not came_down:
+            came_down = first.came_down = True
+        level, arrived = target, at
+    return moves
+
+
+def count_moves(moves):
+    counts = Counter()
+    for move in moves:
+        month = month_of(move.at)
+        counts[(move.forum_id, month, "up" if move.up else "down", move.target, 0)] += 1
+        if move.stay is not None:
+            counts[(move.forum_id, month, "stay", move.source, move.stay)] += 1
+        if move.first_up:
+            counts[(move.forum_id, month, "escalated", 0, 0)] += 1
+            if move.came_down:
+                counts[(move.forum_id, month, "returned", 0, 0)] += 1
+    return counts
+
 
 def fill(apps, schema_editor):
-    from cases import ladder_stats
+    Case = apps.get_model("cases", "Case")
+    CaseEvent = apps.get_model("cases", "CaseEvent")
+    LadderOpenCount = apps.get_model("cases", "LadderOpenCount")
+    LadderStat = apps.get_model("cases", "LadderStat")
+    LadderMove = apps.get_model("cases", "LadderMove")
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"LOCK TABLE {LadderOpenCount._meta.db_table}, {LadderStat._meta.db_table}, "
+                    f"{LadderMove._meta.db_table} IN EXCLUSIVE MODE"
+                )
+        LadderOpenCount.objects.all().delete()
+        LadderStat.objects.all().delete()
+        LadderMove.objects.all().delete()
+        open_counts = (
+            Case.objects.exclude(state__in=ENDED).values("forum_id", "rung_id").annotate(n=Count("id")).order_by()
+        )
+        LadderOpenCount.objects.bulk_create(
+            LadderOpenCount(forum_id=row["forum_id"], rung_id=row["rung_id"], open_cases=row["n"])
+            for row in open_counts
+        )
+        moved = CaseEvent.objects.filter(kind__in=MOVES).values("case_id")
+        rows = (
+            CaseEvent.objects.filter(case_id__in=moved, kind__in=("opened", *MOVES))
+            .annotate(
+                level=Cast(KeyTextTransform("to", "data"), IntegerField()),
+                base=Cast(KeyTextTransform("rung", "data"), IntegerField()),
+            )
+            .order_by("case_id", "seq")
+            .values_list("case_id", "case__forum_id", "kind", "at", "level", "base")
+        )
+        moves = moves_of(rows.iterator(chunk_size=5000))
+        LadderMove.objects.bulk_create((LadderMove(**move.fields()) for move in moves), batch_size=5000)
+        LadderStat.objects.bulk_create(
+            (
+                LadderStat(forum_id=forum_id, month=month, metric=metric, level=level, bucket=bucket, n=n)
+                for (forum_id, month, metric, level, bucket), n in count_moves(moves).items()
+            ),
+            batch_size=5000,
+        )
 
-    ladder_stats.rebuild(apps)
+
 
 
 class Migration(migrations.Migration):

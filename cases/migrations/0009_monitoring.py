@@ -4,11 +4,72 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+# Frozen here (2026-12): cases.guardrails.normalise as it was when this migration was written, so that the
+# migration gives the same keys whatever later versions of the screening code do.
+import unicodedata
+
+import regex
+from pyarabic import araby
+
+_LETTERS = {
+    "ک": "ك",
+    "ڪ": "ك",
+    "ګ": "گ",
+    "ی": "ي",
+    "ى": "ي",
+    "ے": "ي",
+    "ې": "ي",
+    "ۍ": "ي",
+    "ێ": "ي",
+    "ہ": "ه",
+    "ھ": "ه",
+    "ە": "ه",
+    "ۃ": "ه",
+    "ة": "ه",
+    "ں": "ن",
+    "ڼ": "ن",
+    "ټ": "ٹ",
+    "ډ": "ڈ",
+    "ړ": "ڑ",
+    "ښ": "ش",
+    "ږ": "ژ",
+    "ٱ": "ا",
+    "\u200c": " ",  # zero-width non-joiner: Persian writes "می‌دهند" with it, or a space, or nothing
+}
+_LETTERS.update({chr(0x0660 + d): str(d) for d in range(10)})  # Arabic-Indic digits
+_LETTERS.update({chr(0x06F0 + d): str(d) for d in range(10)})  # Persian and Urdu digits
+_TRANSLATE = str.maketrans(_LETTERS)
+
+_APOSTROPHES = regex.compile(r"['\u2018\u2019\u02bc\u02bb\u02be\u02bf\u0060\u00b4]")
+_COMBINING_HAMZA = regex.compile(r"[\u0654\u0655]")
+_MARKS = regex.compile(r"\p{Mn}+")
+_FORMAT = regex.compile(r"\p{Cf}+")
+_DOUBLE_YEH = regex.compile(r"ي{2,}")
+_NOT_WORD = regex.compile(r"[^\p{L}\p{N}]+")
+
+
+def normalise(text: str) -> str:
+    """The form in which terms and phrases are compared: lower case, one script per letter, no marks,
+    words separated by single spaces."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    # A hamza typed as a separate mark (Persian "خانهٔ") is a grammatical ending, not a letter; pyarabic
+    # would turn it into an alef, so it goes first.
+    text = _COMBINING_HAMZA.sub("", text)
+    text = araby.strip_tatweel(araby.strip_tashkeel(text))
+    text = araby.normalize_teh(araby.normalize_hamza(araby.normalize_ligature(text), method="tasheel"))
+    # Whatever marks are left: Latin accents, Urdu and Quranic small letters, hamza on heh and yeh barree.
+    text = unicodedata.normalize("NFC", _MARKS.sub("", unicodedata.normalize("NFD", text)))
+    text = _APOSTROPHES.sub("", text).translate(_TRANSLATE)
+    text = _FORMAT.sub("", text)
+    # Urdu writes "جائے" (alef, yeh-hamza, yeh barree) and "جاۓ"; without hamzas both are one yeh.
+    text = _DOUBLE_YEH.sub("ي", text)
+    return _NOT_WORD.sub(" ", text).strip()
+
+
+
 
 def fill_name_keys(apps, schema_editor):
-    """Existing parties get the key that new ones get in cases.services.case_open."""
-    from cases.guardrails import normalise
-
+    """Existing parties get the key that new ones got in cases.services.case_open."""
     Party = apps.get_model("cases", "Party")
     batch = []
     for party in Party.objects.only("id", "name").iterator(chunk_size=2000):
