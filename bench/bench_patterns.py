@@ -1,4 +1,4 @@
-"""Benchmark: the regulator summary (cases.patterns) at scale, run where it runs in production, in a Celery
+"""Benchmark: the regulator summary (reports.patterns) at scale, run where it runs in production, in a Celery
 worker.
 
 Usage (from the repository's root; PostgreSQL and Redis):
@@ -133,8 +133,8 @@ def main() -> None:
     from django.conf import settings
     from django.db import connection
 
-    from cases import synthetic
     from cases.models import Case, CaseEvent, PatternCloseDays, PatternMonth, PatternWeek
+    from devdata import synthetic
 
     run = run_in_worker if os.environ.get("REDIS_URL") else run_in_process
     where = "a Celery worker (--pool solo)" if run is run_in_worker else "a manage.py subprocess"

@@ -71,8 +71,8 @@ def prepare(args) -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from cases import synthetic
     from cases.models import Case, CaseEvent
+    from devdata import synthetic
 
     settings.DEBUG = False  # No query log growing over thousands of requests.
     call_command("migrate", verbosity=0)

@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
-from cases import synthetic
+from devdata import synthetic
 
 
 def _day(value: str) -> datetime:

@@ -10,9 +10,8 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.roles import ADMINISTRATOR, REGULATOR
-
-from . import services
-from .models import Case, Forum, Membership
+from cases import services
+from cases.models import Case, Forum, Membership
 
 DEFAULT_PASSWORD = "sulh-demo-2026"
 

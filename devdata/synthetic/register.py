@@ -1,0 +1,313 @@
+"""The recurrence register: the district's earlier cases a new case may be linked to, in memory, as
+services.recurrences_find would find them when the case opens (the database's cases read in first, when a
+run adds to earlier ones), and the feuds the generator chooses to continue."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db import connection, models
+
+from cases import services
+from cases.models import CaseParty
+
+from .vocabulary import RECURRENCE
+
+WINDOW = int(services.RECURRENCE_WINDOW.total_seconds())
+FIRST, SECOND = CaseParty.Role.FIRST_PARTY.value, CaseParty.Role.SECOND_PARTY.value
+RECURRENCE_WEIGHTS = RECURRENCE["weights"]
+RECURRENCE_TOP = max(RECURRENCE_WEIGHTS.values())
+
+
+@dataclass(slots=True, eq=False)
+class PartyRef:
+    """A party record as later cases and events need it: reused by a recurrence, named in a survey's event."""
+
+    id: int
+    key: str  # name_key
+    pseudonym: str
+
+
+@dataclass(slots=True, eq=False)
+class Known:
+    """A case as services.recurrences_find sees it when a later case opens: its district, times, and first
+    and second parties."""
+
+    id: int
+    region_id: int
+    forum_id: int
+    opened_at: int
+    closed_at: int | None
+    outcome: str
+    dispute_type: str
+    sides: tuple[tuple[PartyRef, ...], tuple[PartyRef, ...]]  # First parties, second parties.
+    reference: str = ""
+
+
+class Register:
+    """The cases a new case may be linked to, held in memory so that no opening queries the database: by
+    district and party name key (what services.recurrences_find looks up), and by forum for the generator's
+    own choice of a feud to continue. Cases come in the order they open, so a case that ended more than 24
+    months before an opening can never be linked again: such cases are skipped, and swept out now and then."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[tuple[int, str], list[Known]] = {}
+        # By district and two name keys, one of a first party and one of a second (in sorted order): the cases
+        # a case of one first and one second party may be linked to by names, or by records (which bear them).
+        self.by_pair: dict[tuple[int, str, str], list[Known]] = {}
+        self.pools: dict[int, list[Known]] = {}  # By forum: the cases the generator may continue.
+        self.cutoff = -(1 << 62)  # Cases ended before it are gone for good.
+        self.size = 0
+        self.swept = 0  # The size after the last sweep.
+
+    def add(self, known: Known, *, pickable: bool) -> None:
+        by_key = self.by_key
+        for side in known.sides:
+            for party in side:
+                if party.key:
+                    entries = by_key.get((known.region_id, party.key))
+                    if entries is None:
+                        by_key[known.region_id, party.key] = [known]
+                    elif entries[-1] is not known:
+                        entries.append(known)
+        by_pair = self.by_pair
+        for one in known.sides[0]:
+            for other in known.sides[1]:
+                if one.key and other.key:
+                    pair = (known.region_id, one.key, other.key) if one.key <= other.key else (
+                        known.region_id, other.key, one.key)  # fmt: skip
+                    entries = by_pair.get(pair)
+                    if entries is None:
+                        by_pair[pair] = [known]
+                    elif entries[-1] is not known:
+                        entries.append(known)
+        if pickable:
+            pool = self.pools.get(known.forum_id)
+            if pool is None:
+                self.pools[known.forum_id] = [known]
+            else:
+                pool.append(known)
+        self.size += 1
+
+    def advance(self, opened_at: int) -> None:
+        """The clock moves to the next opening. When the register has doubled since the last sweep, the cases
+        ended more than 24 months before it are dropped (their memory too)."""
+        self.cutoff = cutoff = opened_at - WINDOW
+        if self.size > 2 * self.swept + 50_000:
+            for table in (self.by_key, self.by_pair, self.pools):
+                for key, entries in list(table.items()):
+                    kept = [known for known in entries if known.closed_at is None or known.closed_at >= cutoff]
+                    if kept:
+                        table[key] = kept
+                    else:
+                        del table[key]
+            self.size = self.swept = sum(len(pool) for pool in self.pools.values())
+
+    def pick(self, rng: random.Random, forum_id: int, opened_at: int) -> Known | None:
+        """An earlier case of the forum to continue, each as likely as the weight of how it stood when the new
+        case opened: still open, or how it ended."""
+        pool = self.pools.get(forum_id)
+        cutoff = self.cutoff
+        for _attempt in range(24):
+            if not pool:
+                return None
+            i = int(rng.random() * len(pool))
+            known = pool[i]
+            closed = known.closed_at
+            if closed is not None and closed < cutoff:  # Gone for good: drop it.
+                pool[i] = pool[-1]
+                pool.pop()
+                continue
+            standing = "open" if closed is None or closed > opened_at else known.outcome
+            if known.opened_at < opened_at and rng.random() * RECURRENCE_TOP < RECURRENCE_WEIGHTS[standing]:
+                return known
+        return None
+
+    def pair_matches(
+        self, region_id: int, opened_at: int, first: PartyRef, second: PartyRef
+    ) -> list[tuple[Known, str]]:
+        """matches() for a case with one first and one second party (every case the generator opens), quicker:
+        a link needs a match on each side, so only the cases holding both names, one on each side, are read."""
+        by_key = self.by_key
+        holding_first = by_key.get((region_id, first.key))
+        if not holding_first:
+            return []
+        holding_second = by_key.get((region_id, second.key))
+        if not holding_second:
+            return []  # Most openings end here or above.
+        if 2 * (len(holding_first) + len(holding_second)) > services.RECURRENCE_CANDIDATES:
+            return self.matches(region_id, opened_at, [(first, FIRST), (second, SECOND)])
+        a, b = first.key, second.key
+        holding_both = self.by_pair.get((region_id, a, b) if a <= b else (region_id, b, a))
+        if not holding_both:
+            return []
+        cutoff = opened_at - WINDOW
+        links = []
+        for known in holding_both:
+            if (
+                known.opened_at < opened_at
+                and (known.closed_at is None or known.closed_at >= cutoff)
+                and (basis := _pair_basis(first, second, known.sides))
+            ):
+                links.append((known, basis))
+        if len(links) > 1:
+            links.sort(key=lambda link: (-link[0].opened_at, link[0].id))
+        return links
+
+    def matches(self, region_id: int, opened_at: int, parties: list[tuple[PartyRef, str]]) -> list[tuple[Known, str]]:
+        """What services.recurrences_find links a case opening now with these parties to, in its order: the
+        district's earlier cases, still open or ended within 24 months, with a first party of one and a
+        second party of the other on each side (either way round), the same records or the same names."""
+        # A link needs a match on both sides (a record matches by its name too): a case holding a name of each.
+        by_key = self.by_key
+        held = [
+            role for party, role in parties if (role == FIRST or role == SECOND) and (region_id, party.key) in by_key
+        ]
+        if FIRST not in held or SECOND not in held:
+            return []  # Most openings.
+        records: dict[str, set[int]] = {FIRST: set(), SECOND: set()}
+        names: dict[str, set[str]] = {FIRST: set(), SECOND: set()}
+        for party, role in parties:
+            if role == FIRST or role == SECOND:
+                records[role].add(party.id)
+                if party.key:
+                    names[role].add(party.key)
+        holders = [
+            {known.id: known for key in names[role] for known in by_key.get((region_id, key), ())}
+            for role in (FIRST, SECOND)
+        ]
+        both = holders[0].keys() & holders[1].keys()
+        if not both:
+            return []
+        cutoff = opened_at - WINDOW
+        candidates = [
+            known
+            for known in (holders[0][i] for i in both)
+            if known.opened_at < opened_at and (known.closed_at is None or known.closed_at >= cutoff)
+        ]
+        rows = sum(len(holder) for holder in holders)
+        if rows * 2 > services.RECURRENCE_CANDIDATES:  # Only then may its limit on rows read leave some out.
+            return self._matches_limited(region_id, opened_at, records, names)
+        candidates.sort(key=lambda known: (-known.opened_at, known.id))
+        return [(known, basis) for known in candidates if (basis := _basis(records, names, known.sides))]
+
+    def _matches_limited(
+        self, region_id: int, opened_at: int, records: dict[str, set[int]], names: dict[str, set[str]]
+    ) -> list[tuple[Known, str]]:
+        """recurrences_find row by row: the matching parties of the earlier cases, the latest cases first, as
+        many rows as it reads."""
+        keys = names[FIRST] | names[SECOND]
+        ids = records[FIRST] | records[SECOND]
+        cutoff = opened_at - WINDOW
+        rows, seen = [], set()
+        for key in sorted(keys):
+            for known in self.by_key.get((region_id, key), ()):
+                if known.opened_at >= opened_at or (known.closed_at is not None and known.closed_at < cutoff):
+                    continue
+                for role, side in zip((FIRST, SECOND), known.sides, strict=True):
+                    for party in side:
+                        row = (known.id, role, party.id)
+                        if (party.key in keys or party.id in ids) and row not in seen:
+                            seen.add(row)
+                            rows.append((known, role, party))
+        rows.sort(key=lambda row: (-row[0].opened_at, row[0].id, row[1], row[2].id))
+        found: dict[int, tuple[Known, list, list]] = {}
+        for known, role, party in rows[: services.RECURRENCE_CANDIDATES]:
+            found.setdefault(known.id, (known, [], []))[1 if role == FIRST else 2].append(party)
+        links = []
+        for known, first, second in found.values():
+            if basis := _basis(records, names, (tuple(first), tuple(second))):
+                links.append((known, basis))
+        return links
+
+    def preload(self, start: int) -> None:
+        """The database's cases that a case of this run could be linked to (a run adding to earlier ones)."""
+        sides: dict[int, tuple[list, list]] = {}
+        cases: dict[int, tuple] = {}
+        for case_id, role, party_id, key, pseudonym, *case in preload_rows(start - WINDOW):
+            sides.setdefault(case_id, ([], []))[role == SECOND].append(PartyRef(party_id, key, pseudonym))
+            cases[case_id] = case
+        for case_id, (region_id, forum_id, opened, closed, outcome, dispute_type, reference) in cases.items():
+            first, second = sides[case_id]
+            self.add(
+                Known(case_id, region_id, forum_id, opened, closed, outcome, dispute_type, (tuple(first), tuple(second)),
+                      reference),
+                pickable=False,
+            )  # fmt: skip
+
+
+def preload_rows(cutoff: int) -> Iterable[tuple]:
+    """The first and second parties of the cases still open or ended since `cutoff`, in case and party order:
+    (case id, role, party id, name key, pseudonym, region, forum, opened, closed, outcome, dispute type,
+    reference), times in epoch seconds. Through the ORM, or in plain SQL on PostgreSQL: the same rows,
+    several times quicker at a million cases."""
+    return (preload_rows_sql if connection.vendor == "postgresql" else preload_rows_orm)(cutoff)
+
+
+def preload_rows_orm(cutoff: int) -> Iterable[tuple]:
+    rows = (
+        CaseParty.objects.filter(role__in=[FIRST, SECOND])
+        .filter(models.Q(case__closed_at__isnull=True) | models.Q(case__closed_at__gte=_at(cutoff)))
+        .order_by("case_id", "party_id", "role")
+        .values_list(
+            "case_id", "role", "party_id", "party__name_key", "party__pseudonym", "case__forum__region_id",
+            "case__forum_id", "case__opened_at", "case__closed_at", "case__outcome", "case__dispute_type",
+            "case__reference",
+        )
+    )  # fmt: skip
+    for *head, opened, closed, outcome, dispute_type, reference in rows.iterator(chunk_size=20_000):
+        yield (*head, int(opened.timestamp()), None if closed is None else int(closed.timestamp()), outcome,
+               dispute_type, reference)  # fmt: skip
+
+
+def preload_rows_sql(cutoff: int) -> Iterable[tuple]:
+    with connection.chunked_cursor() as cursor:  # A server-side cursor: 20,000 rows in memory at a time.
+        cursor.execute(
+            "SELECT cp.case_id, cp.role, cp.party_id, p.name_key, p.pseudonym, f.region_id, c.forum_id, "
+            "EXTRACT(EPOCH FROM c.opened_at)::bigint, EXTRACT(EPOCH FROM c.closed_at)::bigint, c.outcome, "
+            "c.dispute_type, c.reference FROM cases_caseparty cp JOIN cases_case c ON c.id = cp.case_id "
+            "JOIN cases_party p ON p.id = cp.party_id JOIN cases_forum f ON f.id = c.forum_id "
+            "WHERE cp.role IN (%s, %s) AND (c.closed_at IS NULL OR c.closed_at >= %s) "
+            "ORDER BY cp.case_id, cp.party_id, cp.role",
+            [FIRST, SECOND, _at(cutoff)],
+        )
+        while rows := cursor.fetchmany(20_000):
+            yield from rows
+
+
+def _basis(
+    records: dict[str, set[int]], names: dict[str, set[str]], sides: tuple[tuple[PartyRef, ...], tuple[PartyRef, ...]]
+) -> str | None:
+    """What recurrences_find matches a case's parties with an earlier case's on: a first party of one and a
+    second party of the other on each side, either way round, by the records, else by the names."""
+    their_records = [{party.id for party in side} for side in sides]
+    their_names = [{party.key for party in side} for side in sides]
+    for mine, theirs, basis in ((records, their_records, "party_record"), (names, their_names, "names")):
+        if (mine[FIRST] & theirs[0] and mine[SECOND] & theirs[1]) or (
+            mine[FIRST] & theirs[1] and mine[SECOND] & theirs[0]
+        ):
+            return basis
+    return None
+
+
+def _pair_basis(
+    first: PartyRef, second: PartyRef, sides: tuple[tuple[PartyRef, ...], tuple[PartyRef, ...]]
+) -> str | None:
+    """_basis() for a case with one first and one second party."""
+    theirs_first, theirs_second = sides
+    if (any(p.id == first.id for p in theirs_first) and any(p.id == second.id for p in theirs_second)) or (
+        any(p.id == first.id for p in theirs_second) and any(p.id == second.id for p in theirs_first)
+    ):
+        return "party_record"
+    if (any(p.key == first.key for p in theirs_first) and any(p.key == second.key for p in theirs_second)) or (
+        any(p.key == first.key for p in theirs_second) and any(p.key == second.key for p in theirs_first)
+    ):
+        return "names"
+    return None
+
+
+def _at(t: int) -> datetime:
+    return datetime.fromtimestamp(t, tz=UTC)
