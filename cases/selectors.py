@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 
@@ -10,11 +9,10 @@ from django.conf import settings
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
-from config.errors import ForbiddenError, NotFoundError
+from config.errors import NotFoundError
 
-from . import ladder_stats, workflows
 from . import rules as case_rules
-from .ladders import DEFAULT_RUNGS
+from . import workflows
 from .models import (
     Agreement,
     Case,
@@ -25,7 +23,6 @@ from .models import (
     DueItem,
     Forum,
     Instalment,
-    LadderOpenCount,
     Membership,
     Recurrence,
     Reminder,
@@ -335,16 +332,12 @@ def allowed_transitions(*, case: Case, user) -> list[dict]:
     if not case_rules.can_manage_forum_cases(user, case.forum):
         return []
     workflow = workflows.workflow_for(case.kind)
+    facts = _CaseFacts(case=case)
     result = []
-    agreement = None
     for transition in workflow.transitions_from(case.state):
-        if workflows.OFFENCE_NOT_COMPOUNDABLE in transition.guards and case.offence_class == "non_compoundable":
+        refused = workflow.check(case.state, transition.target, facts, only=workflows.CASE_GUARDS)
+        if workflows.OFFENCE_NOT_COMPOUNDABLE in refused:
             continue
-        blocked = []
-        if workflows.AGREEMENT_MISSING in transition.guards:
-            agreement = agreement or case_agreement(case=case)
-            if agreement is None or not agreement.terms.exists():
-                blocked.append(workflows.AGREEMENT_MISSING)
         result.append(
             {
                 "to": transition.target,
@@ -352,10 +345,31 @@ def allowed_transitions(*, case: Case, user) -> list[dict]:
                 "kind": transition.kind,
                 "reason_required": workflows.REASON_REQUIRED in transition.guards,
                 "outcome_required": workflows.OUTCOME_REQUIRED in transition.guards,
-                "blocked_by": blocked,
+                "blocked_by": refused,
             }
         )
     return result
+
+
+class _CaseFacts:
+    """The case's own facts for the guard engine (workflows.MoveFacts); the agreement is read once, if asked."""
+
+    reason = ""
+    outcome = ""
+
+    def __init__(self, *, case: Case) -> None:
+        self.case = case
+        self.offence_class = case.offence_class
+        self._has_terms: bool | None = None
+
+    def has_agreement_terms(self) -> bool:
+        if self._has_terms is None:
+            agreement = case_agreement(case=self.case)
+            self._has_terms = agreement is not None and agreement.terms.exists()
+        return self._has_terms
+
+    def all_terms_met(self) -> bool:
+        raise AssertionError("compliance_open depends on the outcome asked for; it is never a case guard")
 
 
 def reminder_list_for_user(*, user) -> QuerySet[Reminder]:
@@ -366,74 +380,6 @@ def reminder_list_for_user(*, user) -> QuerySet[Reminder]:
     return qs.filter(
         case__forum__memberships__user=user, case__forum__memberships__role=Membership.Role.FACILITATOR
     ).order_by("due_on", "id")
-
-
-def escalation_report_forums(*, user, forum=None, region=None) -> QuerySet[Forum]:
-    """The forums an escalation report may cover: every forum for administrators, the forums a facilitator
-    facilitates; ForbiddenError for anyone else. A forum or region outside them is NotFoundError."""
-    if case_rules.is_administrator(user):
-        forums = Forum.objects.all()
-    elif Membership.objects.filter(user=user, role=Membership.Role.FACILITATOR).exists():
-        forums = Forum.objects.filter(memberships__user=user, memberships__role=Membership.Role.FACILITATOR)
-    else:
-        raise ForbiddenError()
-    if forum is not None:
-        forums = forums.filter(pk=forum)
-        if not forums.exists():
-            raise NotFoundError()
-    if region is not None:
-        forums = forums.filter(Q(region__code=region) | Q(region__parent__code=region))
-    return forums.distinct()
-
-
-def escalation_report(*, user, forum=None, region=None, date_from=None, date_to=None) -> dict:
-    """The pyramid's shape (open cases per rung, now) and the moves in the period: how many up and down, per
-    month and rung reached, the median days a case stayed at each rung before a move took it off, and of
-    the cases first escalated in the period how many have since come back down. Read from the running
-    totals of cases.ladder_stats: a few hundred rows whatever the number of cases."""
-    forum_ids = list(escalation_report_forums(user=user, forum=forum, region=region).values_list("pk", flat=True))
-    rungs = list(
-        Rung.objects.filter(ladder__forums__in=forum_ids).values("level", "name").distinct().order_by("level")
-    ) or [{"level": level, "name": name} for level, _code, name, _d in DEFAULT_RUNGS]
-    names = {}
-    for rung in rungs:
-        names.setdefault(rung["level"], rung["name"])
-    open_counts = dict(
-        LadderOpenCount.objects.filter(forum_id__in=forum_ids)
-        .values_list("rung__level")
-        .annotate(n=Sum("open_cases"))
-        .values_list("rung__level", "n")
-    )
-    totals: Counter = Counter()
-    series: dict[tuple[str, int], dict] = {}
-    stays: dict[int, Counter] = {}
-    for (month, metric, level, bucket), n in ladder_stats.counts(
-        forum_ids=forum_ids, date_from=date_from, date_to=date_to
-    ).items():
-        totals[metric] += n
-        if metric in (ladder_stats.UP, ladder_stats.DOWN):
-            key = (month.strftime("%Y-%m"), level)
-            entry = series.setdefault(key, {"month": key[0], "level": level, "moves_up": 0, "moves_down": 0})
-            entry["moves_up" if metric == ladder_stats.UP else "moves_down"] += n
-        elif metric == ladder_stats.STAY:
-            stays.setdefault(level, Counter())[bucket] += n
-    base_level = min(names)
-    base_open = open_counts.get(base_level, 0)
-    above_open = sum(n for level, n in open_counts.items() if level != base_level)
-    return {
-        "moves_by_month": [series[key] for key in sorted(series)],
-        "rungs": [
-            {"level": level, "name": names[level], "open_cases": open_counts.get(level, 0)} for level in sorted(names)
-        ],
-        "moves_up": totals[ladder_stats.UP],
-        "moves_down": totals[ladder_stats.DOWN],
-        "median_days_at_rung": {
-            str(level): ladder_stats.median(histogram) for level, histogram in sorted(stays.items()) if histogram
-        },
-        "inverted": above_open > base_open,
-        "escalated_cases": totals[ladder_stats.ESCALATED],
-        "came_back_down": totals[ladder_stats.RETURNED],
-    }
 
 
 def user_by_username(*, username: str):

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import (
+    CLOSING_OUTCOMES,
     Agreement,
     Case,
     CaseEvent,
@@ -70,7 +71,6 @@ class ForumSerializer(serializers.ModelSerializer):
 
 
 TRANSITION_KINDS = [("forward", "forward"), ("back", "back"), ("exit", "exit")]
-CLOSING_OUTCOMES = [("resolved", "resolved"), ("partly_resolved", "partly_resolved"), ("breakdown", "breakdown")]
 
 
 class PartyInputSerializer(serializers.Serializer):
@@ -189,7 +189,9 @@ class TransitionInputSerializer(serializers.Serializer):
     to = serializers.CharField(max_length=40)
     version = serializers.IntegerField(min_value=1)
     reason = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
-    outcome = serializers.ChoiceField(choices=CLOSING_OUTCOMES, required=False, allow_blank=True, default="")
+    outcome = serializers.ChoiceField(
+        choices=[o.value for o in CLOSING_OUTCOMES], required=False, allow_blank=True, default=""
+    )
     truce_expires = serializers.DateField(required=False, allow_null=True, default=None)
 
 
@@ -390,29 +392,8 @@ class ReminderSerializer(serializers.Serializer):
     rung = serializers.IntegerField(source="case.rung.level")
 
 
-class EscalationReportQuerySerializer(serializers.Serializer):
-    forum = serializers.IntegerField(min_value=1, required=False)
-    region = serializers.SlugField(max_length=40, required=False, allow_blank=True)
-    to = serializers.DateField(required=False)
-
-    def get_fields(self):
-        fields = super().get_fields()
-        fields["from"] = serializers.DateField(required=False)  # "from" is a Python keyword.
-        return fields
-
-    def validate(self, attrs):
-        if attrs.get("from") and attrs.get("to") and attrs["from"] > attrs["to"]:
-            raise serializers.ValidationError({"from": [_("The period starts after it ends.")]})
-        return attrs
-
-
 class CaseListQuerySerializer(serializers.Serializer):
     forum = serializers.IntegerField(min_value=1, required=False)
     state = serializers.CharField(max_length=40, required=False, allow_blank=True)
     dispute_type = serializers.CharField(max_length=40, required=False, allow_blank=True)
     q = serializers.CharField(max_length=200, required=False, allow_blank=True)
-
-
-class EarlyWarningQuerySerializer(serializers.Serializer):
-    week = serializers.DateField(required=False, allow_null=True, default=None)
-    region = serializers.SlugField(max_length=40, required=False, allow_null=True, default=None)

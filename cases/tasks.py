@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import pattern_report, patterns, services
+from . import services
 
 
 @shared_task(
@@ -17,25 +17,3 @@ def review_reminders() -> int:
 def due_items() -> dict:
     """Beat runs this hourly: what monitors should do this week (checks due, instalments, truces)."""
     return services.due_items_refresh()
-
-
-@shared_task(
-    name="cases.summarise_patterns",
-    bind=True,
-    acks_late=True,
-    autoretry_for=(Exception,),
-    retry_backoff=True,
-    max_retries=5,
-)
-def summarise_patterns(self, full: bool = False) -> dict:
-    """Beat runs this nightly, and administrators queue it (POST /api/reports/patterns/refresh/): fold the new
-    events into the regulator summary. Each chunk commits with the watermark, so a run killed half-way and
-    given back to the queue (acks_late) carries on where it stopped and counts nothing twice."""
-
-    def report(fraction: float) -> None:
-        self.update_state(state="PROGRESS", meta={"progress": round(fraction, 4)})
-
-    result = patterns.summarise(full=full, progress=report)
-    # The reports' protected cells are worked out once per summary: here, rather than in a regulator's request.
-    pattern_report.cells_warm()
-    return result

@@ -186,11 +186,11 @@ CELERY_TIMEZONE = "UTC"
 # The embedded mode runs tasks in the request; keep their state so /api/reports/tasks/{id}/ can answer.
 CELERY_TASK_STORE_EAGER_RESULT = EMBEDDED
 
-# --- Regulator summary (cases.patterns) ------------------------------------------------------------
+# --- Regulator summary (reports.patterns) ----------------------------------------------------------
 # Events folded per transaction: a killed run loses at most one chunk's work, and each chunk reports progress.
 PATTERNS_CHUNK_EVENTS = env_int("PATTERNS_CHUNK_EVENTS", 500_000)
 # Events younger than this (seconds) wait for the next run: their transaction, or a neighbour's, may still
-# be open (cases/patterns.py explains why).
+# be open (reports/patterns.py explains why).
 PATTERNS_SAFETY_LAG = env_int("PATTERNS_SAFETY_LAG", 60)
 # How long a run waits for the transactions writing events when it starts, before folding anyway (seconds).
 PATTERNS_WRITERS_WAIT = env_int("PATTERNS_WRITERS_WAIT", 300)
@@ -344,7 +344,8 @@ CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
 CELERY_BEAT_SCHEDULE = {
     "review-reminders": {"task": "cases.review_reminders", "schedule": 3600.0},
     "monitor-due-items": {"task": "cases.due_items", "schedule": 3600.0},
-    # Nightly, after the day's work: fold the day's events into the regulator summary (cases.patterns).
+    # Nightly, after the day's work: fold the day's events into the regulator summary (reports.patterns). The
+    # task lives in reports.tasks and keeps the name it was first queued under.
     "regulator-patterns": {
         "task": "cases.summarise_patterns",
         "schedule": crontab(minute=30, hour=2),

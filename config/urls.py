@@ -36,4 +36,5 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("deliberation.urls")),
     path("", include("cases.urls")),
+    path("", include("reports.urls")),
 ]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cases import apis  # moving to reports.apis
+from . import apis
 
 urlpatterns = [
     path("reports/escalations/", apis.EscalationReportApi.as_view(), name="api-report-escalations"),

@@ -8,8 +8,9 @@ from collections import Counter
 import pytest
 import time_machine
 
-from cases import ladder_stats, selectors
+from cases import ladder_stats
 from cases.models import Case, CaseEvent, LadderOpenCount, LadderStat
+from reports import selectors as report_selectors
 from tests.cases.ladder_totals import totals
 from tests.cases.test_services_escalation import climb
 
@@ -47,7 +48,7 @@ def january(world, open_case):
 
 
 def report(world, **filters):
-    return selectors.escalation_report(user=world.carol, **filters)
+    return report_selectors.escalation_report(user=world.carol, **filters)
 
 
 def test_medians_over_all_time(world, january):
@@ -149,7 +150,25 @@ def test_the_rebuild_command_repairs_damaged_totals(world, january):
     kept = totals()
     LadderStat.objects.filter(metric="stay").delete()
     LadderOpenCount.objects.update(open_cases=99)
-    assert selectors.escalation_report(user=world.carol)["median_days_at_rung"] == {}
+    assert report_selectors.escalation_report(user=world.carol)["median_days_at_rung"] == {}
     call_command("rebuild_ladder_stats")
     assert totals() == kept
     assert report(world)["median_days_at_rung"] == {"1": 5.0, "2": 20.0}
+
+
+def test_migration_0008_fills_what_a_rebuild_finds(world, january, open_case):
+    """0008 carries a frozen copy of the rebuild; on the same data it fills the same totals."""
+    import importlib
+
+    from django.apps import apps
+
+    ended = open_case()
+    climb(ended, direction="up", reason="r")
+    ended.move("referred", reason="Sent to court")
+    ladder_stats.rebuild()
+    rebuilt = totals()
+    LadderStat.objects.all().delete()
+    LadderOpenCount.objects.all().delete()
+    importlib.import_module("cases.migrations.0008_ladder_moves").fill(apps, None)
+    assert totals() == rebuilt
+    assert rebuilt[1], "the fixture's moves must give totals to compare"

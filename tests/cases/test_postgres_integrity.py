@@ -9,6 +9,7 @@ from django.db.utils import DatabaseError, IntegrityError
 from cases import services
 from cases.models import Case, CaseEvent
 from config.errors import ConflictError
+from reports import selectors as report_selectors
 from tests.cases.ladder_totals import totals
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -156,6 +157,6 @@ def test_racing_moves_keep_the_escalation_totals_exact(postgres, world, open_cas
     kept = totals()
     ladder_stats.rebuild()
     assert totals() == kept
-    body = services.selectors.escalation_report(user=world.carol, forum=world.jirga.pk)
+    body = report_selectors.escalation_report(user=world.carol, forum=world.jirga.pk)
     assert [(r["level"], r["open_cases"]) for r in body["rungs"][:2]] == [(1, 6), (2, 6)]
     assert (body["moves_up"], body["moves_down"]) == (12, 6)

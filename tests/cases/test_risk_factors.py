@@ -8,11 +8,11 @@ import re
 import pytest
 from django.utils import timezone
 
-from cases import pattern_report, services
+from cases import services
 from cases.models import Case, CaseEvent, CaseRiskFactor
-from reports import disclosure
-from tests.cases.pattern_data import ALERT_WEEK, fill_weeks, make_districts
+from reports import disclosure, pattern_report
 from tests.factories import ForumFactory
+from tests.reports.pattern_data import ALERT_WEEK, fill_weeks, make_districts
 
 pytestmark = pytest.mark.django_db
 

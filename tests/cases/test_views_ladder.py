@@ -16,8 +16,9 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from cases import selectors, services
+from cases import services
 from cases.models import Case, Reminder
+from reports import selectors as report_selectors
 from tests.cases.test_services_escalation import climb
 
 pytestmark = pytest.mark.django_db
@@ -359,7 +360,7 @@ def inverted(world, open_case):
 
 
 def test_the_statistics_page_for_an_administrator(client, inverted):
-    report = selectors.escalation_report(user=inverted.carol)
+    report = report_selectors.escalation_report(user=inverted.carol)
     response = as_page(client, inverted.carol).get("/reports/escalations/")
     assert response.status_code == 200
     page = html(response)
@@ -412,7 +413,7 @@ def test_a_healthy_pyramid_has_no_warning(client, world, open_case):
 
 
 def test_the_csv_matches_the_report(client, inverted):
-    report = selectors.escalation_report(user=inverted.carol)
+    report = report_selectors.escalation_report(user=inverted.carol)
     response = as_page(client, inverted.carol).get("/reports/escalations.csv")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
@@ -437,7 +438,7 @@ def test_the_csv_matches_the_report(client, inverted):
 
 def test_filters_apply_to_page_and_csv(client, inverted):
     client = as_page(client, inverted.carol)
-    sulha = selectors.escalation_report(user=inverted.carol, forum=inverted.sulha.pk)
+    sulha = report_selectors.escalation_report(user=inverted.carol, forum=inverted.sulha.pk)
     page = html(client.get("/reports/escalations/", {"forum": inverted.sulha.pk}))
     assert f'id="moves-up">{sulha["moves_up"]}<' in page
     assert sulha["moves_up"] == 3

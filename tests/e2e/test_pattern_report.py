@@ -9,8 +9,8 @@ import csv
 import pytest
 from playwright.sync_api import expect
 
-from tests.cases.pattern_data import fill_month, make_districts
 from tests.e2e.conftest import log_in, shot
+from tests.reports.pattern_data import fill_month, make_districts
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -1,5 +1,7 @@
-"""The regulator summary: the case timelines folded into anonymised counts (cases.models PatternMonth,
-PatternCloseDays, PatternWeek), for the reports regulators read (shared/DOMAIN.md, "What regulators get").
+"""The regulator summary's writer: the case timelines folded into anonymised counts (cases.models PatternMonth,
+PatternCloseDays, PatternWeek), for the reports regulators read (shared/DOMAIN.md, "What regulators get");
+reports.pattern_report reads them. The Celery task (reports.tasks.summarise_patterns) and the command
+`summarise_patterns` run `summarise`; reports.services queues the task. This module imports neither.
 
 How. The database does the counting: per chunk of event ids, the chunk's events joined to their case
 (dispute type, opening day) and the case's forum (district, kind) are counted per finest cell, then one
@@ -48,16 +50,14 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
-from celery.result import AsyncResult
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .models import Case, CaseEvent, Forum, PatternCloseDays, PatternMonth, PatternState, PatternWeek
+from cases.models import Case, CaseEvent, Forum, PatternCloseDays, PatternMonth, PatternState, PatternWeek
 
 logger = logging.getLogger(__name__)
 
@@ -415,37 +415,3 @@ def summarise(
         "last_event_id": mark,
         "full": full,
     }
-
-
-# --- Running it on the worker ---------------------------------------------------------------------------
-
-
-def summary_refresh_queue(*, full: bool = False) -> str:
-    """Queue the summary on the Celery worker once the caller's transaction commits; returns the task's id,
-    which /api/reports/tasks/{id}/ follows. The task takes no names and no ids of anything: only `full`."""
-    # Imported here: tasks.py, the worker's door, imports this module.
-    from .tasks import summarise_patterns
-
-    task_id = str(uuid.uuid4())
-    transaction.on_commit(
-        lambda: summarise_patterns.apply_async(kwargs={"full": full}, task_id=task_id, queue=settings.PATTERNS_QUEUE)
-    )
-    return task_id
-
-
-def task_state(*, task_id: str) -> dict:
-    """{"state", "progress"} of a queued task as the result backend knows it. An id it does not know is
-    PENDING, like a task still waiting in the queue. A task waiting for its retry counts as STARTED."""
-    result = AsyncResult(task_id)
-    state = result.state
-    progress = 0.0
-    if state == "PROGRESS":
-        info = result.info if isinstance(result.info, dict) else {}
-        progress = float(info.get("progress", 0.0))
-    elif state == "SUCCESS":
-        progress = 1.0
-    elif state == "RETRY":
-        state = "STARTED"
-    elif state not in ("PENDING", "STARTED", "FAILURE"):
-        state = "FAILURE"  # REVOKED, REJECTED: it will not finish.
-    return {"state": state, "progress": max(0.0, min(1.0, progress))}

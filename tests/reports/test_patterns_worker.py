@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from cases import synthetic
 from cases.models import CaseEvent, PatternState
-from tests.cases.pattern_totals import raw_rows, recount, summary_tables
+from devdata import synthetic
 from tests.conftest import ROOT, _wait_for_other_sessions_to_end, db_url_for_subprocess, token_client
+from tests.reports.pattern_totals import raw_rows, recount, summary_tables
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -139,7 +139,7 @@ def test_a_worker_killed_in_the_middle_loses_nothing(world, workers):
     assert summary_tables() == recount()
 
     # The same tables as a run that was never interrupted.
-    from cases import patterns
+    from reports import patterns
 
     patterns.summarise(full=True, safety_lag=0)
     assert raw_rows() == after_the_kill

@@ -1,4 +1,4 @@
-/* The regulator's pattern report (cases/templates/cases/pattern_report.html): draws the trend lines with the
+/* The regulator's pattern report (reports/templates/reports/pattern_report.html): draws the trend lines with the
    vendored Chart.js from the figures the page carries as JSON, and shows the Print button. Without JavaScript
    the page still holds every figure, in the tables under each chart. A hidden count arrives as null and is
    left a gap in its line. */

@@ -1,5 +1,5 @@
-"""Reads of the regulator summary (cases.patterns writes it): cells at any grouping of region, forum kind,
-dispute type and month, with small counts hidden (cases.disclosure), and the early warnings.
+"""Reads of the regulator summary (reports.patterns writes it): cells at any grouping of region, forum kind,
+dispute type and month, with small counts hidden (reports.disclosure), and the early warnings.
 
 Everything here leaves the forums: no names, no pseudonyms, no free text, only counts of at least
 MIN_CELL (or zero), rates and medians of such counts, district codes and the vocabulary's codes.
@@ -17,12 +17,12 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cases import rules as case_rules
+from cases.models import CaseRiskFactor, PatternCloseDays, PatternMonth, PatternState, PatternWeek, Region, RiskFactor
+from cases.workflows import ENDED
 from config.errors import ForbiddenError, SulhError
-from reports import disclosure
 
-from . import rules as case_rules
-from .models import CaseRiskFactor, PatternCloseDays, PatternMonth, PatternState, PatternWeek, Region, RiskFactor
-from .workflows import ENDED
+from . import disclosure
 
 MIN_CELL = 5
 DIMENSIONS = ("region", "forum_kind", "dispute_type", "month")

@@ -1,4 +1,4 @@
-"""A regulator's month, written straight into the summary tables as cases.patterns would leave them: six
+"""A regulator's month, written straight into the summary tables as reports.patterns would leave them: six
 months of PatternMonth rows with many small counts, a year of weeks in which Swat's breaches jump, and open
 cases on the ladders of forums in five districts (Bannu's pyramid inverted, Dir with a single case)."""
 

@@ -10,10 +10,9 @@ import itertools
 
 import pytest
 
-from cases import pattern_report
 from cases.models import PatternMonth
-from reports import disclosure
-from tests.cases import pattern_data
+from reports import disclosure, pattern_report
+from tests.reports import pattern_data
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@ read from the running counts (cases.models.LadderOpenCount) and joined to the fo
 rung's level.
 
 These are counts of cases, so they leave the forums under the same disclosure control as the patterns
-(cases.disclosure, shared/DOMAIN.md "Do no harm"): counts from 1 to 4 are hidden, and enough others with
+(reports.disclosure, shared/DOMAIN.md "Do no harm"): counts from 1 to 4 are hidden, and enough others with
 them that none can be worked out by subtracting what is shown — a district's rungs from its total, one
 district from the all-districts pyramid, one kind of forum from all of them, and so on, at every grouping
 of ("region", "forum_kind", "level"). A district or forum-kind filter only picks cells of that one
@@ -16,12 +16,12 @@ from __future__ import annotations
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
+from cases import rules as case_rules
+from cases.ladders import DEFAULT_RUNGS
+from cases.models import Forum, LadderOpenCount, Region, Rung
 from config.errors import ForbiddenError
-from reports import disclosure
 
-from . import rules as case_rules
-from .ladders import DEFAULT_RUNGS
-from .models import Forum, LadderOpenCount, Region, Rung
+from . import disclosure
 
 MIN_CELL = 5
 DIMENSIONS = ("region", "forum_kind", "level")

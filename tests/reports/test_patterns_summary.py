@@ -1,4 +1,4 @@
-"""The regulator summary (cases.patterns): counts equal to a plain recount of the timelines, incremental runs
+"""The regulator summary (reports.patterns): counts equal to a plain recount of the timelines, incremental runs
 equal to a full one, nothing counted twice, the watermark safe against transactions still open, and who may
 refresh it and follow the task."""
 
@@ -12,13 +12,15 @@ import time_machine
 from django.core.management import call_command
 from django.db import connections, transaction
 
-from cases import patterns, services, synthetic
+from cases import services
 from cases.models import CaseEvent, Membership, PatternMonth, PatternState
 from deliberation import services as session_services
-from tests.cases.pattern_totals import raw_rows, recount, summary_tables
+from devdata import synthetic
+from reports import patterns
 from tests.cases.test_services_escalation import climb
 from tests.cases.test_services_monitoring import survey_body
 from tests.factories import ForumFactory, UserFactory
+from tests.reports.pattern_totals import raw_rows, recount, summary_tables
 
 pytestmark = pytest.mark.django_db
 

@@ -17,11 +17,12 @@ from html.parser import HTMLParser
 
 import pytest
 
-from cases import patterns, pyramid_report, services, synthetic
+from cases import services
 from cases.models import LadderOpenCount, Region, Rung
-from reports import disclosure
-from tests.cases.pattern_data import COUNTS, OPEN_CASES, fill_ladders, fill_month, make_districts
+from devdata import synthetic
+from reports import disclosure, patterns, pyramid_report
 from tests.factories import ForumFactory
+from tests.reports.pattern_data import COUNTS, OPEN_CASES, fill_ladders, fill_month, make_districts
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +37,7 @@ def districts(db) -> dict[str, Region]:
 
 @pytest.fixture
 def month(districts, world):
-    """A regulator's month: the summary, the weeks and the pyramids (tests/cases/pattern_data.py)."""
+    """A regulator's month: the summary, the weeks and the pyramids (tests/reports/pattern_data.py)."""
     return fill_month(districts)
 
 
@@ -137,7 +138,7 @@ def test_regulators_and_administrators_see_alerts_trends_and_pyramids(client, wo
     assert "1 district has an inverted pyramid." in html
     # The scripts come from this server.
     assert "/static/vendor/chartjs/chart.umd.min.js" in html
-    assert "/static/js/patterns.js" in html
+    assert "/static/reports/patterns.js" in html
 
 
 def test_the_charts_hold_the_apis_cells(client, world, month, as_user):
@@ -338,7 +339,7 @@ def test_an_empty_summary_is_said_not_drawn(client, world):
     assert 'id="no-alerts"' in html
 
 
-# --- On generated data, summarised by cases.patterns ---------------------------------------------------
+# --- On generated data, summarised by reports.patterns -------------------------------------------------
 
 
 @pytest.mark.slow

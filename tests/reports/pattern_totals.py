@@ -1,4 +1,4 @@
-"""The regulator summary recounted the plain way, event by event in Python, to hold cases.patterns to; and
+"""The regulator summary recounted the plain way, event by event in Python, to hold reports.patterns to; and
 the summary tables read back in the same shape. Both give {table: {cell: {column: count}}}, with only the
 counts that are not zero."""
 
