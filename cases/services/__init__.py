@@ -13,11 +13,10 @@ whichever module holds it:
 - ladder: escalation and de-escalation, review reminders.
 """
 
+from ..instalments import instalments_split, month_later  # Arithmetic the services use; kept at hand.
 from .agreements import (
     agreement_record,
     agreement_term_add,
-    instalments_split,
-    month_later,
     term_check,
     timeline_record,
 )

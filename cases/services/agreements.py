@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
-from decimal import ROUND_DOWN, Decimal
-
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -57,23 +54,6 @@ def _check_instalments(*, index: int, term: dict) -> None:
         }
     if problem:
         raise SulhError(problem, code="invalid", fields={"terms": {str(index): {"instalments": [problem]}}})
-
-
-def month_later(first, months: int):
-    """The date `months` months after `first`: the same day of the month, or the month's last day when it is
-    shorter (31 January, then 28 or 29 February, then 31 March)."""
-    month = first.month - 1 + months
-    year = first.year + month // 12
-    month = month % 12 + 1
-    return first.replace(year=year, month=month, day=min(first.day, calendar.monthrange(year, month)[1]))
-
-
-def instalments_split(*, amount, count: int, first_due) -> list[dict]:
-    """`count` monthly instalments from `first_due` adding up to `amount` (the last takes the odd paisa)."""
-    share = (Decimal(amount) / count).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
-    parts = [{"due": month_later(first_due, number), "amount": share} for number in range(count)]
-    parts[-1]["amount"] = Decimal(amount) - share * (count - 1)
-    return parts
 
 
 def _blocked_term(*, case: Case, user, index: int, term_kind: str, hit, source: dict | None = None):

@@ -36,9 +36,11 @@
   document.addEventListener("DOMContentLoaded", reveal);
   document.addEventListener("htmx:afterSettle", reveal);
 
-  // The flash message of the last full page ("Case … opened.") is stale once a section is swapped in,
-  // which brings its own notice.
+  // The flash message of the last full page ("Case … opened.") is stale once an action's answer is swapped
+  // in, which brings its own notice. A panel the page loads (GET) is no answer to anything: the message stays.
   document.addEventListener("htmx:afterSwap", function (event) {
+    var verb = event.detail.requestConfig && event.detail.requestConfig.verb;
+    if (verb === "get") { return; }
     if (event.detail.target && event.detail.target.closest && event.detail.target.closest("[data-swap-refusals]")) {
       document.querySelectorAll("main > .messages").forEach(function (list) { list.remove(); });
     }
