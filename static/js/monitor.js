@@ -1,27 +1,27 @@
-/* The monitor's "Checks due" page, for phones that are often offline.
+/* The monitor's "Checks due" page, for phones that are often offline (an ES module).
 
    Without this script each term's form posts to the server and comes back (post/redirect/get). With it, a
-   check goes first into an outbox in IndexedDB (its own idempotency key, observed now) and is then uploaded
-   to the API; the outbox is flushed when the page opens, when the browser says it is online again and every
-   30 seconds. An answer of 201 or 200 (the same key again: stored once) takes the check out of the outbox; a
-   network failure keeps it, listed under "Waiting to upload (n)"; a refusal (4xx) keeps it, marked with the
-   server's reason and a "Discard" button. A service worker (cases/templates/cases/monitor_sw.js) keeps the
-   page itself for when the phone has no signal.
+   check goes first into an outbox in IndexedDB (static/js/monitor/outbox.js: its own idempotency key, observed
+   now) and is then uploaded to the API; the outbox is flushed when the page opens, when the browser says it is
+   online again and every 30 seconds. An answer of 201 or 200 (the same key again: stored once) takes the check
+   out of the outbox; a network failure keeps it, listed under "Waiting to upload (n)"; a refusal (4xx) keeps
+   it, marked with the server's reason and a "Discard" button. A service worker
+   (cases/templates/cases/monitor_sw.js) keeps the page itself, and these modules, for when the phone has no
+   signal.
 
    Every word on the page comes from the page (the monitor-strings JSON, translated by Django). */
-(function () {
-  "use strict";
 
-  const root = document.getElementById("monitor");
-  const stringsElement = document.getElementById("monitor-strings");
-  if (!root || !stringsElement || !window.indexedDB || !window.fetch) {
-    return; // The forms post as they do without JavaScript.
-  }
-  const S = JSON.parse(stringsElement.textContent);
+import { fetchWithCsrf, h, interpolate as fill, newClientId, readStrings } from "./common.js";
+import { adoptLegacyOutbox, forget, pending as pendingOf, save } from "./monitor/outbox.js";
+
+const root = document.getElementById("monitor");
+if (root && document.getElementById("monitor-strings") && window.indexedDB && window.fetch) {
+  openMonitor(root, readStrings("monitor-strings"));
+} // Otherwise the forms post as they do without JavaScript.
+
+function openMonitor(root, S) {
   const USER = root.dataset.user;
   const FLUSH_EVERY_MS = 30000;
-  const DB_NAME = "sulh-monitor";
-  const STORE = "outbox";
 
   const connection = document.getElementById("connection");
   const outbox = document.getElementById("outbox");
@@ -30,62 +30,7 @@
   const uploaded = document.getElementById("uploaded");
   const uploadedList = document.getElementById("uploaded-list");
 
-  function fill(template, values) {
-    return template.replace(/%\((\w+)\)s/g, (whole, name) => (name in values ? String(values[name]) : whole));
-  }
-
-  function newKey() {
-    if (window.crypto && crypto.randomUUID) {
-      return crypto.randomUUID();
-    }
-    // crypto.randomUUID needs a secure context (https, or this machine); getRandomValues does not.
-    const bytes = crypto.getRandomValues(new Uint8Array(16));
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-  }
-
-  function cookie(name) {
-    const found = document.cookie.split(";").map((c) => c.trim()).find((c) => c.startsWith(`${name}=`));
-    return found ? decodeURIComponent(found.slice(name.length + 1)) : "";
-  }
-
-  // --- The outbox (IndexedDB) -------------------------------------------------------------------------
-
-  let database = null;
-
-  function openDatabase() {
-    if (!database) {
-      database = new Promise((resolve, reject) => {
-        const request = indexedDB.open(DB_NAME, 1);
-        request.onupgradeneeded = () => request.result.createObjectStore(STORE, { keyPath: "key" });
-        request.onsuccess = () => resolve(request.result);
-        request.onerror = () => reject(request.error);
-      });
-      database.catch(() => { database = null; });
-    }
-    return database;
-  }
-
-  async function inStore(mode, work) {
-    const db = await openDatabase();
-    return new Promise((resolve, reject) => {
-      const transaction = db.transaction(STORE, mode);
-      const request = work(transaction.objectStore(STORE));
-      transaction.oncomplete = () => resolve(request ? request.result : undefined);
-      transaction.onerror = () => reject(transaction.error);
-      transaction.onabort = () => reject(transaction.error);
-    });
-  }
-
-  // Only the checks of the person logged in: a shared phone must not upload one monitor's checks as another's.
-  async function pending() {
-    const all = (await inStore("readonly", (store) => store.getAll())) || [];
-    return all.filter((entry) => entry.user === USER).sort((a, b) => a.createdAt - b.createdAt);
-  }
-  const save = (entry) => inStore("readwrite", (store) => store.put(entry));
-  const forget = (key) => inStore("readwrite", (store) => store.delete(key));
+  const pending = () => pendingOf(USER);
 
   // --- What the page shows ----------------------------------------------------------------------------
 
@@ -115,29 +60,15 @@
     outboxHeading.textContent = fill(S.waiting, { count: entries.length });
     outboxList.replaceChildren(
       ...entries.map((entry) => {
-        const item = document.createElement("li");
-        item.className = `outbox-item outbox-${entry.state}`;
-        item.dataset.key = entry.key;
-        const what = document.createElement("span");
-        what.className = "outbox-what";
-        what.textContent = describe(entry);
-        item.append(what);
+        const item = h("li", { class: `outbox-item outbox-${entry.state}`, "data-key": entry.key },
+          h("span", { class: "outbox-what" }, describe(entry)));
         if (entry.state === "failed") {
-          const reason = document.createElement("span");
-          reason.className = "outbox-reason error";
-          reason.setAttribute("role", "alert");
-          reason.textContent = fill(S.refused, { detail: entry.error || S.refused_unknown });
-          const discard = document.createElement("button");
-          discard.type = "button";
-          discard.className = "discard-button";
-          discard.dataset.discard = entry.key;
-          discard.textContent = S.discard;
-          item.append(reason, discard);
+          item.append(
+            h("span", { class: "outbox-reason error", role: "alert" }, fill(S.refused, { detail: entry.error || S.refused_unknown })),
+            h("button", { type: "button", class: "discard-button", "data-discard": entry.key }, S.discard),
+          );
         } else if (loginExpired) {
-          const reason = document.createElement("span");
-          reason.className = "outbox-reason hint";
-          reason.textContent = S.login;
-          item.append(reason);
+          item.append(h("span", { class: "outbox-reason hint" }, S.login));
         }
         return item;
       }),
@@ -146,10 +77,7 @@
 
   function showStored(entry) {
     uploaded.hidden = false;
-    const item = document.createElement("li");
-    item.className = "outbox-item outbox-stored";
-    item.textContent = `${describe(entry)} · ${S.stored}`;
-    uploadedList.prepend(item);
+    uploadedList.prepend(h("li", { class: "outbox-item outbox-stored" }, `${describe(entry)} · ${S.stored}`));
     // The term's latest status on the page is now this one.
     const term = document.getElementById(`term-${entry.term}`);
     const latest = term && term.querySelector("[data-latest]");
@@ -189,15 +117,9 @@
   async function upload(entry) {
     const body = { term: entry.term, status: entry.status, notes: entry.notes, observed_at: entry.observedAt };
     if (entry.paid) { body.paid = entry.paid; }
-    return fetch(entry.url, {
+    return fetchWithCsrf(entry.url, {
       method: "POST",
-      credentials: "same-origin",
-      headers: {
-        "Content-Type": "application/json",
-        Accept: "application/json",
-        "Idempotency-Key": entry.key,
-        "X-CSRFToken": cookie("csrftoken"),
-      },
+      headers: { "Content-Type": "application/json", Accept: "application/json", "Idempotency-Key": entry.key },
       body: JSON.stringify(body),
     });
   }
@@ -267,7 +189,7 @@
     event.preventDefault();
     const data = new FormData(form);
     const entry = {
-      key: newKey(),
+      key: newClientId(),
       user: USER,
       url: form.dataset.api,
       caseId: form.dataset.case,
@@ -347,5 +269,9 @@
   setInterval(flush, FLUSH_EVERY_MS);
 
   showConnection();
-  render().then(flush, flush);
-})();
+  // Checks kept by the page's earlier versions join the outbox before it is shown and uploaded.
+  adoptLegacyOutbox()
+    .catch(() => 0)
+    .then(() => render())
+    .then(flush, flush);
+}

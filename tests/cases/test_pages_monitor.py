@@ -288,3 +288,28 @@ def test_the_service_worker_comes_from_this_server_and_is_never_cached(client):
     for url in [config["workbox"], *config["modules"].values(), *config["precache"]]:
         assert url.startswith("/static/")
         assert finders.find(url.removeprefix("/static/")), url
+
+
+def test_the_service_worker_keeps_every_module_the_monitor_page_imports():
+    """The monitor page works offline only if the service worker precached every ES module it imports, however
+    deep: follow the imports from static/js/monitor.js and compare with MONITOR_PRECACHE."""
+    import posixpath
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from cases.views.monitor import MONITOR_PRECACHE
+
+    static = Path(settings.BASE_DIR) / "static"
+    seen: set[str] = set()
+    todo = ["js/monitor.js"]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            text = (static / name).read_text(encoding="utf-8")
+            for target in re.findall(r"""\bfrom\s*["']([^"']+)["']|\bimport\s*["']([^"']+)["']""", text):
+                todo.append(posixpath.normpath(posixpath.join(posixpath.dirname(name), target[0] or target[1])))
+    assert {"js/monitor.js", "js/common.js", "vendor/idb-keyval/index.js"} <= seen
+    assert seen <= set(MONITOR_PRECACHE), seen - set(MONITOR_PRECACHE)

@@ -3,6 +3,7 @@ worker), the checks wait in the phone's outbox (IndexedDB) and are uploaded once
 
 from __future__ import annotations
 
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -206,3 +207,102 @@ def test_logging_out_forgets_the_pages_kept_for_offline_use(monitored, live, pho
         page.wait_for_timeout(250)
     assert kept("sulh-monitor-pages-") == 0
     assert kept("sulh-monitor-static-") == 1
+
+
+# --- The upgrade from the hand-written IndexedDB outbox -------------------------------------------------
+
+SEED = """async ([entries]) => {
+  const db = await new Promise((resolve, reject) => {
+    const r = indexedDB.open("sulh-monitor", 1);
+    r.onupgradeneeded = () => r.result.createObjectStore("outbox", { keyPath: "key" });
+    r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error);
+  });
+  await new Promise((resolve, reject) => {
+    const tx = db.transaction("outbox", "readwrite");
+    for (const e of entries) tx.objectStore("outbox").put(e);
+    tx.oncomplete = resolve; tx.onerror = () => reject(tx.error);
+  });
+  db.close();
+}"""
+
+LEGACY_LEFT = """() => new Promise((resolve, reject) => {
+  const r = indexedDB.open("sulh-monitor");
+  r.onsuccess = () => { const db = r.result; const tx = db.transaction("outbox"); const q = tx.objectStore("outbox").getAll();
+    q.onsuccess = () => { db.close(); resolve(q.result.map(e => e.key)); }; };
+  r.onerror = () => reject(r.error);
+})"""
+
+NEW_STORE = """() => new Promise((resolve, reject) => {
+  const r = indexedDB.open("sulh-monitor-outbox");
+  r.onsuccess = () => { const db = r.result; const tx = db.transaction("outbox"); const q = tx.objectStore("outbox").getAll();
+    q.onsuccess = () => { db.close(); resolve(q.result); }; };
+  r.onerror = () => reject(r.error);
+})"""
+
+
+def test_checks_waiting_in_the_old_outbox_survive_the_upgrade(people, monitored, live, phone):
+    """Checks a monitor recorded offline with the old page (IndexedDB "sulh-monitor", store "outbox") are moved
+    to the new outbox at the next load: the waiting one uploaded once with its own key and time, the refused one
+    kept with its reason, another user's kept and not uploaded; the page's modules load without an error."""
+    page = phone.new_page()
+    problems = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on(
+        "console",
+        lambda m: (
+            problems.append((m.text, m.location))
+            if m.type in ("error", "warning") and "favicon" not in m.location.get("url", "")
+            else None
+        ),
+    )
+    open_monitor_page(page, live.url)
+    # Opening the page did not create the old database.
+    names = page.evaluate("indexedDB.databases().then(d => d.map(x => x.name))")
+    assert "sulh-monitor" not in names, names
+    assert "sulh-monitor-outbox" in names
+    api = page.get_attribute(f"#term-{monitored.apology} form.check-form", "data-api")
+    case_id = page.get_attribute(f"#term-{monitored.apology} form.check-form", "data-case")
+    bob = page.get_attribute("#monitor", "data-user")
+
+    def entry(key, user, state="waiting", error="", created=1):
+        return {
+            "key": key,
+            "user": user,
+            "url": api,
+            "caseId": case_id,
+            "caseRef": monitored.reference,
+            "term": monitored.apology,
+            "termLabel": "Apology",
+            "status": "met",
+            "notes": "old outbox",
+            "paid": None,
+            "observedAt": "2026-01-02T03:04:05.000Z",
+            "createdAt": created,
+            "state": state,
+            "error": error,
+        }
+
+    waiting, failed, others = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    page.goto(f"{live.url}/")  # A page of the same origin without the monitor's script.
+    page.evaluate(
+        SEED, [[entry(waiting, bob), entry(failed, bob, "failed", "Refused before.", 2), entry(others, "99999")]]
+    )
+    page.goto(f"{live.url}/monitor/")
+    stored = page.locator("#uploaded-list .outbox-stored")
+    expect(stored).to_have_count(1, timeout=20000)
+    expect(stored).to_contain_text("Apology: Met")
+    failed_item = page.locator("#outbox-list .outbox-failed")
+    expect(failed_item).to_have_count(1)
+    expect(failed_item).to_contain_text("Refused before.")
+    [check] = stored_checks()
+    assert str(check.idempotency_key) == waiting
+    assert check.observed_at.isoformat().startswith("2026-01-02T03:04:05")
+    assert page.evaluate(LEGACY_LEFT) == []
+    kept = {e["key"]: e for e in page.evaluate(NEW_STORE)}
+    assert set(kept) == {failed, others}, kept  # Another monitor's check stays on the phone, not uploaded.
+    # Loading again uploads nothing twice and the refused check is still there.
+    page.reload()
+    expect(page.locator("#outbox-list .outbox-failed")).to_have_count(1)
+    page.wait_for_timeout(500)
+    assert len(stored_checks()) == 1
+    assert problems == [], problems

@@ -9,8 +9,11 @@
      renamed whenever a precached file changes).
    - Anything else, and every request that is not a GET (the checks' uploads), is left to the browser.
 
-   Checks recorded offline are not kept here but in the page's IndexedDB outbox (static/js/monitor.js), which
-   the page uploads itself: a service worker may be stopped at any moment, and the page must show what waits. */
+   Checks recorded offline are not kept here but in the page's IndexedDB outbox (static/js/monitor.js and
+   static/js/monitor/outbox.js), which the page uploads itself: a service worker may be stopped at any moment,
+   and the page must show what waits. CONFIG.precache lists the page's ES modules and every module they import:
+   without one of them the page's script does not run offline, and the forms would post to a server out of
+   reach. */
 "use strict";
 
 const CONFIG = {{ config }};

@@ -1,0 +1,358 @@
+/* Drawing the room from its state (state.js) into the page that deliberation/templates/deliberation/room.html
+   lays out: the connection line, the status, the floor and its countdown, the queue, who is here, the open
+   proposals, the agenda, the facilitator's settings, and the transcript, which only grows (one line per event,
+   and the lines still waiting to be sent at its end). Every word comes from t(), the page's translated
+   strings. */
+
+import { h } from "../common.js";
+import { STANCES, iVote, participant } from "./state.js";
+
+const byId = (id) => document.getElementById(id);
+
+function clock(iso) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) { return ""; }
+  try {
+    return date.toLocaleTimeString(document.documentElement.lang || undefined, { hour: "2-digit", minute: "2-digit" });
+  } catch (error) {
+    return date.toISOString().slice(11, 16);
+  }
+}
+
+/** Replace a list's items only when what they show changed (keeps focus and clicks steady). */
+function fill(list, signature, build) {
+  if (!list || list.dataset.signature === signature) { return; }
+  list.dataset.signature = signature;
+  list.replaceChildren(...build());
+}
+
+function keepScrolled(list) {
+  // Follow the conversation when the reader is at its end; leave them where they are when reading back.
+  if (list.scrollHeight - list.scrollTop - list.clientHeight < 120) { list.scrollTop = list.scrollHeight; }
+}
+
+export function createView(root, t, isFacilitator) {
+  let drawn = null; // The state last drawn (the countdown ticks on it).
+  let countdownTimer = null;
+  const pendingLines = new Map(); // client_id → its "waiting to send" line.
+
+  const nameOf = (state, id) => {
+    if (id === null || id === undefined) { return t("someone"); }
+    return state.names.get(id) || t("someone");
+  };
+
+  // --- The connection and refusals -----------------------------------------------------------------------------
+
+  function setConnection(status) {
+    const element = byId("connection");
+    if (!element) { return; }
+    element.dataset.state = status;
+    element.textContent = t({ open: "connected", connecting: "connecting", reconnecting: "reconnecting", closed: "logged_out" }[status]);
+  }
+
+  function showError(code, detail) {
+    const element = byId("room-error");
+    if (!element) { return; }
+    element.dataset.code = code || "error";
+    const summary = t(code);
+    const children = [h("strong", {}, summary)];
+    if (detail && detail !== summary) { children.push(" ", h("span", { class: "detail" }, detail)); }
+    element.replaceChildren(...children);
+    element.hidden = false;
+  }
+
+  function clearError() {
+    const element = byId("room-error");
+    if (element) { element.hidden = true; element.replaceChildren(); delete element.dataset.code; }
+  }
+
+  /** Put refused words back where they were typed, unless something new is there. */
+  function giveBack(frame) {
+    const field = { say: byId("say-text"), propose: byId("proposal-text"), agenda_add: byId("agenda-title-input") }[frame.type];
+    const text = frame.body || frame.text || frame.title;
+    if (field && text && !field.value.trim()) { field.value = text; }
+  }
+
+  // --- Lines waiting to be sent ----------------------------------------------------------------------------------
+
+  /** Words typed by a person, shown as waiting to send in the list where they will appear. */
+  function addPending(clientId, listId, label, state) {
+    const pendingNote = h("span", { class: "pending-note" }, t("waiting_to_send"));
+    const line = listId === "transcript"
+      ? h("li", { class: "transcript-line pending mine", "data-client-id": clientId },
+        h("span", { class: "who" }, nameOf(state, state.me)), h("span", { class: "body", dir: "auto" }, label), pendingNote)
+      : h("li", { class: "pending", "data-client-id": clientId }, h("span", { class: "body" }, label), " ", pendingNote);
+    const list = byId(listId);
+    if (list) {
+      list.querySelectorAll(":scope > .empty-line").forEach((empty) => empty.remove());
+      list.append(line);
+      if (listId === "transcript") { list.scrollTop = list.scrollHeight; }
+    }
+    pendingLines.set(clientId, line);
+  }
+
+  function dropPending(clientId) {
+    const line = pendingLines.get(clientId);
+    if (!line) { return; }
+    pendingLines.delete(clientId);
+    const list = line.parentElement;
+    line.remove();
+    if (list) { delete list.dataset.signature; } // Drawn again, with its "nothing yet" line if now empty.
+  }
+
+  // --- The transcript ---------------------------------------------------------------------------------------------
+
+  function describe(event, state) {
+    const data = event.data || {};
+    const name = nameOf(state, event.actor);
+    switch (event.kind) {
+      case "joined": return t("ev_joined", { name: data.name || name });
+      case "left": return t("ev_left", { name });
+      case "hand_raised": return t("ev_hand_raised", { name });
+      case "hand_lowered": return t("ev_hand_lowered", { name });
+      case "floor_given": return data.participant ? t("ev_floor_given", { name: nameOf(state, data.participant) }) : t("ev_floor_taken");
+      case "proposed": return t("ev_proposed", { text: data.text });
+      case "responded":
+        return STANCES.includes(data.stance) ? t(`ev_${data.stance}`, { name }) : t("ev_other", { kind: event.kind });
+      case "proposal_decided": {
+        const outcome = data.outcome === "accepted" ? t(data.term_error ? "accepted_not_added" : "accepted") : t("blocked");
+        const text = state.proposalTexts.get(data.proposal);
+        return text ? `${outcome} — ${text}` : outcome;
+      }
+      case "started": return t("ev_started");
+      case "ended": return t("ev_ended");
+      case "mode_set": return t("ev_mode_set");
+      case "agenda_added": return t("ev_agenda_added", { title: data.title });
+      case "agenda_done": return t("ev_agenda_done", { title: state.agendaTitles.get(data.item) || "" });
+      default: return t("ev_other", { kind: event.kind });
+    }
+  }
+
+  /** The transcript's line for an event, drawn with the state that includes it. */
+  function addLine(event, state) {
+    const list = byId("transcript");
+    if (!list) { return; }
+    const said = event.kind === "said";
+    const classes = ["transcript-line", `kind-${event.kind}`];
+    if (!said && !["proposed", "proposal_decided"].includes(event.kind)) { classes.push("muted"); }
+    if (event.kind === "proposal_decided") { classes.push(`outcome-${event.data && event.data.outcome}`); }
+    if (said && event.actor === state.me) { classes.push("mine"); }
+    const line = h(
+      "li",
+      { class: classes.join(" "), "data-seq": event.seq, "data-kind": event.kind, "data-actor": event.actor },
+      h("time", { datetime: event.at }, clock(event.at)),
+      said ? h("span", { class: "who" }, nameOf(state, event.actor)) : null,
+      h("span", { class: "body", dir: said ? "auto" : null }, said ? (event.data && event.data.body) || "" : describe(event, state)),
+    );
+    // Confirmed lines go above the ones still waiting to be sent.
+    list.insertBefore(line, list.querySelector(":scope > .pending"));
+    keepScrolled(list);
+  }
+
+  // --- The room ----------------------------------------------------------------------------------------------------
+
+  function render(state) {
+    if (!state.session) { return; }
+    drawn = state;
+    renderStatus(state);
+    renderFloor(state);
+    renderQueue(state);
+    renderParticipants(state);
+    renderProposals(state);
+    renderAgenda(state);
+    renderSettings(state);
+    renderSpeaking(state);
+  }
+
+  function renderStatus(state) {
+    const { status } = state.session;
+    root.dataset.status = status;
+    const element = byId("session-status");
+    if (element) {
+      element.dataset.status = status;
+      element.textContent = t(`status_${status}`);
+    }
+    const start = byId("start-form");
+    const end = byId("end-form");
+    if (start) { start.hidden = status !== "scheduled"; }
+    if (end) { end.hidden = status !== "live"; }
+  }
+
+  function renderFloor(state) {
+    const { floor } = state.session;
+    const line = byId("floor");
+    if (line) {
+      if (floor === null || floor === undefined) {
+        line.textContent = t("nobody_has_floor");
+      } else if (floor === state.me) {
+        line.textContent = t("you_have_the_floor");
+      } else {
+        line.textContent = t("has_the_floor", { name: nameOf(state, floor) });
+      }
+      line.dataset.participant = floor === null || floor === undefined ? "" : String(floor);
+    }
+    const take = byId("take-floor");
+    if (take) { take.hidden = floor === null || floor === undefined || state.session.status !== "live"; }
+    tick();
+  }
+
+  function tick() {
+    const countdown = byId("floor-countdown");
+    if (!countdown || !drawn) { return; }
+    clearTimeout(countdownTimer);
+    const { session, skew } = drawn;
+    const until = session.floorUntil ? Date.parse(session.floorUntil) : NaN;
+    if (session.floor === null || Number.isNaN(until)) {
+      countdown.hidden = true;
+      return;
+    }
+    const left = Math.ceil((until - skew - Date.now()) / 1000);
+    countdown.hidden = false;
+    if (left <= 0) {
+      countdown.textContent = t("time_up");
+      countdown.dataset.over = "true";
+      return;
+    }
+    const minutes = Math.floor(left / 60);
+    countdown.textContent = t("time_left", { time: `${minutes}:${String(left % 60).padStart(2, "0")}` });
+    delete countdown.dataset.over;
+    countdownTimer = setTimeout(tick, 1000 - (Date.now() % 1000) + 5);
+  }
+
+  function giveButton(state, id) {
+    if (!isFacilitator || state.session.status !== "live" || state.session.floor === id || id === state.me) { return null; }
+    return h("button", { type: "button", class: "small-button", "data-give": id }, t("give_floor"));
+  }
+
+  function renderQueue(state) {
+    const { queue, status, floor } = state.session;
+    const signature = JSON.stringify([queue, queue.map((id) => nameOf(state, id)), status, floor, state.me]);
+    fill(byId("queue"), signature, () => {
+      if (!queue.length) { return [h("li", { class: "muted empty-line" }, t("queue_empty"))]; }
+      return queue.map((id) => h(
+        "li",
+        { class: "queue-item", "data-participant": id },
+        h("span", { class: "name" }, nameOf(state, id), id === state.me ? ` ${t("you")}` : ""),
+        giveButton(state, id),
+      ));
+    });
+  }
+
+  function renderParticipants(state) {
+    const { participants, status, floor } = state.session;
+    const signature = JSON.stringify([participants, status, floor, state.me]);
+    fill(byId("participants"), signature, () => participants
+      .slice()
+      .sort((a, b) => Number(b.present) - Number(a.present))
+      .map((p) => h(
+        "li",
+        { class: `participant ${p.present ? "present" : "away"}`, "data-participant": p.id, "data-present": String(p.present) },
+        h("span", { class: "name" }, p.name, p.id === state.me ? ` ${t("you")}` : ""),
+        h("span", { class: "tag role" }, t(`role_${p.role}`)),
+        h("span", { class: "presence" }, p.present ? t("present") : t("away")),
+        p.hand_raised ? h("span", { class: "tag hand" }, t("hand_raised")) : null,
+        isFacilitator && p.priority ? h("span", { class: "tag priority" }, t("priority")) : null,
+        p.present ? giveButton(state, p.id) : null,
+      )));
+  }
+
+  function renderProposals(state) {
+    const { proposals, status } = state.session;
+    const voting = iVote(state) && status === "live";
+    const voters = proposals.map((p) => Object.keys(p.responses).map(Number).map((id) => nameOf(state, id)));
+    const signature = JSON.stringify([proposals, voting, state.me, voters]);
+    const list = byId("proposals");
+    if (!list || list.dataset.signature === signature) { return; }
+    list.dataset.signature = signature;
+    const pending = Array.from(list.querySelectorAll(":scope > .pending"));
+    const items = proposals.map((p) => {
+      const counts = { agree: 0, stand_aside: 0, block: 0 };
+      for (const stance of Object.values(p.responses)) { if (stance in counts) { counts[stance] += 1; } }
+      const mine = p.responses[String(state.me)];
+      return h(
+        "li",
+        { class: "proposal", "data-proposal": p.id },
+        h("p", { class: "proposal-text" }, h("span", { class: "tag kind" }, t(`kind_${p.term_kind}`)), " ", h("span", { dir: "auto" }, p.text)),
+        h("p", { class: "tally muted small" }, t("tally", counts)),
+        Object.keys(p.responses).length
+          ? h("ul", { class: "stances" }, ...Object.entries(p.responses).map(([id, stance]) => h(
+            "li", { "data-participant": id, "data-stance": stance }, `${nameOf(state, Number(id))}: ${t(stance)}`,
+          )))
+          : null,
+        voting
+          ? h("div", { class: "stance-buttons" }, ...STANCES.map((stance) => h(
+            "button",
+            { type: "button", class: `stance stance-${stance}`, "data-respond": p.id, "data-stance": stance, "aria-pressed": String(mine === stance) },
+            t(stance),
+          )))
+          : null,
+      );
+    });
+    if (!items.length && !pending.length) { items.push(h("li", { class: "muted empty-line" }, t("no_proposals"))); }
+    if (proposals.length && !iVote(state)) { items.push(h("li", { class: "muted small observer-note" }, t("observers_do_not_vote"))); }
+    list.replaceChildren(...items, ...pending);
+  }
+
+  function renderAgenda(state) {
+    const { agenda, status } = state.session;
+    const list = byId("agenda");
+    const signature = JSON.stringify([agenda, status]);
+    if (!list || list.dataset.signature === signature) { return; }
+    list.dataset.signature = signature;
+    const pending = Array.from(list.querySelectorAll(":scope > .pending"));
+    const items = agenda.map((item) => h(
+      "li",
+      { class: `agenda-item${item.done ? " done" : ""}`, "data-item": item.id },
+      h("span", { class: "title" }, item.title),
+      item.done ? h("span", { class: "tag done-tag" }, t("done")) : null,
+      isFacilitator && !item.done && status === "live"
+        ? h("button", { type: "button", class: "small-button", "data-agenda-done": item.id }, t("mark_done"))
+        : null,
+    ));
+    if (!items.length && !pending.length) { items.push(h("li", { class: "muted empty-line" }, t("agenda_empty"))); }
+    list.replaceChildren(...items, ...pending);
+  }
+
+  function renderSettings(state) {
+    if (!isFacilitator) { return; }
+    const { session } = state;
+    const live = session.status === "live";
+    const floorOnly = byId("floor-only");
+    const priorityFirst = byId("priority-first");
+    const turnSeconds = byId("turn-seconds");
+    if (floorOnly) { floorOnly.checked = session.floorOnly; floorOnly.disabled = !live; }
+    if (priorityFirst) { priorityFirst.checked = session.priorityFirst; priorityFirst.disabled = !live; }
+    if (turnSeconds) {
+      turnSeconds.disabled = !live;
+      if (document.activeElement !== turnSeconds) {
+        turnSeconds.value = session.turnSeconds === null || session.turnSeconds === undefined ? "" : String(session.turnSeconds);
+      }
+    }
+  }
+
+  function renderSpeaking(state) {
+    const { status, floorOnly, floor } = state.session;
+    const live = status === "live";
+    const me = participant(state, state.me);
+    const raised = Boolean(me && me.hand_raised);
+    const raise = byId("raise-hand");
+    const lower = byId("lower-hand");
+    if (raise) { raise.hidden = raised; raise.disabled = !live; }
+    if (lower) { lower.hidden = !raised; lower.disabled = !live; }
+    const say = byId("say-button");
+    if (say) { say.disabled = !live; }
+    const hint = byId("say-hint");
+    if (hint) {
+      const silenced = live && floorOnly && !isFacilitator && floor !== state.me;
+      hint.hidden = !silenced;
+      hint.textContent = silenced ? t("only_floor_speaks") : "";
+    }
+    // Proposals need a live session; the agenda can be drawn up before it starts.
+    const propose = byId("propose-button");
+    if (propose) { propose.disabled = !live; }
+    const agendaButton = byId("agenda-form") && byId("agenda-form").querySelector("button[type=submit]");
+    if (agendaButton) { agendaButton.disabled = status === "ended"; }
+  }
+
+  return { setConnection, showError, clearError, giveBack, addPending, dropPending, addLine, render };
+}
