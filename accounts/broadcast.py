@@ -1,5 +1,7 @@
 """Messages to a user's open websockets, sent once the transaction that caused them commits."""
 
+from typing import Any
+
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
@@ -7,7 +9,7 @@ from django.db import transaction
 from config.ws import credential_group, user_group
 
 
-def _send(group: str, message: dict) -> None:
+def _send(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is not None:
         async_to_sync(layer.group_send)(group, message)

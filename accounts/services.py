@@ -7,21 +7,19 @@ Django groups, granted here.
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from .roles import ADMINISTRATOR, GLOBAL_ROLES, REGULATOR
 
-User = get_user_model()
 
-
-def token_issue(*, user) -> Token:
+def token_issue(*, user: User) -> Token:
     token, _created = Token.objects.get_or_create(user=user)
     return token
 
 
-def token_revoke(*, user) -> None:
+def token_revoke(*, user: User) -> None:
     # Deleting the token closes the sockets opened with it (accounts.signals).
     Token.objects.filter(user=user).delete()
 
@@ -36,7 +34,7 @@ def role_groups_ensure() -> None:
     admin_group.permissions.set(perms)
 
 
-def role_grant(*, user, role: str) -> None:
+def role_grant(*, user: User, role: str) -> None:
     if role not in GLOBAL_ROLES:
         raise ValueError(f"unknown role {role!r}")
     role_groups_ensure()
@@ -49,13 +47,13 @@ def role_grant(*, user, role: str) -> None:
 @transaction.atomic
 def user_ensure(*, username: str, password: str, first_name: str = "") -> User:
     """Create the user if missing; always (re)set the password."""
-    user, _created = User.objects.get_or_create(username=username, defaults={"first_name": first_name})
+    user, _created = get_user_model().objects.get_or_create(username=username, defaults={"first_name": first_name})
     user.set_password(password)
     user.save()
     return user
 
 
-def user_deactivate(*, user) -> None:
+def user_deactivate(*, user: User) -> None:
     """Deactivation closes the user's sockets (accounts.signals) and revokes their token."""
     user.is_active = False
     user.save(update_fields=["is_active"])

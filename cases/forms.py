@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -18,6 +20,9 @@ from .models import (
     RiskLevel,
     Term,
 )
+
+if TYPE_CHECKING:
+    from .services import TermInput
 
 BLANK = ("", "—")
 
@@ -50,14 +55,18 @@ class CaseFilterForm(forms.Form):
 
     def __init__(self, *args, forums, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["forum"].choices = _with_blank([(f.pk, f.name) for f in forums], _("All forums"))
+        forum_field = self.fields["forum"]
+        assert isinstance(forum_field, forms.ChoiceField)  # Declared above.
+        forum_field.choices = _with_blank([(f.pk, f.name) for f in forums], _("All forums"))
         # Only the states of the workflows the user's forums run, in each workflow's order.
         states: list[str] = []
         for kind in dict.fromkeys(f.kind for f in forums):
             for state in workflows.workflow_for(kind).all_states:
                 if state not in states:
                     states.append(state)
-        self.fields["state"].choices = _with_blank([(s, workflows.STATE_LABELS[s]) for s in states], _("Any state"))
+        state_field = self.fields["state"]
+        assert isinstance(state_field, forms.ChoiceField)  # Declared above.
+        state_field.choices = _with_blank([(s, workflows.STATE_LABELS[s]) for s in states], _("Any state"))
 
 
 # --- Opening a case ------------------------------------------------------------------------------
@@ -91,7 +100,9 @@ class CaseOpenForm(forms.Form):
 
     def __init__(self, *args, forums, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["forum"].queryset = forums
+        forum = self.fields["forum"]
+        assert isinstance(forum, forms.ModelChoiceField)  # Declared above.
+        forum.queryset = forums
 
 
 class PartyForm(forms.Form):
@@ -180,6 +191,7 @@ class TermForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        assert data is not None  # forms.Form.clean returns cleaned_data.
         count, first = data.get("instalment_count"), data.get("first_instalment")
         if count and count > 1 or first:
             if not first:
@@ -188,10 +200,16 @@ class TermForm(forms.Form):
                 self.add_error("amount", _("Instalments divide an amount: give the term's amount."))
         return data
 
-    def as_term(self) -> dict:
+    def as_term(self) -> TermInput:
         """The term as cases.services.agreement_record takes it."""
         data = self.cleaned_data
-        term = {key: data.get(key) for key in ("kind", "description", "amount", "currency", "due")}
+        term: TermInput = {
+            "kind": data["kind"],  # Required: a valid form has them.
+            "description": data["description"],
+            "amount": data.get("amount"),
+            "currency": data.get("currency"),
+            "due": data.get("due"),
+        }
         first = data.get("first_instalment")
         if first and data.get("amount") is not None:
             term["instalments"] = instalments_split(
@@ -212,16 +230,20 @@ class BaseTermFormSet(forms.BaseFormSet):
             form.fields[forms.formsets.DELETION_FIELD_NAME].label = _("Remove this term")
 
 
-TermFormSet = forms.formset_factory(
-    TermForm,
-    formset=BaseTermFormSet,
-    extra=0,
-    min_num=1,
-    validate_min=True,
-    max_num=100,
-    validate_max=True,
-    absolute_max=100,
-    can_delete=True,
+# formset_factory makes a subclass of `formset`; its stub only promises a BaseFormSet.
+TermFormSet = cast(
+    type[BaseTermFormSet],
+    forms.formset_factory(
+        TermForm,
+        formset=BaseTermFormSet,
+        extra=0,
+        min_num=1,
+        validate_min=True,
+        max_num=100,
+        validate_max=True,
+        absolute_max=100,
+        can_delete=True,
+    ),
 )
 
 
@@ -262,7 +284,9 @@ class MonitorAssignForm(forms.Form):
 
     def __init__(self, *args, monitors, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["monitor"].choices = _with_blank(
+        monitor = self.fields["monitor"]
+        assert isinstance(monitor, forms.ChoiceField)  # Declared above.
+        monitor.choices = _with_blank(
             [(m.pk, m.get_full_name() or m.get_username()) for m in monitors], _("Any of the forum's monitors")
         )
 
@@ -321,7 +345,9 @@ class SurveyForm(forms.Form):
 
     def __init__(self, *args, parties, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["party"].choices = [(cp.party_id, f"{cp.party.name} · {cp.get_role_display()}") for cp in parties]
+        party = self.fields["party"]
+        assert isinstance(party, forms.ChoiceField)  # Declared above.
+        party.choices = [(cp.party_id, f"{cp.party.name} · {cp.get_role_display()}") for cp in parties]
 
 
 # --- The monitor's "Checks due" page: one check of one term ------------------------------------------

@@ -304,11 +304,16 @@ def counts(*, forum_ids, date_from: date | None = None, date_to: date | None = N
     )
     partial: list[tuple[date, date]] = []
     if first_full is not None and last_full is not None and first_full > last_full:
+        # first_full and last_full are made from them.
+        assert date_from is not None
+        assert date_to is not None
         partial.append((date_from, date_to))  # Within one month, or two partial months side by side.
     else:
         if date_from is not None and first_full != date_from:
+            assert first_full is not None  # Made from date_from whenever it is given.
             partial.append((date_from, first_full - timedelta(1)))
         if date_to is not None and last_full != date_to:
+            assert last_full is not None  # Made from date_to whenever it is given.
             partial.append((last_full + timedelta(1), date_to))
     result: Counter = Counter()
     if not partial or first_full is None or last_full is None or first_full <= last_full:

@@ -12,6 +12,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf
 from rest_framework.renderers import JSONRenderer
@@ -26,7 +27,8 @@ class SulhError(Exception):
 
     status = 400
     code = "bad_request"
-    default_detail = "The request was refused."
+    # A subclass may give a lazy translation: it is made a str in the language of the request that raises it.
+    default_detail: str | Promise = "The request was refused."
 
     def __init__(self, detail: str | None = None, *, code: str | None = None, fields: dict | None = None):
         self.detail = str(detail or self.default_detail)

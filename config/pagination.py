@@ -11,6 +11,7 @@ class Pagination(PageNumberPagination):
     max_page_size = 200
 
     def get_paginated_response(self, data):
+        assert self.page is not None  # DRF calls paginate_queryset, which sets it, before this.
         return Response(
             OrderedDict(
                 [

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from .errors import api_not_found
@@ -11,7 +11,7 @@ handler403 = "config.errors.handler403"
 handler404 = "config.errors.handler404"
 handler500 = "config.errors.handler500"
 
-api_patterns = [
+api_patterns: list[URLPattern | URLResolver] = [
     path("", include("accounts.api_urls")),
     path("", include("cases.api_urls")),
     path("", include("deliberation.api_urls")),

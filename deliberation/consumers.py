@@ -58,7 +58,7 @@ class SessionConsumer(SulhConsumer):
     async def joined(self) -> None:
         self.group = events.group_name(self.session_id)
         self.last_sent = 0
-        self.early: dict[int, dict] = {}
+        self.early: dict[int, events.EventFrame | events.GroupMessage] = {}
         self.gap_task: asyncio.Task | None = None
         self.order = asyncio.Lock()
         self.frames: deque[float] = deque()
@@ -93,7 +93,7 @@ class SessionConsumer(SulhConsumer):
             return None
         return max(after, 0)
 
-    async def _stored(self, after: int, upto: int | None = None) -> list[dict]:
+    async def _stored(self, after: int, upto: int | None = None) -> list[events.EventFrame]:
         return await database_sync_to_async(selectors.events_after)(session_id=self.session_id, after=after, upto=upto)
 
     async def disconnect(self, code: int) -> None:
@@ -173,7 +173,7 @@ class SessionConsumer(SulhConsumer):
         """Group message: an event committed by any process, its frame's text made once by the publisher."""
         await self._deliver(message)
 
-    async def _deliver(self, event: dict, *, repeat: bool = False) -> None:
+    async def _deliver(self, event: events.EventFrame | events.GroupMessage, *, repeat: bool = False) -> None:
         """Send an event ({"seq", "text"} as published, or an event payload) in its turn."""
         async with self.order:
             seq = event["seq"]
@@ -186,7 +186,7 @@ class SessionConsumer(SulhConsumer):
             if self.early and (self.gap_task is None or self.gap_task.done()):
                 self.gap_task = asyncio.create_task(self._fill_gap())
 
-    async def _send_event(self, event: dict) -> None:
+    async def _send_event(self, event: events.EventFrame | events.GroupMessage) -> None:
         await self.send(text_data=event["text"] if "text" in event else json.dumps(event))
 
     async def _send_early(self) -> None:

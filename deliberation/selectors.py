@@ -11,7 +11,7 @@ from cases.models import Membership
 from config.errors import NotFoundError
 
 from . import rules
-from .events import event_payload
+from .events import EventFrame, event_payload
 from .models import AgendaItem, DialogueSession, Participant, Proposal, Response, SessionEvent
 
 
@@ -108,7 +108,7 @@ def session_state(*, session: DialogueSession) -> dict:
     }
 
 
-def events_after(*, session_id: int, after: int, upto: int | None = None) -> list[dict]:
+def events_after(*, session_id: int, after: int, upto: int | None = None) -> list[EventFrame]:
     """The session's events with seq > after (and ≤ upto), in order, as the websocket sends them."""
     events = SessionEvent.objects.filter(session_id=session_id, seq__gt=after).order_by("seq")
     if upto is not None:
@@ -116,5 +116,5 @@ def events_after(*, session_id: int, after: int, upto: int | None = None) -> lis
     return [event_payload(event) for event in events]
 
 
-def transcript(*, session: DialogueSession) -> list[dict]:
+def transcript(*, session: DialogueSession) -> list[EventFrame]:
     return events_after(session_id=session.pk, after=0)

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -32,7 +33,7 @@ class PatternReportApi(APIView):
     that no grouping gives one away by subtraction (`null` and `"suppressed": true`)."""
 
     @extend_schema(parameters=PATTERN_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         return Response(pattern_report.patterns(user=request.user, **pattern_report.parse_query(request.query_params)))
 
 
@@ -40,7 +41,7 @@ class PatternReportCsvApi(APIView):
     """The same cells as /api/reports/patterns/, as CSV (a hidden count is an empty field)."""
 
     @extend_schema(parameters=PATTERN_PARAMETERS, responses={(200, "text/csv"): OpenApiTypes.STR})
-    def get(self, request):
+    def get(self, request: Request) -> HttpResponse:
         report = pattern_report.patterns(user=request.user, **pattern_report.parse_query(request.query_params))
         response = HttpResponse(pattern_report.as_csv(report), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="patterns.csv"'
@@ -58,7 +59,7 @@ class EarlyWarningApi(APIView):
         ],
         responses={200: OpenApiTypes.OBJECT},
     )
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         serializer = EarlyWarningQuerySerializer(data=request.query_params)
         serializer.is_valid(raise_exception=True)
         return Response(pattern_report.early_warnings(user=request.user, **serializer.validated_data))
@@ -76,12 +77,14 @@ class EscalationReportApi(APIView):
         ],
         responses={200: OpenApiTypes.OBJECT},
     )
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         serializer = EscalationReportQuerySerializer(data=request.query_params)
         serializer.is_valid(raise_exception=True)
         params = serializer.validated_data
+        user = request.user
+        assert user.is_authenticated  # IsAuthenticated, the API's default permission, let no one else in.
         report = selectors.escalation_report(
-            user=request.user,
+            user=user,
             forum=params.get("forum"),
             region=params.get("region") or None,
             date_from=params.get("from"),
@@ -102,7 +105,7 @@ class PatternRefreshApi(APIView):
         request=None,
         responses={202: inline_serializer("PatternRefreshQueued", {"task_id": serializers.UUIDField()})},
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         if not case_rules.is_administrator(request.user):
             raise ForbiddenError(_("Only administrators may refresh the regulator summary."))
         task_id = services.summary_refresh_queue()
@@ -123,7 +126,7 @@ class ReportTaskApi(APIView):
             )
         },
     )
-    def get(self, request, task_id: uuid.UUID):
+    def get(self, request: Request, task_id: uuid.UUID) -> Response:
         if not case_rules.can_read_reports(request.user):
             raise ForbiddenError(_("Only administrators and regulators read reports."))
         return Response(selectors.task_state(task_id=str(task_id)))

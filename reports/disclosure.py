@@ -20,10 +20,13 @@ when each intermediate equation is safe).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from itertools import combinations
+from typing import Any
 
-Key = tuple
+# A cell's values of its grouping's dimensions, in the grouping's order: district codes, forum kinds, levels,
+# months, factors… whatever the caller counts by (None included). This module only compares and hashes them.
+Key = tuple[Any, ...]
 Grouping = tuple[str, ...]
 
 
@@ -32,9 +35,11 @@ def groupings(dimensions: Sequence[str]) -> list[Grouping]:
     return [combo for size in range(len(dimensions) + 1) for combo in combinations(dimensions, size)]
 
 
-def aggregate(rows: Iterable[tuple[Mapping[str, object], int]], dimensions: Sequence[str]) -> dict:
+def aggregate(
+    rows: Iterable[tuple[Mapping[str, object], int]], dimensions: Sequence[str]
+) -> dict[Grouping, dict[Key, int]]:
     """{grouping: {key: count}} for every grouping, from the finest rows ({dimension: value}, count)."""
-    finest = {}
+    finest: dict[Key, int] = {}
     for values, count in rows:
         key = tuple(values[d] for d in dimensions)
         finest[key] = finest.get(key, 0) + count
@@ -140,19 +145,23 @@ class Lattice:
         return hidden
 
 
-def suppress(tables: Mapping[Grouping, Mapping[Key, int]], dimensions: Sequence[str], min_cell: int = 5) -> dict:
+def suppress(
+    tables: Mapping[Grouping, Mapping[Key, int]], dimensions: Sequence[str], min_cell: int = 5
+) -> dict[Grouping, set[Key]]:
     """{grouping: set of hidden keys} for the counts of `tables` (as `aggregate` returns them)."""
     return Lattice(tables, dimensions).suppress(tables, min_cell)
 
 
-def _sortable(key: Key) -> tuple:
+def _sortable(key: Key) -> tuple[str, ...]:
     return tuple("" if value is None else str(value) for value in key)
 
 
-def recoverable(tables, hidden, dimensions) -> list[tuple]:
+def recoverable(
+    tables: Mapping[Grouping, Mapping[Key, int]], hidden: Mapping[Grouping, Set[Key]], dimensions: Sequence[str]
+) -> list[tuple[Grouping, Key, Grouping]]:
     """The hidden counts that subtraction between any two served groupings (one finer than the other) would
     give away: an audit for tests. Returns (coarse grouping, key, fine grouping) for each leak."""
-    leaks = []
+    leaks: list[tuple[Grouping, Key, Grouping]] = []
     for coarse in tables:
         for fine in tables:
             if coarse == fine or not set(coarse) < set(fine):

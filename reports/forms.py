@@ -3,6 +3,8 @@ stays the selectors' call."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django import forms
@@ -13,8 +15,13 @@ from config.errors import SulhError
 
 from . import pattern_report
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
-def _with_blank(choices, label) -> list[tuple[str, str]]:
+_Choice = tuple[int | str, "StrOrPromise"]
+
+
+def _with_blank(choices: Iterable[_Choice], label: StrOrPromise) -> list[_Choice]:
     return [("", label), *choices]
 
 
@@ -38,22 +45,23 @@ class EscalationReportFilterForm(forms.Form):
         help_text=_("A province or a district code, such as “swat”."),
     )
 
-    def __init__(self, *args, forums, **kwargs):
+    def __init__(self, *args: Any, forums: Iterable[Forum], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["forum"].widget.choices = _with_blank([(f.pk, f.name) for f in forums], _("All forums"))
         self.fields["from"] = forms.DateField(label=_("From"), required=False, widget=DateInput)
         self.fields["to"] = forms.DateField(label=_("To"), required=False, widget=DateInput)
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # forms.Form.clean returns cleaned_data.
         start, end = data.get("from"), data.get("to")
         if start and end and start > end:
             self.add_error("to", _("The end date comes before the start date."))
         return data
 
-    def report_filters(self) -> dict:
+    def report_filters(self) -> dict[str, Any]:
         """The valid filters as reports.selectors.escalation_report takes them."""
-        data = getattr(self, "cleaned_data", {})
+        data: dict[str, Any] = getattr(self, "cleaned_data", {})
         return {
             "forum": data.get("forum"),
             "region": data.get("region") or None,
@@ -70,7 +78,7 @@ class MonthInput(forms.TextInput):
 
     input_type = "month"
 
-    def __init__(self, attrs=None):
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__({"placeholder": _("YYYY-MM"), "inputmode": "numeric", **(attrs or {})})
 
 
@@ -87,15 +95,18 @@ class PatternReportFilterForm(forms.Form):
         label=_("Dispute type"), required=False, choices=_with_blank(DisputeType.choices, _("Any dispute type"))
     )
 
-    def __init__(self, *args, regions, **kwargs):
+    def __init__(self, *args: Any, regions: Iterable[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["region"].choices = _with_blank(regions, _("All districts"))
+        region = self.fields["region"]
+        assert isinstance(region, forms.ChoiceField)  # Declared above.
+        region.choices = _with_blank(regions, _("All districts"))
         self.fields["from"] = forms.CharField(label=_("From (month)"), required=False, widget=MonthInput)
         self.fields["to"] = forms.CharField(label=_("To (month)"), required=False, widget=MonthInput)
         self.order_fields(["from", "to", "region", "forum_kind", "dispute_type"])
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # forms.Form.clean returns cleaned_data.
         try:
             parsed = pattern_report.parse_query({"from": data.get("from"), "to": data.get("to")})
         except SulhError as exc:
@@ -105,7 +116,7 @@ class PatternReportFilterForm(forms.Form):
         data["month_from"], data["month_to"] = parsed["month_from"], parsed["month_to"]
         return data
 
-    def report_filters(self) -> dict:
+    def report_filters(self) -> dict[str, Any]:
         """The filters as reports.pattern_report.patterns takes them (once the form is valid)."""
         data = self.cleaned_data
         return {

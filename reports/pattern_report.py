@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypedDict, cast
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.cache import cache
-from django.db.models import Count, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,6 +25,7 @@ from cases.workflows import ENDED
 from config.errors import ForbiddenError, SulhError
 
 from . import disclosure
+from .disclosure import Grouping, Key
 
 MIN_CELL = 5
 DIMENSIONS = ("region", "forum_kind", "dispute_type", "month")
@@ -49,20 +52,79 @@ COUNTS = (
 HIDDEN_PARTS = ("checks", "checks_met", "surveys")
 CACHE_SECONDS = 3600
 
+# A protected cell: {count: value, or None when hidden; "compliance_rate", "satisfaction_mean",
+# "fairness_mean": a figure or None; "suppressed": bool; "_hidden": the hidden parts (HIDDEN_PARTS)}.
+Cell = dict[str, Any]
+# {grouping: {key: cell}}: one protected lattice.
+Cells = dict[Grouping, dict[Key, Cell]]
+# {grouping: {key: {field: sum}}}: the sums a lattice is protected from.
+Sums = dict[Grouping, dict[Key, dict[str, int]]]
+
+
+class PatternQuery(TypedDict):
+    """The report's filters, as parse_query reads them and `patterns` takes them."""
+
+    month_from: dt.date | None
+    month_to: dt.date | None
+    group_by: tuple[str, ...]
+    region: str | None
+    forum_kind: str | None
+    dispute_type: str | None
+
+
+# "from" is a keyword: the functional syntax.
+PatternReport = TypedDict(
+    "PatternReport",
+    {
+        "generated_at": str | None,
+        "min_cell": int,
+        "from": str | None,
+        "to": str | None,
+        "group_by": list[str],
+        "cells": list[dict[str, Any]],  # The dimensions asked for, then every figure of a Cell.
+    },
+)
+
+
+class FactorCount(TypedDict):
+    factor: int
+    name: str
+    open_cases: int | None  # None when hidden.
+
+
+class RiskFactorCounts(TypedDict):
+    overall: list[FactorCount]
+    districts: dict[str, list[FactorCount]]  # By district code.
+
+
+class EarlyWarnings(TypedDict):
+    """The early warning, as the API answers it. A district is {"region", "region_name", "week", "indicators":
+    {metric: indicator}, "risk_factors"}; an alert is an indicator with its "region", "region_name",
+    "indicator" and "risk_factors"."""
+
+    week: str
+    min_cell: int
+    threshold: float
+    alerts: list[dict[str, Any]]
+    districts: list[dict[str, Any]]
+    risk_factors: list[FactorCount]
+
 
 def _month(value: str | None, *, field: str) -> dt.date | None:
     if not value:
         return None
     match = re.fullmatch(r"(\d{4})-(\d{2})", value.strip())
     try:
+        if match is None:
+            raise ValueError(value)
         return dt.date(int(match.group(1)), int(match.group(2)), 1)
-    except (AttributeError, ValueError):
+    except ValueError:
         raise SulhError(
             _("Months are written YYYY-MM."), code="invalid", fields={field: [_("A month such as 2026-03.")]}
         ) from None
 
 
-def parse_query(params) -> dict:
+def parse_query(params: Mapping[str, str | None]) -> PatternQuery:
     """The report's filters from query parameters (`from`, `to`, `group_by`, `region`, `forum_kind`,
     `dispute_type`); a 400 naming the field for anything else."""
     month_from = _month(params.get("from"), field="from")
@@ -87,7 +149,7 @@ def parse_query(params) -> dict:
     }
 
 
-def _check_reader(user) -> None:
+def _check_reader(user: User | AnonymousUser) -> None:
     if not case_rules.can_read_reports(user):
         raise ForbiddenError(_("Only regulators and administrators read these reports."))
 
@@ -101,14 +163,14 @@ def _state() -> tuple[int, str | None]:
 
 def patterns(
     *,
-    user,
-    month_from=None,
-    month_to=None,
+    user: User | AnonymousUser,
+    month_from: dt.date | None = None,
+    month_to: dt.date | None = None,
     group_by: Sequence[str] = (),
-    region=None,
-    forum_kind=None,
-    dispute_type=None,
-) -> dict:
+    region: str | None = None,
+    forum_kind: str | None = None,
+    dispute_type: str | None = None,
+) -> PatternReport:
     """{"generated_at", "min_cell", "cells": [...]} for the regulator, as the contract describes. The hidden
     cells are worked out over every grouping of the period at once, so that no two answers for the same
     period let a hidden count be subtracted out; filters only pick cells of that protected lattice. A period
@@ -126,7 +188,7 @@ def patterns(
     grouping = tuple(d for d in DIMENSIONS if d in group_by or d in wanted)
     shown = [*group_by, *(d for d in DIMENSIONS if d in wanted and d not in group_by)]
     medians_key = f"patterns-medians:{mark}:{month_from}:{month_to}:{','.join(grouping)}"
-    medians = cache.get(medians_key)
+    medians: dict[Key, float] | None = cache.get(medians_key)
     if medians is None:
         medians = _medians(grouping, month_from, month_to)
         cache.set(medians_key, medians, CACHE_SECONDS)
@@ -135,7 +197,7 @@ def patterns(
         keys = dict(zip(grouping, key_values, strict=True))
         if any(keys[dim] != value for dim, value in wanted.items()):
             continue
-        cell = {dim: keys[dim] for dim in shown}  # In the order the caller asked for.
+        cell: dict[str, Any] = {dim: keys[dim] for dim in shown}  # In the order the caller asked for.
         cell.update({name: values[name] for name in COUNTS})
         closed_hidden = values["closed"] is None
         cell["median_days_to_close"] = None if closed_hidden or not values["closed"] else medians.get(key_values)
@@ -155,7 +217,7 @@ def patterns(
     }
 
 
-def _months(month_from, month_to):
+def _months(month_from: dt.date | None, month_to: dt.date | None) -> QuerySet[PatternMonth]:
     qs = PatternMonth.objects.all()
     if month_from:
         qs = qs.filter(month__gte=month_from)
@@ -164,11 +226,11 @@ def _months(month_from, month_to):
     return qs
 
 
-def _cached(mark: int, month_from, month_to) -> dict:
+def _cached(mark: int, month_from: dt.date | None, month_to: dt.date | None) -> Cells:
     """The protected cells of the period at every grouping the API serves, worked out once per summary
     (watermark) and period."""
     key = f"patterns:{mark}:{month_from}:{month_to}"
-    cells = cache.get(key)
+    cells: Cells | None = cache.get(key)
     if cells is None:
         all_time = _all_time_cached(mark)
         if month_from is None and month_to is None:
@@ -184,9 +246,9 @@ def cells_warm() -> None:
     _cached(_state()[0], None, None)
 
 
-def _all_time_cached(mark: int) -> dict:
+def _all_time_cached(mark: int) -> Cells:
     key = f"patterns-all-time:{mark}"
-    cells = cache.get(key)
+    cells: Cells | None = cache.get(key)
     if cells is None:
         cells = _all_time_cells()
         cache.set(key, cells, CACHE_SECONDS)
@@ -207,22 +269,24 @@ def _time_of(month: str) -> tuple[str, str, str]:
     return month[:4], f"{month[:4]}-Q{(int(month[5:7]) + 2) // 3}", month
 
 
-def _finest(month_from, month_to) -> dict[tuple, dict[str, int]]:
+def _finest(month_from: dt.date | None, month_to: dt.date | None) -> dict[Key, dict[str, int]]:
     """{(region, forum kind, dispute type, "YYYY-MM"): {field: sum}} of the summary rows in the period."""
-    rows = (
+    # The sums' names are computed, so the row type django-stubs gives a values() row misses them.
+    rows = cast(
+        "QuerySet[PatternMonth, dict[str, Any]]",
         _months(month_from, month_to)
         .values("region__code", "forum_kind", "dispute_type", "month")
         .annotate(**{f"{name}_total": Sum(name) for name in FIELDS})
-        .order_by()
+        .order_by(),
     )
-    finest = {}
+    finest: dict[Key, dict[str, int]] = {}
     for row in rows.iterator(chunk_size=5000):
         key = (row["region__code"], row["forum_kind"], row["dispute_type"], row["month"].strftime("%Y-%m"))
         finest[key] = {name: row[f"{name}_total"] or 0 for name in FIELDS}
     return finest
 
 
-def _all_time_cells() -> dict:
+def _all_time_cells() -> Cells:
     """{grouping: {key: cell}} over every grouping of district, forum kind and dispute type with nothing of
     time, the year, the year's quarter or the quarter's month: one protected lattice."""
     finest = {(*key[:3], *_time_of(key[3])): values for key, values in _finest(None, None).items()}
@@ -230,9 +294,9 @@ def _all_time_cells() -> dict:
     return _protect(finest, ALL_TIME_DIMENSIONS, groupings)
 
 
-def _api_view(all_time: dict) -> dict:
+def _api_view(all_time: Cells) -> Cells:
     """All time's cells at the groupings the API serves (the month keyed by itself)."""
-    view = {}
+    view: Cells = {}
     for grouping in disclosure.groupings(DIMENSIONS):
         base = tuple(d for d in grouping if d != "month")
         by_month = "month" in grouping
@@ -241,7 +305,7 @@ def _api_view(all_time: dict) -> dict:
     return view
 
 
-def _period_cells(month_from, month_to, all_time: dict) -> dict:
+def _period_cells(month_from: dt.date | None, month_to: dt.date | None, all_time: Cells) -> Cells:
     """The period's cells at every grouping the API serves, protected together; a cell is hidden too, count
     by count, unless it follows from what all time publishes: a month's cell when all time publishes it,
     any other when all time publishes each piece of the period — its whole years, whole quarters and the
@@ -251,14 +315,14 @@ def _period_cells(month_from, month_to, all_time: dict) -> dict:
     months = sorted({key[-1] for key in all_time.get(MONTH_LEVEL, {})})
     pieces = _pieces(month_from, month_to, months)
 
-    def hidden_all_time(grouping: tuple, key: tuple, name: str) -> bool:
+    def hidden_all_time(grouping: Grouping, key: Key, name: str) -> bool:
         cell = all_time.get(grouping, {}).get(key)
         if cell is None:
             return False  # Not a cell all time has: nothing there, nothing hidden.
         return (name in cell["_hidden"]) if name in HIDDEN_PARTS else cell[name] is None
 
-    def not_following(tables: dict, name: str) -> dict[tuple, set]:
-        result: dict[tuple, set] = {}
+    def not_following(tables: Sums, name: str) -> dict[Grouping, set[Key]]:
+        result: dict[Grouping, set[Key]] = {}
         for grouping, table in tables.items():
             base = tuple(d for d in grouping if d != "month")
             if "month" in grouping:
@@ -276,7 +340,7 @@ def _period_cells(month_from, month_to, all_time: dict) -> dict:
     return _protect(_finest(month_from, month_to), DIMENSIONS, disclosure.groupings(DIMENSIONS), not_following)
 
 
-def _pieces(month_from, month_to, months: list[str]) -> list[tuple[tuple, tuple]]:
+def _pieces(month_from: dt.date | None, month_to: dt.date | None, months: list[str]) -> list[tuple[Grouping, Key]]:
     """The period's months among `months` (those with data) as whole years, whole quarters and the months
     left over: [(time level, time key)]. A year or quarter is whole when the period holds every one of its
     months that has data: its cell all time is then the period's part."""
@@ -290,7 +354,7 @@ def _pieces(month_from, month_to, months: list[str]) -> list[tuple[tuple, tuple]
         year, quarter, _month = _time_of(month)
         of_year[year].append(month)
         of_quarter[quarter].append(month)
-    pieces = []
+    pieces: list[tuple[Grouping, Key]] = []
     for year in sorted({month[:4] for month in inside}):
         if all(month in taken for month in of_year[year]):
             pieces.append((("year",), (year,)))
@@ -303,18 +367,23 @@ def _pieces(month_from, month_to, months: list[str]) -> list[tuple[tuple, tuple]
     return pieces
 
 
-def _protect(finest: dict, dimensions: tuple, groupings: list, also=None) -> dict:
+def _protect(
+    finest: Mapping[Key, Mapping[str, int]],
+    dimensions: Sequence[str],
+    groupings: Iterable[Grouping],
+    also: Callable[[Sums, str], Mapping[Grouping, Iterable[Key]]] | None = None,
+) -> Cells:
     """{grouping: {key: {count: value or None, rates…, "suppressed": bool}}} for the groupings of the finest
     cells (keyed by `dimensions`), protected together; `also(tables, name)` names more cells to hide."""
     fields = FIELDS
-    tables: dict[tuple, dict[tuple, dict[str, int]]] = {}
+    tables: Sums = {}
     for grouping in groupings:
         positions = [dimensions.index(d) for d in grouping]
-        table: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(fields, 0))
+        table: dict[Key, dict[str, int]] = defaultdict(lambda: dict.fromkeys(fields, 0))
         for key, values in finest.items():
-            cell = table[tuple(key[p] for p in positions)]
+            sums = table[tuple(key[p] for p in positions)]
             for name in fields:
-                cell[name] += values[name]
+                sums[name] += values[name]
         tables[grouping] = dict(table)
     if not finest:
         tables[()] = {(): dict.fromkeys(fields, 0)}
@@ -327,11 +396,11 @@ def _protect(finest: dict, dimensions: tuple, groupings: list, also=None) -> dic
         )
         for name in COUNTS + HIDDEN_PARTS
     }
-    result: dict[tuple, dict] = {}
+    result: Cells = {}
     for grouping, table in tables.items():
-        out = {}
+        out: dict[Key, Cell] = {}
         for key, values in table.items():
-            cell: dict[str, object] = {
+            cell: Cell = {
                 # Which of the hidden parts are hidden: only ever read by _period_cells.
                 "_hidden": frozenset(name for name in HIDDEN_PARTS if key in hidden[name][grouping])
             }
@@ -364,7 +433,7 @@ def _protect(finest: dict, dimensions: tuple, groupings: list, also=None) -> dic
     return result
 
 
-def _medians(grouping: tuple, month_from, month_to) -> dict[tuple, float]:
+def _medians(grouping: Grouping, month_from: dt.date | None, month_to: dt.date | None) -> dict[Key, float]:
     """The median days to close per cell of `grouping`, from the counts of cases by days (weighted median)."""
     names = {"region": "region__code", "forum_kind": "forum_kind", "dispute_type": "dispute_type", "month": "month"}
     qs = PatternCloseDays.objects.all()
@@ -373,18 +442,20 @@ def _medians(grouping: tuple, month_from, month_to) -> dict[tuple, float]:
     if month_to:
         qs = qs.filter(month__lte=month_to)
     columns = [names[d] for d in grouping]
-    counts: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
+    counts: dict[Key, list[tuple[int, int]]] = defaultdict(list)
     for row in qs.values(*columns, "days").annotate(total=Sum("n")).order_by(*columns, "days"):
         key = tuple(row[c].strftime("%Y-%m") if c == "month" else row[c] for c in columns)
         counts[key].append((row["days"], row["total"]))
-    medians = {}
+    medians: dict[Key, float] = {}
     for key, pairs in counts.items():
         total = sum(n for _, n in pairs)
         if not total:
             continue
         # The average of the middle two values when the count is even, as statistics.median does.
         lower, upper = (total - 1) // 2, total // 2
-        seen, low_value, high_value = 0, None, None
+        seen: int = 0
+        low_value: int | None = None
+        high_value: int | None = None
         for days, n in pairs:
             if low_value is None and seen + n > lower:
                 low_value = days
@@ -392,6 +463,9 @@ def _medians(grouping: tuple, month_from, month_to) -> dict[tuple, float]:
                 high_value = days
                 break
             seen += n
+        # The counts add up to total, which is more than upper (≥ lower): the loop found both.
+        assert low_value is not None
+        assert high_value is not None
         medians[key] = (low_value + high_value) / 2
     return medians
 
@@ -402,7 +476,9 @@ WARNING_METRICS = ("breaches", "escalations_up", "imminent")
 WARNING_THRESHOLD = 0.25  # ACLED's threshold for a large change (shared/DOMAIN.md).
 
 
-def early_warnings(*, user, week=None, region=None) -> dict:
+def early_warnings(
+    *, user: User | AnonymousUser, week: dt.date | None = None, region: str | None = None
+) -> EarlyWarnings:
     """Per district, the week's breaches, escalations and imminent-risk cases against the district's trailing
     4- and 52-week weekly averages; a count more than 25% above both is an alert. Counts under MIN_CELL are
     not shown (nor alerted on), and a baseline is shown only when the weeks behind it add up to zero or at
@@ -422,11 +498,11 @@ def early_warnings(*, user, week=None, region=None) -> dict:
     for row in qs.values("region__code", "region__name", "week", *WARNING_METRICS):
         series[row["region__code"]][row["week"]] = row
         names[row["region__code"]] = row["region__name"]
-    districts = []
-    alerts = []
+    districts: list[dict[str, Any]] = []
+    alerts: list[dict[str, Any]] = []
     for code in sorted(series):
         weeks = series[code]
-        entry = {"region": code, "region_name": names[code], "week": week.isoformat(), "indicators": {}}
+        entry: dict[str, Any] = {"region": code, "region_name": names[code], "week": week.isoformat(), "indicators": {}}
         for metric in WARNING_METRICS:
             current = weeks.get(week, {}).get(metric, 0)
             last4 = [weeks.get(week - dt.timedelta(weeks=n), {}).get(metric, 0) for n in range(1, 5)]
@@ -458,8 +534,8 @@ def early_warnings(*, user, week=None, region=None) -> dict:
     factors = risk_factor_counts(region=region)
     for entry in districts:
         entry["risk_factors"] = factors["districts"].get(entry["region"], [])
-    for alert in alerts:
-        alert["risk_factors"] = factors["districts"].get(alert["region"], [])
+    for flagged in alerts:
+        flagged["risk_factors"] = factors["districts"].get(flagged["region"], [])
     return {
         "week": week.isoformat(),
         "min_cell": MIN_CELL,
@@ -470,7 +546,7 @@ def early_warnings(*, user, week=None, region=None) -> dict:
     }
 
 
-def risk_factor_counts(*, region=None) -> dict:
+def risk_factor_counts(*, region: str | None = None) -> RiskFactorCounts:
     """{"overall": [...], "districts": {code: [...]}}: how many open cases carry each of the UN Framework's
     risk factors that facilitators tagged, [{"factor", "name", "open_cases"}] with the factors found, a
     count hidden (None) under the same disclosure control as the patterns, over district × factor. A case
@@ -487,11 +563,11 @@ def risk_factor_counts(*, region=None) -> dict:
     tables = disclosure.aggregate((({"region": code, "factor": factor}, n) for code, factor, n in rows), dimensions)
     hidden = disclosure.suppress(tables, dimensions, MIN_CELL)
 
-    def cell(grouping: tuple, key: tuple, factor: int) -> dict:
+    def cell(grouping: Grouping, key: Key, factor: int) -> FactorCount:
         count = None if key in hidden[grouping] else tables[grouping][key]
         return {"factor": factor, "name": str(RiskFactor(factor).label), "open_cases": count}
 
-    districts: dict[str, list] = defaultdict(list)
+    districts: dict[str, list[FactorCount]] = defaultdict(list)
     for code, factor in sorted(tables[("region", "factor")]):
         if region is None or code == region:
             districts[code].append(cell(("region", "factor"), (code, factor), factor))
@@ -503,7 +579,7 @@ def region_choices() -> list[tuple[str, str]]:
     return list(Region.objects.filter(kind=Region.Kind.DISTRICT).order_by("name").values_list("code", "name"))
 
 
-def as_csv(report: dict) -> str:
+def as_csv(report: PatternReport) -> str:
     """The report's cells as CSV: the group keys, then every figure; a hidden one is an empty field. Column
     names are the API's field names (English), so that a spreadsheet or a script can rely on them."""
     import csv

@@ -51,7 +51,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TypedDict
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -113,6 +114,22 @@ COUNTED_KINDS = (
     "survey_recorded",
 )
 ENDS = ("closed", "withdrawn", "referred")
+
+
+# A chunk of events to fold, {"after", "upto", "first_case", "last_case", "events"}: the ids after `after` up to
+# `upto`, the lowest and highest case id among their events, and how many there are. It is the parameters of
+# fold_statements' SQL (see _chunk_rows) as it is, hence a plain dict: a cursor takes no TypedDict.
+Chunk = dict[str, int]
+
+
+class Summary(TypedDict):
+    """What a run did: summarise's return, the task's result and the command's report."""
+
+    events: int
+    chunks: int
+    seconds: float
+    last_event_id: int
+    full: bool
 
 
 class Dialect:
@@ -276,7 +293,8 @@ def _visible_bound() -> int:
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
             cursor.execute(f"SELECT coalesce(max(id), 0) FROM {table}")
-            return cursor.fetchone()[0]
+            highest: int = cursor.fetchone()[0]
+            return highest
         # pg_locks lists the locks of every database, where another one's table may have the same oid.
         this_table = (
             f"relation = '{table}'::regclass"
@@ -292,6 +310,8 @@ def _visible_bound() -> int:
               FROM {table}
             """
         )
+        bound: int
+        writers: list[str]
         bound, writers = cursor.fetchone()
         deadline = time.monotonic() + settings.PATTERNS_WRITERS_WAIT
         while writers:
@@ -329,22 +349,22 @@ def _empty_tables() -> None:
                 cursor.execute(f"DELETE FROM {table}")
 
 
-def _chunk_end(*, mark: int, end: int, cutoff) -> dict | None:
+def _chunk_end(*, mark: int, end: int, cutoff: datetime) -> Chunk | None:
     """The chunk after `mark`: it ends at `end`, or just before the first event stamped at or after `cutoff`
     (guard 2 of the module's docstring). {"after", "upto", "first_case", "last_case", "events"}, or None
     when it would be empty."""
     table = CaseEvent._meta.db_table
-    cutoff = connection.ops.adapt_datetimefield_value(cutoff)
+    at = connection.ops.adapt_datetimefield_value(cutoff)
     sql = f"""
         SELECT min(id) FILTER (WHERE at >= %s), count(*), min(case_id), max(case_id)
           FROM {table} WHERE id > %s AND id <= %s
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [cutoff, mark, end])
+        cursor.execute(sql, [at, mark, end])
         young, events, first_case, last_case = cursor.fetchone()
         if young is not None:  # Rare: the run has caught up with the events of the last minute.
             end = young - 1
-            cursor.execute(sql, [cutoff, mark, end])
+            cursor.execute(sql, [at, mark, end])
             _young, events, first_case, last_case = cursor.fetchone()
     if end <= mark:
         return None
@@ -363,7 +383,7 @@ def summarise(
     progress: Callable[[float], None] | None = None,
     chunk_size: int | None = None,
     safety_lag: float | None = None,
-) -> dict:
+) -> Summary:
     """Fold the events not yet in the summary tables into them (all events again with `full`), in chunks of
     `chunk_size` ids (PATTERNS_CHUNK_EVENTS), each its own transaction; `progress(fraction)` after each.
     Returns {"events", "chunks", "seconds", "last_event_id", "full"}. Safe to run twice, or at the same

@@ -13,6 +13,10 @@ The pyramid is the cases open now: it has no period, and the running counts do n
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypedDict
+
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
@@ -22,13 +26,29 @@ from cases.models import Forum, LadderOpenCount, Region, Rung
 from config.errors import ForbiddenError
 
 from . import disclosure
+from .disclosure import Grouping, Key
 
 MIN_CELL = 5
 DIMENSIONS = ("region", "forum_kind", "level")
 BASE_LEVEL = 1  # shared/DOMAIN.md: rung 1 is the base of every ladder.
 
 
-def pyramid_tables() -> tuple[dict, dict]:
+class LevelName(TypedDict):
+    level: int
+    name: str
+
+
+class PyramidShapes(TypedDict):
+    """What pyramid_shapes gives the pattern report's page. A pyramid is {"rungs": [{"level", "name",
+    "open_cases", "hidden", "width"}], "total", "inverted"}, a district's with its "region" and "region_name"."""
+
+    min_cell: int
+    levels: list[LevelName]
+    overall: dict[str, Any]
+    districts: list[dict[str, Any]]
+
+
+def pyramid_tables() -> tuple[dict[Grouping, dict[Key, int]], dict[Grouping, set[Key]]]:
     """(tables, hidden): the true open counts at every grouping of DIMENSIONS ({grouping: {key: count}}) and
     the keys to hide ({grouping: set of keys}). For pyramid_shapes and for audits; never shown as such."""
     rows = (
@@ -59,10 +79,12 @@ def _level_names() -> dict[int, str]:
     return names
 
 
-def _shape(levels: list[int], names: dict, value_of) -> dict:
+def _shape(
+    levels: list[int], names: dict[int, str], value_of: Callable[[int], tuple[int | None, bool]]
+) -> dict[str, Any]:
     """One pyramid as drawn: its rungs (the base first) with the published counts (None when hidden), the
     bars' widths relative to the fullest published rung, and whether it is inverted."""
-    rungs = []
+    rungs: list[dict[str, Any]] = []
     for level in levels:
         count, hidden = value_of(level)
         rungs.append({"level": level, "name": names.get(level, str(level)), "open_cases": count, "hidden": hidden})
@@ -72,21 +94,24 @@ def _shape(levels: list[int], names: dict, value_of) -> dict:
     return {"rungs": rungs}
 
 
-def _inverted(rungs: list[dict], total: int | None) -> bool | None:
+def _inverted(rungs: list[dict[str, Any]], total: int | None) -> bool | None:
     """Whether more open cases sit above the base than at it, decided from the published figures only (so
     that the flag tells nothing about a hidden count): None when they cannot tell."""
     base = next((r for r in rungs if r["level"] == BASE_LEVEL), None)
     if base is None or base["hidden"]:
         return None
+    base_count: int = base["open_cases"]  # Published: not None.
     if total is not None:
-        return total - base["open_cases"] > base["open_cases"]
+        return total - base_count > base_count
     # A hidden count is at least 1: the shown ones and one per hidden rung are a floor for the rungs above.
     above = [r for r in rungs if r["level"] != BASE_LEVEL]
     floor = sum(r["open_cases"] or 0 for r in above) + sum(1 for r in above if r["hidden"])
-    return True if floor > base["open_cases"] else None
+    return True if floor > base_count else None
 
 
-def pyramid_shapes(*, user, region: str | None = None, forum_kind: str | None = None) -> dict:
+def pyramid_shapes(
+    *, user: User | AnonymousUser, region: str | None = None, forum_kind: str | None = None
+) -> PyramidShapes:
     """{"min_cell", "levels", "overall", "districts"}: the all-districts pyramid and one per district (only
     the chosen one with `region`), each {"region", "region_name", "rungs", "total", "inverted"}, a hidden
     count None; of the forums of one kind with `forum_kind`. ForbiddenError for anyone but regulators and
@@ -98,7 +123,7 @@ def pyramid_shapes(*, user, region: str | None = None, forum_kind: str | None = 
     levels = sorted({BASE_LEVEL, *(key[0] for key in tables[("level",)]), *names})
     kind = (forum_kind,) if forum_kind else ()
 
-    def published(grouping: tuple, key: tuple) -> tuple[int | None, bool]:
+    def published(grouping: Grouping, key: Key) -> tuple[int | None, bool]:
         """The cell of `grouping` (without forum_kind), or of the chosen kind's finer grouping."""
         if forum_kind:
             grouping = tuple(d for d in DIMENSIONS if d in grouping or d == "forum_kind")
@@ -110,6 +135,7 @@ def pyramid_shapes(*, user, region: str | None = None, forum_kind: str | None = 
     overall = _shape(levels, names, lambda level: published(("level",), (level,)))
     overall["total"] = published((), ())[0]
     overall["inverted"] = _inverted(overall["rungs"], overall["total"])
+    codes: list[str]  # District codes.
     if forum_kind:
         codes = sorted(key[0] for key in tables[("region", "forum_kind")] if key[1] == forum_kind)
     else:
@@ -117,9 +143,17 @@ def pyramid_shapes(*, user, region: str | None = None, forum_kind: str | None = 
     if region:
         codes = [code for code in codes if code == region]
     region_names = dict(Region.objects.filter(code__in=codes).values_list("code", "name"))
+
+    def in_district(code: str) -> Callable[[int], tuple[int | None, bool]]:
+        return lambda level: published(("region", "level"), (code, level))
+
+    # A named function: as a lambda, mypy checks dict.get against its overload without a default.
+    def by_name(code: str) -> tuple[str, str]:
+        return region_names.get(code, code).casefold(), code
+
     districts = []
-    for code in sorted(codes, key=lambda c: (region_names.get(c, c).casefold(), c)):
-        shape = _shape(levels, names, lambda level, code=code: published(("region", "level"), (code, level)))
+    for code in sorted(codes, key=by_name):
+        shape = _shape(levels, names, in_district(code))
         shape.update(region=code, region_name=region_names.get(code, code))
         shape["total"] = published(("region",), (code,))[0]
         shape["inverted"] = _inverted(shape["rungs"], shape["total"])

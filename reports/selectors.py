@@ -4,18 +4,52 @@ where a queued report task is. Selectors own the scoping: a forum outside the ca
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
+from typing import TypedDict
 
-from celery.result import AsyncResult
+from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet, Sum
 
 from cases import ladder_stats
 from cases import rules as case_rules
 from cases.ladders import DEFAULT_RUNGS
 from cases.models import Forum, LadderOpenCount, Membership, Rung
+from config.celery import app as celery_app
 from config.errors import ForbiddenError, NotFoundError
 
 
-def escalation_report_forums(*, user, forum=None, region=None) -> QuerySet[Forum]:
+class MonthMoves(TypedDict):
+    month: str  # YYYY-MM
+    level: int  # The rung reached.
+    moves_up: int
+    moves_down: int
+
+
+class RungCount(TypedDict):
+    level: int
+    name: str
+    open_cases: int
+
+
+class EscalationReport(TypedDict):
+    """The escalation statistics, as the API answers them (shared/CONTRACT.md)."""
+
+    moves_by_month: list[MonthMoves]
+    rungs: list[RungCount]
+    moves_up: int
+    moves_down: int
+    median_days_at_rung: dict[str, float | None]  # Keyed by the level, as a string (a JSON object's key).
+    inverted: bool
+    escalated_cases: int
+    came_back_down: int
+
+
+class TaskState(TypedDict):
+    state: str  # PENDING, STARTED, PROGRESS, SUCCESS or FAILURE.
+    progress: float  # 0 to 1.
+
+
+def escalation_report_forums(*, user: User, forum: int | None = None, region: str | None = None) -> QuerySet[Forum]:
     """The forums an escalation report may cover: every forum for administrators, the forums a facilitator
     facilitates; ForbiddenError for anyone else. A forum or region outside them is NotFoundError."""
     if case_rules.is_administrator(user):
@@ -33,7 +67,14 @@ def escalation_report_forums(*, user, forum=None, region=None) -> QuerySet[Forum
     return forums.distinct()
 
 
-def escalation_report(*, user, forum=None, region=None, date_from=None, date_to=None) -> dict:
+def escalation_report(
+    *,
+    user: User,
+    forum: int | None = None,
+    region: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> EscalationReport:
     """The pyramid's shape (open cases per rung, now) and the moves in the period: how many up and down, per
     month and rung reached, the median days a case stayed at each rung before a move took it off, and of
     the cases first escalated in the period how many have since come back down. Read from the running
@@ -42,7 +83,7 @@ def escalation_report(*, user, forum=None, region=None, date_from=None, date_to=
     rungs = list(
         Rung.objects.filter(ladder__forums__in=forum_ids).values("level", "name").distinct().order_by("level")
     ) or [{"level": level, "name": name} for level, _code, name, _d in DEFAULT_RUNGS]
-    names = {}
+    names: dict[int, str] = {}
     for rung in rungs:
         names.setdefault(rung["level"], rung["name"])
     open_counts = dict(
@@ -51,9 +92,9 @@ def escalation_report(*, user, forum=None, region=None, date_from=None, date_to=
         .annotate(n=Sum("open_cases"))
         .values_list("rung__level", "n")
     )
-    totals: Counter = Counter()
-    series: dict[tuple[str, int], dict] = {}
-    stays: dict[int, Counter] = {}
+    totals: Counter[str] = Counter()
+    series: dict[tuple[str, int], MonthMoves] = {}
+    stays: dict[int, Counter[int]] = {}
     for (month, metric, level, bucket), n in ladder_stats.counts(
         forum_ids=forum_ids, date_from=date_from, date_to=date_to
     ).items():
@@ -83,10 +124,10 @@ def escalation_report(*, user, forum=None, region=None, date_from=None, date_to=
     }
 
 
-def task_state(*, task_id: str) -> dict:
+def task_state(*, task_id: str) -> TaskState:
     """{"state", "progress"} of a queued task as the result backend knows it. An id it does not know is
     PENDING, like a task still waiting in the queue. A task waiting for its retry counts as STARTED."""
-    result = AsyncResult(task_id)
+    result = celery_app.AsyncResult(task_id)  # Sulh's app and its backend, whichever app is current.
     state = result.state
     progress = 0.0
     if state == "PROGRESS":

@@ -1,25 +1,27 @@
 """Serializers of the reports' API: the query parameters each report takes."""
 
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 
-class EscalationReportQuerySerializer(serializers.Serializer):
+class EscalationReportQuerySerializer(serializers.Serializer[Any]):
     forum = serializers.IntegerField(min_value=1, required=False)
     region = serializers.SlugField(max_length=40, required=False, allow_blank=True)
     to = serializers.DateField(required=False)
 
-    def get_fields(self):
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
         fields["from"] = serializers.DateField(required=False)  # "from" is a Python keyword.
         return fields
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("from") and attrs.get("to") and attrs["from"] > attrs["to"]:
             raise serializers.ValidationError({"from": [_("The period starts after it ends.")]})
         return attrs
 
 
-class EarlyWarningQuerySerializer(serializers.Serializer):
+class EarlyWarningQuerySerializer(serializers.Serializer[Any]):
     week = serializers.DateField(required=False, allow_null=True, default=None)
     region = serializers.SlugField(max_length=40, required=False, allow_null=True, default=None)

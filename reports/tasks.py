@@ -1,7 +1,7 @@
 """Celery tasks of the reports app: thin doors that take ids (or nothing), call the summary's code, and are
 safe to run twice."""
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from . import pattern_report, patterns
 
@@ -15,7 +15,7 @@ from . import pattern_report, patterns
     retry_backoff=True,
     max_retries=5,
 )
-def summarise_patterns(self, full: bool = False) -> dict:
+def summarise_patterns(self: Task, full: bool = False) -> patterns.Summary:
     """Beat runs this nightly, and administrators queue it (POST /api/reports/patterns/refresh/): fold the new
     events into the regulator summary. Each chunk commits with the watermark, so a run killed half-way and
     given back to the queue (acks_late) carries on where it stopped and counts nothing twice."""

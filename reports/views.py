@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -21,21 +22,25 @@ from config.pages import first_error, render_page
 
 from . import pattern_report, pyramid_report, selectors
 from .forms import EscalationReportFilterForm, PatternReportFilterForm
+from .pattern_report import EarlyWarnings, PatternReport
+from .selectors import EscalationReport
 
 # --- The escalation statistics -------------------------------------------------------------------
 
 
-def _escalation_report(request: HttpRequest):
+def _escalation_report(request: HttpRequest) -> tuple[EscalationReportFilterForm, EscalationReport]:
     """(form, report) for the statistics page and its CSV. The selector decides who may see what: a
     ForbiddenError becomes the 403 page, a NotFoundError (a forum outside the user's) a 404."""
-    forums = list(selectors.escalation_report_forums(user=request.user).order_by("name"))
+    user = request.user
+    assert user.is_authenticated  # Both pages are login_required.
+    forums = list(selectors.escalation_report_forums(user=user).order_by("name"))
     form = EscalationReportFilterForm(request.GET, forums=forums)
     form.is_valid()  # Invalid filters are dropped and shown; the valid ones still apply.
-    report = selectors.escalation_report(user=request.user, **form.report_filters())
+    report = selectors.escalation_report(user=user, **form.report_filters())
     return form, report
 
 
-def _report_rows(report: dict) -> list[dict]:
+def _report_rows(report: EscalationReport) -> list[dict[str, Any]]:
     """One row per rung, base first, with the bar's width relative to the fullest rung."""
     most = max((r["open_cases"] for r in report["rungs"]), default=0)
     medians = report["median_days_at_rung"]
@@ -49,10 +54,10 @@ def _report_rows(report: dict) -> list[dict]:
     ]
 
 
-def _month_rows(report: dict) -> list[dict]:
+def _month_rows(report: EscalationReport) -> list[dict[str, Any]]:
     """One row per month with moves, oldest first: the moves up and down in all, each as a bar's height
     relative to the busiest month, and per rung reached, in the order of report["rungs"]."""
-    months: dict[str, dict] = {}
+    months: dict[str, dict[str, Any]] = {}
     for entry in report["moves_by_month"]:
         row = months.setdefault(entry["month"], {"month": entry["month"], "up": 0, "down": 0, "by_level": {}})
         row["up"] += entry["moves_up"]
@@ -78,7 +83,7 @@ def _refused_report(request: HttpRequest, exc: SulhError) -> HttpResponse:
 
 @login_required
 @require_GET
-def escalation_report(request):
+def escalation_report(request: HttpRequest) -> HttpResponse:
     try:
         form, report = _escalation_report(request)
     except SulhError as exc:
@@ -99,14 +104,14 @@ def escalation_report(request):
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _csv_cell(value) -> str:
+def _csv_cell(value: object) -> str:
     text = str(value)
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 @login_required
 @require_GET
-def escalation_report_csv(request):
+def escalation_report_csv(request: HttpRequest) -> HttpResponse:
     try:
         form, report = _escalation_report(request)
     except SulhError as exc:
@@ -182,18 +187,18 @@ def _months_between(first: datetime.date, last: datetime.date) -> list[datetime.
     return months
 
 
-def _figure(cell: dict | None, name: str):
+def _figure(cell: dict[str, Any] | None, name: str) -> float | None:
     """A cell's figure as charted: a count (0 for a month with no cell: nothing happened), the compliance rate
     in percent, None where it is hidden (a gap in the line) or there were no checks."""
     if cell is None:
         return None if name == "compliance_rate" else 0
-    value = cell[name]
+    value: float | None = cell[name]  # A count, a rate, or None.
     if name == "compliance_rate" and value is not None:
         return round(100 * value, 1)
     return value
 
 
-def _trend_context(report: dict) -> dict:
+def _trend_context(report: PatternReport) -> dict[str, Any]:
     """The charts' data (every month from the first cell to the last, for Chart.js) and one table per chart
     holding exactly the report's cells."""
     names = _pattern_indicator_names()
@@ -246,9 +251,10 @@ def _trend_context(report: dict) -> dict:
     return {"charts": charts, "chart_data": data}
 
 
-def _versus(change, average, weeks: int) -> str:
+def _versus(change: float | None, average: float | None, weeks: int) -> str:
     if change is None:
         return _("none in the %(weeks)s weeks before") % {"weeks": weeks}
+    assert average is not None  # A change is worked out against a baseline.
     return _("%(change)s%% above the %(weeks)s-week average of %(average)s") % {
         "change": formats.number_format(round(100 * change)),
         "weeks": weeks,
@@ -256,7 +262,7 @@ def _versus(change, average, weeks: int) -> str:
     }
 
 
-def _warning_context(warnings: dict) -> dict:
+def _warning_context(warnings: EarlyWarnings) -> dict[str, Any]:
     """The alerts in plain words, and every district's week next to its baselines."""
     names = _warning_names()
     alerts = [
@@ -288,7 +294,7 @@ def _warning_context(warnings: dict) -> dict:
 
 @login_required
 @require_GET
-def pattern_report_page(request):
+def pattern_report_page(request: HttpRequest) -> HttpResponse:
     """The regulator's dashboard. Regulators and administrators only; a bad filter is shown on the form
     (400) with no figures, since figures for another selection than the one asked would mislead."""
     if not case_rules.can_read_reports(request.user):

@@ -5,6 +5,10 @@ event in the same transaction (STYLE.md rule 2)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser, User
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -37,18 +41,18 @@ class AgreementFinal(ConflictError):
     default_detail = gettext_lazy("The agreement is final and can no longer be replaced.")
 
 
-def check_can_see(*, user, forum: Forum) -> None:
+def check_can_see(*, user: User | AnonymousUser, forum: Forum) -> None:
     if not case_rules.can_view_forum(user, forum):
         raise NotFoundError()
 
 
-def check_can_manage(*, user, forum: Forum) -> None:
+def check_can_manage(*, user: User | AnonymousUser, forum: Forum) -> None:
     check_can_see(user=user, forum=forum)
     if not case_rules.can_manage_forum_cases(user, forum):
         raise ForbiddenError(_("Only the forum's facilitators may do this."))
 
 
-def lock_case(*, user, case_id) -> Case:
+def lock_case(*, user: User | AnonymousUser, case_id: int | str) -> Case:
     """The case row, locked until the transaction ends; NotFoundError outside the user's forums."""
     try:
         # OF self: lock the case row only, not the joined forum and rung rows every other case shares.
@@ -59,7 +63,9 @@ def lock_case(*, user, case_id) -> Case:
     return case
 
 
-def event_append(*, case: Case, kind: str, actor=None, data: dict | None = None, at=None) -> CaseEvent:
+def event_append(
+    *, case: Case, kind: str, actor: User | None = None, data: dict[str, Any] | None = None, at: datetime | None = None
+) -> CaseEvent:
     """Append to the case's timeline. The caller must hold the case row lock (see lock_case)."""
     case.last_seq += 1
     Case.objects.filter(pk=case.pk).update(last_seq=case.last_seq)

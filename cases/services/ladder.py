@@ -4,8 +4,9 @@ review reminders."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -25,8 +26,8 @@ from .common import StaleVersion, check_can_manage, event_append, lock_case
 
 def case_escalate(
     *,
-    user,
-    case_id,
+    user: User,
+    case_id: int | str,
     direction: str,
     reason: str,
     version: int,
@@ -107,11 +108,11 @@ def case_escalate(
     return case
 
 
-def _bad_level(detail) -> SulhError:
+def _bad_level(detail: str) -> SulhError:
     return SulhError(detail, code="invalid", fields={"to_level": [detail]})
 
 
-def reminders_create_for_due_reviews(*, today=None) -> int:
+def reminders_create_for_due_reviews(*, today: date | None = None) -> int:
     """Ask facilitators whether cases past their review date can step down. Safe to run twice: the
     unique (case, kind, due_on) constraint lets each review date give one reminder. Returns how many
     were created."""
@@ -125,16 +126,18 @@ def reminders_create_for_due_reviews(*, today=None) -> int:
         .exclude(Exists(already))
     )
     now = timezone.now()
-    fresh = [
-        Reminder(case_id=case_id, kind=Reminder.Kind.CONSIDER_STEP_DOWN, due_on=review_due, created_at=now)
-        for case_id, review_due in due.values_list("id", "review_due").iterator()
-    ]
+    fresh = []
+    for case_id, review_due in due.values_list("id", "review_due").iterator():
+        assert review_due is not None  # review_due__lte matches no NULL.
+        fresh.append(
+            Reminder(case_id=case_id, kind=Reminder.Kind.CONSIDER_STEP_DOWN, due_on=review_due, created_at=now)
+        )
     # A concurrent run may insert the same rows between the query and here; the constraint keeps one.
     Reminder.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=1000)
     return len(fresh)
 
 
-def reminder_dismiss(*, user, reminder_id) -> None:
+def reminder_dismiss(*, user: User, reminder_id: int) -> None:
     reminder = Reminder.objects.select_related("case__forum").filter(pk=reminder_id).first()
     if reminder is None:
         raise NotFoundError()

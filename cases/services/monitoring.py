@@ -3,9 +3,12 @@ the monitor of a case, closing surveys, and what monitors should do this week.""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import uuid
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Exists, F, Max, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce
@@ -33,7 +36,15 @@ from .common import AgreementNotFinal, check_can_manage, event_append, lock_case
 
 
 def compliance_record(
-    *, user, case_id, term_id, status: str, idempotency_key, notes: str = "", observed_at=None, paid=None
+    *,
+    user: User,
+    case_id: int | str,
+    term_id: int | str,
+    status: str,
+    idempotency_key: uuid.UUID | str,
+    notes: str = "",
+    observed_at: datetime | None = None,
+    paid: Decimal | None = None,
 ) -> tuple[ComplianceCheck, bool]:
     """Record a monitor's check of one term, once per idempotency key. Returns (check, created).
 
@@ -92,7 +103,12 @@ def compliance_record(
             idempotency_key=idempotency_key,
             paid=paid,
         )
-        data = {"check": check.pk, "term": term.pk, "status": status, "observed_at": check.observed_at.isoformat()}
+        data: dict[str, Any] = {
+            "check": check.pk,
+            "term": term.pk,
+            "status": status,
+            "observed_at": check.observed_at.isoformat(),
+        }
         if paid is not None:
             data["paid"] = str(paid)
         event_append(case=case, kind="compliance_checked", actor=user, at=now, data=data)
@@ -128,14 +144,14 @@ def compliance_record(
     return check, True
 
 
-def _resolve_paid_instalments(*, term: Term, now) -> None:
+def _resolve_paid_instalments(*, term: Term, now: datetime) -> None:
     covered = [row["instalment"] for row in selectors.instalment_schedule(term=term) if row["status"] == "paid"]
     DueItem.objects.filter(
         kind=DueItem.Kind.INSTALMENT, subject__in=[f"instalment:{pk}" for pk in covered], resolved_at__isnull=True
     ).update(resolved_at=now)
 
 
-def compliance_conflict_review(*, user, conflict_id) -> None:
+def compliance_conflict_review(*, user: User, conflict_id: int | str) -> None:
     """The facilitator has looked at two checks that disagreed (both stay on record)."""
     conflict = ComplianceConflict.objects.select_related("case__forum").filter(pk=conflict_id).first()
     if conflict is None:
@@ -155,7 +171,7 @@ def compliance_conflict_review(*, user, conflict_id) -> None:
             )
 
 
-def case_monitor_assign(*, user, case_id, monitor) -> Case:
+def case_monitor_assign(*, user: User, case_id: int | str, monitor: User | None) -> Case:
     """Hand the case to one of the forum's monitors (or to none: every monitor of the forum sees it)."""
     with transaction.atomic():
         case = lock_case(user=user, case_id=case_id)
@@ -180,7 +196,14 @@ def case_monitor_assign(*, user, case_id, monitor) -> Case:
 
 
 def survey_record(
-    *, user, case_id, party_id, satisfaction: int, fairness: int, felt_heard: bool, would_use_again: bool
+    *,
+    user: User,
+    case_id: int | str,
+    party_id: int | str,
+    satisfaction: int,
+    fairness: int,
+    felt_heard: bool,
+    would_use_again: bool,
 ) -> Survey:
     """What one party said at closing. Asked once the case is in its last stage before closing or has ended;
     once per party (409 survey_exists); by the forum's facilitators and monitors."""
@@ -196,7 +219,7 @@ def survey_record(
                 % {"state": workflows.state_label(closing_stage)},
                 code="not_closing",
             )
-        problems = {}
+        problems: dict[str, list[str]] = {}
         for name, value in (("satisfaction", satisfaction), ("fairness", fairness)):
             if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 5:
                 problems[name] = [_("A whole number from 1 to 5.")]
@@ -251,14 +274,14 @@ DUE_HORIZON = timedelta(days=7)
 TRUCE_WARNING = timedelta(days=7)
 
 
-def due_items_refresh(*, today=None) -> dict[str, int]:
+def due_items_refresh(*, today: date | None = None) -> dict[str, int]:
     """The beat task's work: list what falls due within a week (terms due for a check, instalments due or
     overdue, truces about to expire) and resolve what no longer applies. Safe to run twice or concurrently:
     each item is unique per case, kind, subject and date, and inserts skip what exists. Returns counts."""
     today = today or timezone.localdate()
     horizon = today + DUE_HORIZON
     now = timezone.now()
-    listed = {}
+    listed: dict[str, int] = {}
     open_cases = ~Q(agreement__case__state__in=workflows.ENDED)
 
     # Terms of final agreements of open cases: due `check_every_days` after their last check (or after the
@@ -268,7 +291,7 @@ def due_items_refresh(*, today=None) -> dict[str, int]:
         .annotate(last=Coalesce(Max("checks__observed_at"), F("agreement__finalised_at")))
         .values_list("pk", "agreement__case_id", "last", "agreement__case__forum__check_every_days")
     )
-    items = []
+    items: list[DueItem] = []
     for term_id, case_id, last, every in terms.iterator(chunk_size=5000):
         due_on = timezone.localdate(last) + timedelta(days=every)
         if due_on <= horizon:
@@ -299,7 +322,7 @@ def due_items_refresh(*, today=None) -> dict[str, int]:
         .values_list("term_id", "total")
     )
     running: dict[int, Decimal] = {}
-    covered = []
+    covered: list[str] = []
     for inst in (
         Instalment.objects.filter(term_id__in=term_ids)
         .order_by("term_id", "number")
@@ -324,12 +347,14 @@ def due_items_refresh(*, today=None) -> dict[str, int]:
     listed["instalment_due"] = _insert_due(items)
 
     # Truces that end within the week.
-    items = [
-        DueItem(case_id=case_id, kind=DueItem.Kind.TRUCE, subject="truce", due_on=expires, created_at=now)
-        for case_id, expires in Case.objects.filter(truce_expires__gte=today, truce_expires__lte=today + TRUCE_WARNING)
+    items = []
+    for case_id, expires in (
+        Case.objects.filter(truce_expires__gte=today, truce_expires__lte=today + TRUCE_WARNING)
         .exclude(state__in=workflows.ENDED)
         .values_list("pk", "truce_expires")
-    ]
+    ):
+        assert expires is not None  # truce_expires__gte matches no NULL.
+        items.append(DueItem(case_id=case_id, kind=DueItem.Kind.TRUCE, subject="truce", due_on=expires, created_at=now))
     listed["truce_expiring"] = _insert_due(items)
 
     # What no longer applies: the case ended, the truce was renewed or has passed, a later check came.

@@ -4,7 +4,10 @@ facilitator tags on it (UN Framework risk factors)."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
+from typing import Required, TypedDict
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,6 +31,16 @@ from .recurrences import recurrences_find
 REFERENCE_PREFIX = {"sulha": "SUL", "jirga": "JIR", "muslahathi": "MUS"}
 
 
+class PartyInput(TypedDict, total=False):
+    """A party of a case being opened: a new one ({"name", "kind", "role"}) or one on the forum's records
+    ({"party": id, "role"}), as the API's PartyInputSerializer and the page's PartyForm give it."""
+
+    role: Required[str]
+    party: int | None
+    name: str
+    kind: str
+
+
 def _next_reference(*, kind: str, year: int) -> str:
     prefix = REFERENCE_PREFIX[kind]
     counter, _created = ReferenceCounter.objects.get_or_create(prefix=prefix, year=year)
@@ -46,13 +59,13 @@ def _pseudonym() -> str:
 @transaction.atomic
 def case_open(
     *,
-    user,
+    user: User,
     forum: Forum,
     title: str,
     dispute_type: str,
     risk_level: str,
     offence_class: str,
-    parties: list[dict],
+    parties: list[PartyInput],
     summary: str = "",
     referral_source: str = "",
     fir_number: str = "",
@@ -71,6 +84,7 @@ def case_open(
         )
     now = timezone.now()
     base = forum.ladder.rungs.order_by("level").first() or ladder_default().rungs.order_by("level").first()
+    assert base is not None  # The default ladder is created with its rungs (ladder_default).
     case = Case.objects.create(
         reference=_next_reference(kind=forum.kind, year=now.year),
         forum=forum,
@@ -89,7 +103,8 @@ def case_open(
     )
     ladder_stats.record_open(case=case)
     for entry in parties:
-        party = known.get(entry.get("party"))
+        record = entry.get("party")
+        party = None if record is None else known.get(record)
         if party is None:
             party = Party.objects.create(
                 name=entry["name"],
@@ -121,9 +136,9 @@ def party_name_key(name: str) -> str:
     return guardrails.normalise(name)[:200]
 
 
-def _known_parties(*, forum: Forum, parties: list[dict]) -> dict[int, Party]:
+def _known_parties(*, forum: Forum, parties: list[PartyInput]) -> dict[int, Party]:
     """The forum's party records that `parties` name by id; a 400 for an id that is not one of them."""
-    ids = {entry["party"] for entry in parties if entry.get("party") is not None}
+    ids = {record for entry in parties if (record := entry.get("party")) is not None}
     known = {p.pk: p for p in Party.objects.filter(pk__in=ids, forum=forum)}
     missing = [
         str(index)
@@ -139,10 +154,10 @@ def _known_parties(*, forum: Forum, parties: list[dict]) -> dict[int, Party]:
     return known
 
 
-def case_risk_factors_set(*, user, case_id, factors) -> Case:
+def case_risk_factors_set(*, user: User, case_id: int | str, factors: Iterable[object]) -> Case:
     """Tag an open case with the UN Framework's risk factors that the facilitator sees in it (numbers 1–14;
     an empty list removes them all). The regulators' early warning counts them, per district."""
-    wanted = set()
+    wanted: set[int] = set()
     for factor in factors:
         if isinstance(factor, bool) or not isinstance(factor, int) or factor not in RiskFactor.values:
             raise SulhError(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TypedDict
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -25,12 +27,19 @@ RECURRENCE_WINDOW = timedelta(days=730)  # 24 months (shared/DOMAIN.md)
 RECURRENCE_CANDIDATES = 500  # Matching rows read per opening: common names must not make it a scan.
 
 
-def recurrences_find(*, case: Case, actor=None) -> list[Recurrence]:
+class _Side(TypedDict):
+    """One side (a role) of an earlier case as the matching rows show it: its party records and name keys."""
+
+    ids: set[int]
+    keys: set[str]
+
+
+def recurrences_find(*, case: Case, actor: User | None = None) -> list[Recurrence]:
     """Link `case` to the earlier cases of its district between the same parties or families: a first party
     of one and a second party of the other on each side (either way round), matched on the party record or
     its name, the earlier case still open or ended within 24 months. The caller holds the case lock."""
-    sides: dict[str, set] = {CaseParty.Role.FIRST_PARTY: set(), CaseParty.Role.SECOND_PARTY: set()}
-    records: dict[str, set] = {CaseParty.Role.FIRST_PARTY: set(), CaseParty.Role.SECOND_PARTY: set()}
+    sides: dict[str, set[str]] = {CaseParty.Role.FIRST_PARTY: set(), CaseParty.Role.SECOND_PARTY: set()}
+    records: dict[str, set[int]] = {CaseParty.Role.FIRST_PARTY: set(), CaseParty.Role.SECOND_PARTY: set()}
     for role, party_id, key in CaseParty.objects.filter(case=case, role__in=list(sides)).values_list(
         "role", "party_id", "party__name_key"
     ):
@@ -51,7 +60,7 @@ def recurrences_find(*, case: Case, actor=None) -> list[Recurrence]:
         .order_by("-case__opened_at")
         .values_list("case_id", "role", "party_id", "party__name_key")[:RECURRENCE_CANDIDATES]
     )
-    found: dict[int, dict[str, dict[str, set]]] = {}
+    found: dict[int, dict[str, _Side]] = {}
     for earlier_id, role, party_id, key in rows:
         entry = found.setdefault(earlier_id, {r: {"ids": set(), "keys": set()} for r in sides})
         entry[role]["ids"].add(party_id)
@@ -89,7 +98,7 @@ def recurrences_find(*, case: Case, actor=None) -> list[Recurrence]:
     return links
 
 
-def recurrence_link(*, user, case_id, reference: str) -> Recurrence:
+def recurrence_link(*, user: User, case_id: int | str, reference: str) -> Recurrence:
     """A facilitator links the case to an earlier one of the same feud that the parties' names did not find
     (spelt differently, another family member). Both cases must be visible to the facilitator."""
     with transaction.atomic():
@@ -129,7 +138,7 @@ def recurrence_link(*, user, case_id, reference: str) -> Recurrence:
     return link
 
 
-def recurrence_decide(*, user, recurrence_id, status: str) -> Recurrence:
+def recurrence_decide(*, user: User, recurrence_id: int | str, status: str) -> Recurrence:
     """A facilitator confirms a matched link, or rejects it (namesakes, not one feud)."""
     if status not in (Recurrence.Status.CONFIRMED, Recurrence.Status.REJECTED):
         raise SulhError(

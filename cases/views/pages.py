@@ -3,6 +3,7 @@ the agreement's follow-up and the ladder). They call selectors; the rules live i
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -19,6 +20,7 @@ from .. import rules as case_rules
 from .. import selectors, services, workflows
 from ..forms import (
     INITIAL_PARTIES,
+    BaseTermFormSet,
     CaseFilterForm,
     CaseOpenForm,
     MonitorAssignForm,
@@ -43,9 +45,8 @@ def home(request):
     roles = selectors.user_roles(user=request.user)
     forum_roles = selectors.membership_roles_for_user(user=request.user)
     forums = list(selectors.forum_list_for_user(user=request.user))
-    for forum in forums:
-        forum.my_roles = sorted(forum_roles.get(forum.pk, set()))
-    facilitated = [f for f in forums if "facilitator" in f.my_roles]
+    my_roles = {forum.pk: forum_roles.get(forum.pk, set()) for forum in forums}
+    facilitated = [f for f in forums if "facilitator" in my_roles[f.pk]]
     recent_cases = []
     if facilitated:
         recent_cases = list(
@@ -57,7 +58,7 @@ def home(request):
         "roles": roles,
         "forums": forums,
         "facilitated": facilitated,
-        "monitored": [f for f in forums if "monitor" in f.my_roles],
+        "monitored": [f for f in forums if "monitor" in my_roles[f.pk]],
         "recent_cases": recent_cases,
         **_reminders_context(request, shown="facilitator" in roles),
         **_monitor_home_context(request, shown="monitor" in roles),
@@ -190,7 +191,7 @@ def _case_context(
     *,
     move_error: dict | None = None,
     move_data: dict | None = None,
-    terms: TermFormSet | None = None,
+    terms: BaseTermFormSet | None = None,
     agreement_error: str | None = None,
     notice: str | None = None,
     ladder_error: dict | None = None,
@@ -222,6 +223,8 @@ def _case_context(
     ladder = _ladder_context(
         case, events, may_move=may_manage and is_open, error=ladder_error or {}, data=ladder_data or {}
     )
+    outcome = TransitionForm.base_fields["outcome"]
+    assert isinstance(outcome, forms.ChoiceField)  # TransitionForm declares it so.
     return {
         "case": case,
         "parties": list(case.case_parties.all()),
@@ -234,7 +237,7 @@ def _case_context(
         "other_moves": [m for m in moves if m["kind"] != "forward"],
         "other_moves_open": any(m["error"] for m in moves if m["kind"] != "forward"),
         "move_error": None if shown or not move_error else move_error["message"],
-        "outcome_choices": TransitionForm.base_fields["outcome"].choices,
+        "outcome_choices": outcome.choices,
         "events": events,
         "rung_names": ladder["names"],
         "ladder": ladder,
@@ -296,7 +299,7 @@ def _ladder_context(case, events: list, *, may_move: bool, error: dict, data: di
     # A refusal goes in the form that was sent; one for a form no longer on offer (the case reached the
     # base, ended, or the user only reads it) or for a malformed post is shown above the ladder.
     direction = error.get("direction")
-    offered = {"up": may_move and bool(above), "down": may_move and bool(below)}
+    offered: dict[str | None, bool] = {"up": may_move and bool(above), "down": may_move and bool(below)}
     in_form = direction if offered.get(direction) else None
     message = error.get("message")
     return {

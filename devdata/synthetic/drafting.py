@@ -154,10 +154,10 @@ def history_open(draft: CaseDraft, run: Run) -> None:
         parties += [(first, FIRST, "", "", ""), (second, SECOND, "", "", "")]
     else:
         families = people["families"]
-        first = _one(rng, families)
-        while (second := _one(rng, families)) == first:
+        first_family = _one(rng, families)
+        while (second_family := _one(rng, families)) == first_family:
             pass
-        for role, family in ((FIRST, first), (SECOND, second)):
+        for role, family in ((FIRST, first_family), (SECOND, second_family)):
             parties.append((None, role, *_side(rng, forum, dispute, family)))
     if dispute in ("injury", "killing", "honour", "theft", "police_conduct") and rng.random() < 0.6:
         victim, key = _person(rng, forum, woman=dispute == "honour" and rng.random() < 0.6)
@@ -312,10 +312,13 @@ def _payments(
     the last visit and whether the run's end cut the payments short."""
     behaviour = PAYERS[going_well](rng)
     parts = term.instalments
+    assert parts is not None  # Called for a term paid in instalments.
     count = len(parts)
     stop = _between(rng, 0, count - 1) if behaviour == "stops" else count
     monitor = draft.monitor or _one(rng, draft.forum.monitors)
-    start = last = draft.watch_entered
+    entered = draft.watch_entered
+    assert entered is not None  # The case is in monitoring.
+    start = last = entered
     owed = k = 0
     while k < stop:
         on_time = behaviour == "on_time" or rng.random() < PAYMENTS["late_on_time"]
@@ -357,6 +360,8 @@ def _second_looks(
     first monitor's check reached the server: services.compliance_record keeps both and flags a conflict."""
     forum = draft.forum
     pick_status = CHECKS[going_well]
+    entered = draft.watch_entered
+    assert entered is not None  # The case is in monitoring.
     for check in list(checks):
         if rng.random() >= MONITORING["second_look"]:
             continue
@@ -365,7 +370,7 @@ def _second_looks(
         ]
         observed = check.observed - _between(rng, 3600, 4 * DAY)
         recorded = check.recorded + _between(rng, 600, 4 * DAY)
-        if not others or observed <= draft.watch_entered or recorded > run.end:
+        if not others or observed <= entered or recorded > run.end:
             continue
         status = pick_status(rng)
         checks.append(
@@ -398,6 +403,8 @@ def _record_checks(rng: random.Random, run: Run, draft: CaseDraft, checks: list[
         unseen = [other for other in before if other.recorded > observed and other.by != by]
         if unseen:
             unseen.sort(key=lambda other: (other.observed, other.id))
+            reviewed: int | None  # When a facilitator reviewed the conflict, and who: None if not (yet).
+            reviewer: int | None
             for other in unseen:
                 reviewed = recorded + _between(rng, 2 * 3600, 10 * DAY)
                 if reviewed > run.end or rng.random() >= MONITORING["reviewed"]:
@@ -438,16 +445,19 @@ def _close(rng: random.Random, run: Run, draft: CaseDraft, t: int, actor: int, *
     until the last instalment's visit; then the forum closes the case on what was found, or, now and then,
     refers it. Cases the run's end finds here keep what was recorded so far."""
     entered = draft.watch_entered
+    agreement = draft.agreement
+    assert entered is not None  # The case is in monitoring…
+    assert agreement is not None  # …of a final agreement.
     checks: list[CheckDraft] = []
     cut = False
     paid_until = entered
-    for term in draft.agreement.terms:
+    for term in agreement.terms:
         if term.instalments:
             last, stopped_by_end = _payments(rng, run, draft, term, checks, going_well=going_well)
             paid_until, cut = max(paid_until, last), cut or stopped_by_end
     if paid_until > entered:
         t = max(t, paid_until + _between(rng, 3 * DAY, 15 * DAY))
-    plain = [term for term in draft.agreement.terms if not term.instalments]
+    plain = [term for term in agreement.terms if not term.instalments]
     marks = [days for days in CHECK_DAYS if entered + days * DAY < t] or [(t - entered) // DAY // 2]
     checked = entered
     for days in marks:
@@ -464,7 +474,7 @@ def _close(rng: random.Random, run: Run, draft: CaseDraft, t: int, actor: int, *
     if rng.random() < 0.04:
         draft.move(t, workflows.REFERRED, actor=actor, reason=_one(rng, REASONS["referred"]))
         return
-    latest = [term.latest for term in draft.agreement.terms]
+    latest = [term.latest for term in agreement.terms]
     if all(status == "met" for status in latest):
         outcome = "resolved" if rng.random() < 0.93 else "partly_resolved"
     elif "breached" in latest:
@@ -748,12 +758,14 @@ def history_survey(draft: CaseDraft, run: Run) -> None:
         return
     forum = draft.forum
     closed = draft.closed_at
+    assert closed is not None  # It has ended.
     before = draft.state == workflows.CLOSED and rng.random() < SURVEYS["before_closing"]
     mean = SURVEYS["mean"][draft.outcome]
     for party, role in draft.parties:
         if role not in SURVEYED_ROLES or rng.random() >= SURVEYS["answered"]:
             continue
         if before:  # Still in monitoring (implementation): the stage a case closes from.
+            assert draft.watch_entered is not None  # A closed case came through it.
             at = closed - _between(rng, 600, min(5 * DAY, closed - draft.watch_entered - 600))
         else:
             at = closed + _between(rng, 3600, 20 * DAY)

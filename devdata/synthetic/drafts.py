@@ -115,7 +115,7 @@ class TermDraft:
 
     def payload(self) -> dict:
         """As services._term_payload writes a term into `agreement_recorded`."""
-        data = {"kind": self.kind, "description": self.description}
+        data: dict[str, str | list[dict[str, str]]] = {"kind": self.kind, "description": self.description}
         if self.amount is not None:
             data["amount"] = f"{self.amount}.00"
             data["currency"] = self.currency

@@ -39,17 +39,20 @@ def _not_json(value: object) -> object:
 
 
 # Compact, UTF-8 kept: json.JSONEncoder(ensure_ascii=False, separators=(",", ":")), with its C encoder made once
-# (JSONEncoder.encode makes one per call, which shows at millions of events).
-if json.encoder.c_make_encoder is not None:
-    _encode_json = json.encoder.c_make_encoder(
-        None, _not_json, json.encoder.encode_basestring, None, ":", ",", False, False, True
-    )
+# (JSONEncoder.encode makes one per call, which shows at millions of events). typeshed's json.encoder does not
+# declare c_make_encoder (None without the C speedups), hence getattr.
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+if _c_make_encoder is not None:
+    _encode_json = _c_make_encoder(None, _not_json, json.encoder.encode_basestring, None, ":", ",", False, False, True)
 
     def as_json(data: dict) -> str:
         return "".join(_encode_json(data, 0))
 
 else:  # pragma: no cover (Pythons without json's C speedups)
-    as_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+    def as_json(data: dict) -> str:
+        return _encoder.encode(data)
 
 
 def cents_text(cents: int) -> str:

@@ -8,6 +8,7 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from django.db import connection, models
 
@@ -97,7 +98,8 @@ class Register:
         ended more than 24 months before it are dropped (their memory too)."""
         self.cutoff = cutoff = opened_at - WINDOW
         if self.size > 2 * self.swept + 50_000:
-            for table in (self.by_key, self.by_pair, self.pools):
+            tables: tuple[dict[Any, list[Known]], ...] = (self.by_key, self.by_pair, self.pools)
+            for table in tables:
                 for key, entries in list(table.items()):
                     kept = [known for known in entries if known.closed_at is None or known.closed_at >= cutoff]
                     if kept:
@@ -214,9 +216,10 @@ class Register:
                             seen.add(row)
                             rows.append((known, role, party))
         rows.sort(key=lambda row: (-row[0].opened_at, row[0].id, row[1], row[2].id))
-        found: dict[int, tuple[Known, list, list]] = {}
+        found: dict[int, tuple[Known, list[PartyRef], list[PartyRef]]] = {}
         for known, role, party in rows[: services.RECURRENCE_CANDIDATES]:
-            found.setdefault(known.id, (known, [], []))[1 if role == FIRST else 2].append(party)
+            _known, first_side, second_side = found.setdefault(known.id, (known, [], []))
+            (first_side if role == FIRST else second_side).append(party)
         links = []
         for known, first, second in found.values():
             if basis := _basis(records, names, (tuple(first), tuple(second))):
@@ -226,7 +229,7 @@ class Register:
     def preload(self, start: int) -> None:
         """The database's cases that a case of this run could be linked to (a run adding to earlier ones)."""
         sides: dict[int, tuple[list, list]] = {}
-        cases: dict[int, tuple] = {}
+        cases: dict[int, list[Any]] = {}
         for case_id, role, party_id, key, pseudonym, *case in preload_rows(start - WINDOW):
             sides.setdefault(case_id, ([], []))[role == SECOND].append(PartyRef(party_id, key, pseudonym))
             cases[case_id] = case

@@ -182,6 +182,7 @@ class Run:
                 counter = ReferenceCounter.objects.select_for_update().get(pk=counter.pk)
                 for draft in drafts:
                     counter.last_number += 1
+                    assert draft.known is not None  # Every draft of the batch was registered as it was made.
                     draft.reference = draft.known.reference = f"{prefix}-{year}-{counter.last_number:05d}"
                 counter.save(update_fields=["last_number"])
 
@@ -205,7 +206,7 @@ class Run:
         add_event = self.rows["event"].append
         case_id = draft.id
         for seq, (at, kind, actor, data) in enumerate(events, start=1):
-            add_event((case_id, seq, kind, actor, at, data if data.__class__ is str else data()))
+            add_event((case_id, seq, kind, actor, at, data if isinstance(data, str) else data()))
         self.rows["case"].append((
             case_id, draft.reference, draft.forum.id, draft.forum.kind, draft.title, draft.summary,
             draft.dispute_type, draft.risk_level, draft.offence_class, draft.state, draft.rung_id, draft.version,
@@ -252,7 +253,7 @@ class LadderTotals:
             return  # Opened, never moved (most cases).
         rows = []
         for at, kind, _actor, data in ladder:
-            data = json.loads(data if data.__class__ is str else data())
+            data = json.loads(data if isinstance(data, str) else data())
             rows.append((draft.id, draft.forum.id, kind, datetime.fromtimestamp(at, tz=UTC), data.get("to"),
                          data.get("rung")))  # fmt: skip
         moves = ladder_stats.moves_of(rows)

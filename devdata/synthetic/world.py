@@ -71,7 +71,7 @@ def world_ensure() -> list[ForumInfo]:
                     guest.set_unusable_password()
                     guest.save(update_fields=["password"])
                 staff["guest"].append(guest.pk)
-            rungs = []
+            rungs: list[tuple[int, int, str]] = []  # (level, id, code)
             for rung in forum.ladder.rungs.order_by("level"):
                 if rungs and rung.movable_by == Rung.MovableBy.ADMINISTRATOR:
                     break  # Synthetic staff are facilitators: they climb no higher than they may.

@@ -23,11 +23,11 @@ import queue
 import re
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection, models, transaction
 
@@ -64,7 +64,7 @@ class IdPool:
     def __init__(self, model: type[models.Model], block: int = 20_000):
         self.table = model._meta.db_table
         self.block = block
-        self.values: Iterable[int] = iter(())
+        self.values: Iterator[int] = iter(())
         self.sequence = None
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -200,7 +200,8 @@ def _copy_text(value: str) -> str:
     return value
 
 
-_COPY_FORMAT: dict[int, Callable[[object], str]] = {
+# A value's type is its column kind's (an int, a str, None…): Any, as the table's columns decide it.
+_COPY_FORMAT: dict[int, Callable[[Any], str]] = {
     INT: str,
     OPT_INT: lambda v: "\\N" if v is None else str(v),
     KEY: lambda v: v,
@@ -305,11 +306,18 @@ def deferrable_indexes() -> list[tuple[str, str]]:
     editor = connection.schema_editor()
     found = []
     for table in TABLES:
-        for statement in editor._model_indexes_sql(table.model):  # What CreateModel/AddIndex would run.
+        # What CreateModel/AddIndex would run: a private method of Django's schema editor, not in its stubs.
+        for statement in editor._model_indexes_sql(table.model):  # type: ignore[attr-defined]
             sql = str(statement)
             if match := _INDEX_NAME.match(sql):
                 found.append((match[1], sql))
     return found
+
+
+def _index_table(sql: str) -> str:
+    match = _INDEX_TABLE.search(sql)
+    assert match is not None  # deferrable_indexes gives CREATE INDEX … ON "table" statements only.
+    return match[1]
 
 
 def _missing(names: list[str]) -> set[str]:
@@ -330,7 +338,7 @@ def indexes_restore(*, workers: int = 2) -> list[str]:
         cursor.execute("SELECT relname, reltuples FROM pg_class WHERE relname = ANY(%s)", [TABLE_NAMES])
         rows = dict(cursor.fetchall())
     work: queue.SimpleQueue = queue.SimpleQueue()
-    for item in sorted(todo, key=lambda item: -rows.get(_INDEX_TABLE.search(item[1])[1], 0)):
+    for item in sorted(todo, key=lambda item: -rows.get(_index_table(item[1]), 0)):
         work.put(item)
     errors: list[BaseException] = []
 
@@ -371,7 +379,7 @@ def indexes_drop() -> None:
             cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
 
 
-_ORM_VALUE: dict[int, Callable[[object], object]] = {
+_ORM_VALUE: dict[int, Callable[[Any], object]] = {
     TS: lambda v: None if v is None else datetime.fromtimestamp(v, tz=UTC),
     DATE: lambda v: None if v is None else _EPOCH + timedelta(days=v),
     AMOUNT: lambda v: None if v is None else Decimal(v),
@@ -385,7 +393,7 @@ def bulk_in(table: Table, rows: Sequence[tuple]) -> None:
     """bulk_create the rows, their values converted to what the model's fields take (databases without COPY)."""
     names = [name for name, _kind in table.columns]
     converters = [_ORM_VALUE.get(kind, lambda v: v) for _name, kind in table.columns]
-    table.model.objects.bulk_create(
+    table.model._default_manager.bulk_create(  # The models' only manager, `objects`.
         (table.model(**{n: c(v) for n, c, v in zip(names, converters, row, strict=True)}) for row in rows),
         batch_size=500,
     )

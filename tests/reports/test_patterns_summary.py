@@ -326,14 +326,18 @@ def test_strangers_are_asked_to_log_in(world, api):
 
 @pytest.fixture
 def eager_celery():
-    """Tasks run in the caller's process, as in the embedded mode (no Redis)."""
-    from celery import current_app
+    """Tasks run in the caller's process, as in the embedded mode (no Redis). Sulh's own Celery app, which
+    queues them: `current_app` is whichever app another test made last."""
+    from config.celery import app
 
-    conf = current_app.conf
-    saved = conf.task_always_eager, conf.task_store_eager_result
-    conf.task_always_eager = conf.task_store_eager_result = True
+    conf = app.conf
+    # A task copies task_store_eager_result when the app binds it (on the first task run in this process), so
+    # the setting alone would not reach a task bound by an earlier test.
+    task = app.tasks["cases.summarise_patterns"]
+    saved = conf.task_always_eager, conf.task_store_eager_result, task.store_eager_result
+    conf.task_always_eager = conf.task_store_eager_result = task.store_eager_result = True
     yield
-    conf.task_always_eager, conf.task_store_eager_result = saved
+    conf.task_always_eager, conf.task_store_eager_result, task.store_eager_result = saved
 
 
 def test_in_the_embedded_mode_the_refresh_runs_at_once(

@@ -1,6 +1,8 @@
 """`manage.py summarise_patterns [--full]`: the regulator summary now, in the foreground (the contract's command)."""
 
-from django.core.management.base import BaseCommand
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
 
 from reports import patterns
 
@@ -11,10 +13,12 @@ class Command(BaseCommand):
         "code as the nightly Celery task. Incremental unless --full."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--full", action="store_true", help="Empty the summary tables and fold every event again.")
 
-    def handle(self, *args, full: bool, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
+        full: bool = options["full"]
+
         def progress(fraction: float) -> None:
             self.stderr.write(f"\r  {fraction:6.1%}", ending="")
 
