@@ -13,8 +13,10 @@ from .models import (
     Recurrence,
     Region,
     Rung,
+    ScreeningExample,
     Survey,
 )
+from .screening import text_key
 
 
 @admin.register(Region)
@@ -50,8 +52,8 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Forum)
 class ForumAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "region", "ladder", "check_every_days", "is_active"]
-    list_filter = ["kind", "is_active", "region"]
+    list_display = ["name", "kind", "country", "region", "ladder", "check_every_days", "is_active"]
+    list_filter = ["kind", "country", "is_active", "region"]
     search_fields = ["name"]
     autocomplete_fields = ["region", "ladder"]
     inlines = [MembershipInline]
@@ -138,3 +140,23 @@ class CaseAdmin(ReadOnlyAdmin):
     list_select_related = ["forum", "rung"]
     inlines = [ComplianceCheckInline, RecurrenceInline, SurveyInline, CaseEventInline]
     show_full_result_count = False
+
+
+@admin.register(ScreeningExample)
+class ScreeningExampleAdmin(admin.ModelAdmin):
+    """Labelled terms the screening decides by exactly and the next training learns from: legal reviewers'
+    decisions, and examples an administrator adds or corrects here."""
+
+    list_display = ["text", "prohibited", "practice", "language", "source", "forum", "decided_by", "decided_at"]
+    list_filter = ["prohibited", "source", "language", "practice"]
+    search_fields = ["text", "note"]
+    readonly_fields = ["decided_by", "decided_at", "source"]
+    fields = ["text", "language", "prohibited", "practice", "forum", "note", "source", "decided_by", "decided_at"]
+    autocomplete_fields = ["forum"]
+
+    def save_model(self, request, obj, form, change):
+        # The key under which the screening finds the text again, from the text as saved.
+        obj.text_key = text_key(obj.text)
+        if not change:
+            obj.decided_by = request.user
+        super().save_model(request, obj, form, change)

@@ -29,4 +29,6 @@ urlpatterns = [
         name="api-compliance-conflict-review",
     ),
     path("monitor/due/", apis.DueItemListApi.as_view(), name="api-monitor-due"),
+    path("screening/reviews/", apis.ScreeningReviewListApi.as_view(), name="api-screening-reviews"),
+    path("terms/<int:term_id>/screening/", apis.TermScreeningApi.as_view(), name="api-term-screening"),
 ]

@@ -4,8 +4,8 @@ import uuid
 
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -33,8 +33,11 @@ from .serializers import (
     RecurrenceSerializer,
     ReminderSerializer,
     RiskFactorsSerializer,
+    ScreeningReviewSerializer,
     SurveyInputSerializer,
     SurveySerializer,
+    TermDecisionInputSerializer,
+    TermSerializer,
     TransitionInputSerializer,
 )
 
@@ -305,3 +308,38 @@ class ReminderListApi(APIView):
     @extend_schema(responses={200: ReminderSerializer(many=True)})
     def get(self, request):
         return Response(ReminderSerializer(selectors.reminder_list_for_user(user=request.user), many=True).data)
+
+
+# --- Legal review of held terms (CONTRACT.md section 6) ---------------------------------------------------
+
+
+class ScreeningReviewListApi(APIView):
+    """The terms held for legal review that the caller may decide (administrators; legal reviewers of the
+    term's forum). Others get 403."""
+
+    @extend_schema(responses={200: ScreeningReviewSerializer(many=True)})
+    def get(self, request):
+        terms = selectors.screening_reviews_for_user(user=request.user)
+        return Response(ScreeningReviewSerializer(terms, many=True).data)
+
+
+class TermScreeningApi(APIView):
+    """A legal reviewer's decision on a held term: `lawful` keeps it (200, the term), `prohibited` takes it out of
+    the draft (200 {"removed": true}); 409 not_under_review for a term not waiting."""
+
+    @extend_schema(
+        request=TermDecisionInputSerializer,
+        responses={
+            200: inline_serializer(
+                "TermScreeningResult",
+                {"removed": serializers.BooleanField(required=False)},
+            )
+        },
+    )
+    def post(self, request, term_id: int):
+        serializer = TermDecisionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        term = services.term_screening_decide(user=request.user, term_id=term_id, **serializer.validated_data)
+        if term is None:
+            return Response({"removed": True})
+        return Response(TermSerializer(term).data)

@@ -10,7 +10,8 @@ def navigation(request) -> dict:
     roles = selectors.user_roles(user=user)
     return {
         "nav_roles": roles,
-        "nav_sees_cases": bool({"administrator", "facilitator", "monitor"} & set(roles)),
+        "nav_sees_cases": bool({"administrator", "facilitator", "monitor", "legal_reviewer"} & set(roles)),
+        "nav_reviews": bool({"administrator", "legal_reviewer"} & set(roles)),
         "nav_follows": bool({"facilitator", "monitor"} & set(roles)),
         "nav_reads_reports": bool({"administrator", "regulator"} & set(roles)),
     }

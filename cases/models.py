@@ -4,6 +4,7 @@ import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Upper
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -93,11 +94,23 @@ class Forum(models.Model):
         MUSLAHATHI = "muslahathi", _("Muslahathi committee / police DRC")
         SULHA = "sulha", _("Sulha")
 
+    class Country(models.TextChoices):
+        """Whose law a refusal cites (cases/screening/data/law.json), beside the international standard."""
+
+        PAKISTAN = "PK", _("Pakistan")
+        AFGHANISTAN = "AF", _("Afghanistan")
+        JORDAN = "JO", _("Jordan")
+        PALESTINE = "PS", _("Palestine")
+        ISRAEL = "IL", _("Israel")
+
     name = models.CharField(_("name"), max_length=200, unique=True)
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="forums")
     ladder = models.ForeignKey(
         Ladder, verbose_name=_("escalation ladder"), on_delete=models.PROTECT, related_name="forums"
+    )
+    country = models.CharField(
+        _("country"), max_length=2, choices=Country.choices, default=Country.PAKISTAN, db_default=Country.PAKISTAN
     )
     is_active = models.BooleanField(_("active"), default=True)
     check_every_days = models.PositiveSmallIntegerField(
@@ -129,12 +142,15 @@ class Membership(models.Model):
     class Role(models.TextChoices):
         FACILITATOR = "facilitator", _("Facilitator")
         MONITOR = "monitor", _("Monitor")
+        # Decides screened agreement terms held for review (e.g. the district's legal-aid lawyer, a DRC's lawyer
+        # member): reads the forum's cases, attends no session, moves nothing.
+        LEGAL_REVIEWER = "legal_reviewer", _("Legal reviewer")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="memberships"
     )
     forum = models.ForeignKey(Forum, verbose_name=_("forum"), on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(_("role"), max_length=12, choices=Role.choices)
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
 
     class Meta:
         verbose_name = _("membership")
@@ -142,7 +158,7 @@ class Membership(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "forum", "role"], name="membership_unique"),
             models.CheckConstraint(
-                condition=models.Q(role__in=["facilitator", "monitor"]), name="membership_role_known"
+                condition=models.Q(role__in=["facilitator", "monitor", "legal_reviewer"]), name="membership_role_known"
             ),
         ]
 
@@ -417,11 +433,30 @@ class Term(models.Model):
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, null=True, blank=True)
     currency = models.CharField(_("currency"), max_length=3, blank=True)
     due = models.DateField(_("due"), null=True, blank=True)
+    # What the screening found (cases.screening): `pass`, or `review` while a legal reviewer has not decided. A
+    # term screened `block` is never stored. A reviewer's `lawful` keeps the term and makes it `pass`.
+    screening_verdict = models.CharField(
+        _("screening"), max_length=6, choices=[("pass", _("Nothing found")), ("review", _("Held for legal review"))],
+        default="pass", db_default="pass",
+    )  # fmt: skip
+    # Defaults in the database too: bulk writers (generate_synthetic's COPY) name only the columns they fill.
+    screening_practice = models.CharField(_("practice it may be"), max_length=60, blank=True, db_default="")
+    screening_detail = models.TextField(_("why it was held"), blank=True, db_default="")
+    reviewed_decision = models.CharField(_("reviewer's decision"), max_length=10, blank=True, db_default="")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("reviewed by"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    review_note = models.TextField(_("reviewer's note"), blank=True, db_default="")
 
     class Meta:
         verbose_name = _("term")
         verbose_name_plural = _("terms")
         ordering = ["agreement", "position"]
+        indexes = [
+            models.Index(fields=["agreement"], condition=models.Q(screening_verdict="review"), name="term_under_review")
+        ]
         constraints = [
             models.UniqueConstraint(fields=["agreement", "position"], name="term_position_unique"),
             models.CheckConstraint(
@@ -856,3 +891,37 @@ class PatternState(models.Model):
     last_event_id = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(null=True)
     full_at = models.DateTimeField(null=True)
+
+
+class ScreeningExample(models.Model):
+    """A labelled term for the screening: a legal reviewer's decision on a held term, or one an administrator
+    added. An exact match (after normalising) decides a new term the same way; the next training of the
+    screening model (`manage.py screening_train`) learns from all of them."""
+
+    class Source(models.TextChoices):
+        REVIEW = "review", _("Legal review")
+        ADMIN = "admin", _("Added by an administrator")
+
+    text = models.TextField(_("text"))
+    text_key = models.CharField(_("normalised text's key"), max_length=64, db_index=True, editable=False)
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    prohibited = models.BooleanField(_("prohibited"))
+    practice = models.CharField(_("practice"), max_length=60, blank=True)
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices, default=Source.ADMIN)
+    forum = models.ForeignKey(
+        Forum, verbose_name=_("forum"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("decided by"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+    decided_at = models.DateTimeField(_("decided at"), default=timezone.now)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("screening example")
+        verbose_name_plural = _("screening examples")
+        ordering = ["-decided_at"]
+
+    def __str__(self) -> str:
+        return self.text[:80]

@@ -46,9 +46,19 @@ def _roles_in(user, forum) -> set[str]:
     return cache.get(forum.pk, set())
 
 
+# The roles that take part in a forum's work: its sessions, its follow-up. A legal reviewer only reads the forum's
+# cases and decides held terms.
+PARTICIPATING_ROLES = frozenset({Membership.Role.FACILITATOR, Membership.Role.MONITOR})
+
+
 @rules.predicate
 def is_forum_member(user, forum) -> bool:
-    return bool(_roles_in(user, forum))
+    return bool(_roles_in(user, forum) & PARTICIPATING_ROLES)
+
+
+@rules.predicate
+def is_forum_legal_reviewer(user, forum) -> bool:
+    return Membership.Role.LEGAL_REVIEWER in _roles_in(user, forum)
 
 
 @rules.predicate
@@ -61,14 +71,17 @@ def is_forum_monitor(user, forum) -> bool:
     return Membership.Role.MONITOR in _roles_in(user, forum)
 
 
-can_view_forum = is_administrator | is_forum_member
+can_view_forum = is_administrator | is_forum_member | is_forum_legal_reviewer
 can_manage_forum_cases = is_administrator | is_forum_facilitator
 # Compliance is the field's business: the forum's monitors and facilitators (shared/CONTRACT.md), not
 # administrators, who configure forums but do not read agreements' follow-up.
 can_log_compliance = is_forum_facilitator | is_forum_monitor
 can_read_reports = is_administrator | is_regulator
+# Held agreement terms are decided by administrators and the forum's legal reviewers (CONTRACT.md section 6).
+can_review_screening = is_administrator | is_forum_legal_reviewer
 
 rules.add_perm("cases.view_forum_detail", can_view_forum)
 rules.add_perm("cases.manage_forum_cases", can_manage_forum_cases)
 rules.add_perm("cases.log_compliance", can_log_compliance)
 rules.add_perm("cases.read_reports", can_read_reports)
+rules.add_perm("cases.review_screening", can_review_screening)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import TypedDict
 
 from django.conf import settings
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from config.errors import NotFoundError
+from config.errors import ForbiddenError, NotFoundError
 
 from . import rules as case_rules
 from . import workflows
@@ -76,7 +78,7 @@ def user_roles(*, user) -> list[str]:
     if case_rules.is_regulator(user):
         found.append("regulator")
     forum_roles = set(Membership.objects.filter(user=user).values_list("role", flat=True).distinct())
-    for role in (Membership.Role.FACILITATOR, Membership.Role.MONITOR):
+    for role in (Membership.Role.FACILITATOR, Membership.Role.MONITOR, Membership.Role.LEGAL_REVIEWER):
         if role in forum_roles:
             found.append(role.value)
     return found
@@ -157,7 +159,14 @@ def case_get_for_user(*, user, case_id) -> Case:
 def case_agreement(*, case: Case) -> Agreement | None:
     return (
         Agreement.objects.filter(case=case)
-        .prefetch_related(Prefetch("terms", queryset=Term.objects.order_by("position").prefetch_related("instalments")))
+        .prefetch_related(
+            Prefetch(
+                "terms",
+                queryset=Term.objects.order_by("position")
+                .select_related("reviewed_by")
+                .prefetch_related("instalments"),
+            )
+        )
         .first()
     )
 
@@ -247,7 +256,16 @@ def case_conflicts(*, case: Case, open_only: bool = False) -> QuerySet[Complianc
     return qs.order_by("created_at", "id")
 
 
-def case_recurrences(*, case: Case, user) -> list[dict]:
+class RecurrenceRow(TypedDict):
+    """A case of the feud's history as case_recurrences lists it."""
+
+    link: Recurrence
+    case: Case  # The other case of the link.
+    direction: str  # "earlier", "later" or "rejected".
+    visible: bool  # Whether the user may open it.
+
+
+def case_recurrences(*, case: Case, user) -> list[RecurrenceRow]:
     """The feud's history as the case page shows it: the earlier cases this one repeats and the later ones
     that repeat it, oldest first. A case in a forum the user cannot see shows its reference, forum kind,
     dates and outcome only."""
@@ -262,7 +280,7 @@ def case_recurrences(*, case: Case, user) -> list[dict]:
         .filter(pk__in=[link.earlier_id if link.case_id == case.pk else link.case_id for link in links])
         .values_list("pk", flat=True)
     )
-    rows = []
+    rows: list[RecurrenceRow] = []
     for link in links:
         other = link.earlier if link.case_id == case.pk else link.case
         rows.append(
@@ -370,6 +388,9 @@ class _CaseFacts:
 
     def all_terms_met(self) -> bool:
         raise AssertionError("compliance_open depends on the outcome asked for; it is never a case guard")
+
+    def screening_pending(self) -> bool:
+        return Term.objects.filter(agreement__case=self.case, screening_verdict="review").exists()
 
 
 def reminder_list_for_user(*, user) -> QuerySet[Reminder]:
@@ -484,3 +505,30 @@ def monitor_page_allowed(*, user) -> bool:
     return Membership.objects.filter(
         user=user, role__in=[Membership.Role.MONITOR, Membership.Role.FACILITATOR]
     ).exists()
+
+
+# --- Legal review of held agreement terms ---------------------------------------------------------------
+
+
+def may_review_screening(*, user) -> bool:
+    """Whether the user decides held terms anywhere: administrators, and legal reviewers of some forum."""
+    return (
+        bool(case_rules.is_administrator(user))
+        or Membership.objects.filter(user=user, role=Membership.Role.LEGAL_REVIEWER).exists()
+    )
+
+
+def screening_reviews_for_user(*, user) -> QuerySet[Term]:
+    """The terms held for legal review that the user may decide, oldest first: every forum's for administrators,
+    their forums' for legal reviewers; ForbiddenError for anyone else (CONTRACT.md section 6)."""
+    terms = Term.objects.filter(screening_verdict="review", agreement__status=Agreement.Status.DRAFT)
+    if not case_rules.is_administrator(user):
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            raise ForbiddenError()
+        forum_ids = list(
+            Membership.objects.filter(user=user, role=Membership.Role.LEGAL_REVIEWER).values_list("forum_id", flat=True)
+        )
+        if not forum_ids:
+            raise ForbiddenError(_("Only legal reviewers and administrators decide held terms."))
+        terms = terms.filter(agreement__case__forum_id__in=forum_ids)
+    return terms.select_related("agreement__case__forum").order_by("agreement__recorded_at", "agreement_id", "position")

@@ -1,8 +1,9 @@
 from decimal import Decimal
 
+from django.contrib.auth.models import User
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from .models import (
@@ -50,7 +51,7 @@ class RegionSerializer(serializers.ModelSerializer):
         fields = ["id", "code", "name", "kind", "province"]
 
     def get_province(self, region: Region) -> str | None:
-        return region.parent.code if region.parent_id else None
+        return region.parent.code if region.parent is not None else None
 
 
 class ForumSerializer(serializers.ModelSerializer):
@@ -96,7 +97,8 @@ class CaseCreateSerializer(serializers.Serializer):
     dispute_type = serializers.ChoiceField(choices=DisputeType.choices)
     risk_level = serializers.ChoiceField(choices=RiskLevel.choices)
     offence_class = serializers.ChoiceField(choices=OffenceClass.choices)
-    parties = PartyInputSerializer(many=True, allow_empty=False, max_length=50)
+    # The stubs miss max_length on a many=True serializer (rest_framework.serializers.LIST_SERIALIZER_KWARGS).
+    parties = PartyInputSerializer(many=True, allow_empty=False, max_length=50)  # type: ignore[call-arg]
     referral_source = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
     fir_number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
 
@@ -146,7 +148,9 @@ class CasePartySerializer(serializers.Serializer):
 
 class AllowedTransitionSerializer(serializers.Serializer):
     to = serializers.CharField()
-    label = serializers.CharField()
+    # A declared field, which the serializer's metaclass takes out of the class: it does not replace
+    # Field.label, as the stubs (which cannot see the metaclass) think.
+    label = serializers.CharField()  # type: ignore[assignment]
     kind = serializers.ChoiceField(choices=TRANSITION_KINDS)
     reason_required = serializers.BooleanField()
     outcome_required = serializers.BooleanField()
@@ -155,7 +159,7 @@ class AllowedTransitionSerializer(serializers.Serializer):
 
 class CaseSerializer(CaseListItemSerializer):
     parties = CasePartySerializer(source="case_parties", many=True)
-    monitor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    monitor: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(slug_field="username", read_only=True)
     allowed_transitions = serializers.SerializerMethodField()
     risk_factors = serializers.SerializerMethodField()
     forum_name = serializers.CharField(source="forum.name")
@@ -211,11 +215,11 @@ class TermInputSerializer(serializers.Serializer):
         error_messages={"invalid": _("A three-letter ISO code such as PKR.")},
     )
     due = serializers.DateField(required=False, allow_null=True)
-    instalments = InstalmentInputSerializer(many=True, required=False, max_length=120)
+    instalments = InstalmentInputSerializer(many=True, required=False, max_length=120)  # type: ignore[call-arg]  # As above.
 
 
 class AgreementInputSerializer(serializers.Serializer):
-    terms = TermInputSerializer(many=True, allow_empty=False, max_length=100)
+    terms = TermInputSerializer(many=True, allow_empty=False, max_length=100)  # type: ignore[call-arg]  # As above.
 
 
 class InstalmentSerializer(serializers.ModelSerializer):
@@ -224,12 +228,102 @@ class InstalmentSerializer(serializers.ModelSerializer):
         fields = ["number", "due_on", "amount"]
 
 
+class ReviewedSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["lawful", "prohibited"])
+    by = serializers.CharField(allow_null=True)
+    at = serializers.DateTimeField()
+
+
+class ScreeningSerializer(serializers.Serializer):
+    verdict = serializers.ChoiceField(choices=["pass", "review"])
+    practice = serializers.CharField(allow_null=True)
+    detail = serializers.CharField(allow_blank=True)
+    reviewed = ReviewedSerializer(required=False)
+
+
+def _reviewed(term: Term) -> dict | None:
+    if not term.reviewed_decision or term.reviewed_at is None:
+        return None
+    reviewer = term.reviewed_by
+    return {
+        "decision": term.reviewed_decision,
+        "by": reviewer.get_username() if reviewer is not None else None,  # None once the account is deleted.
+        "at": serializers.DateTimeField().to_representation(term.reviewed_at),
+    }
+
+
 class TermSerializer(serializers.ModelSerializer):
     instalments = InstalmentSerializer(many=True, read_only=True)
+    screening = serializers.SerializerMethodField()
+    reviewed = serializers.SerializerMethodField()
 
     class Meta:
         model = Term
-        fields = ["id", "position", "kind", "description", "amount", "currency", "due", "instalments"]
+        fields = [
+            "id", "position", "kind", "description", "amount", "currency", "due", "instalments", "screening",
+            "reviewed",
+        ]  # fmt: skip
+
+    @extend_schema_field(ScreeningSerializer)
+    def get_screening(self, term: Term) -> dict:
+        """What the screening found (CONTRACT.md section 6); a reviewer's decision is in `reviewed` too."""
+        data: dict = {
+            "verdict": term.screening_verdict,
+            "practice": term.screening_practice or None,
+            "detail": term.screening_detail,
+        }
+        reviewed = _reviewed(term)
+        if reviewed is not None:
+            data["reviewed"] = reviewed
+        return data
+
+    @extend_schema_field(ReviewedSerializer(allow_null=True))
+    def get_reviewed(self, term: Term) -> dict | None:
+        return _reviewed(term)
+
+
+class ScreeningReviewSerializer(TermSerializer):
+    """A term waiting for legal review, with its case and forum, and the law of the practice it may be, in the
+    forum's country and the reader's language."""
+
+    case = serializers.SerializerMethodField()
+    law = serializers.SerializerMethodField()
+
+    class Meta(TermSerializer.Meta):
+        fields = [*TermSerializer.Meta.fields, "case", "law"]
+
+    @extend_schema_field(
+        inline_serializer(
+            "ScreeningReviewCase",
+            {
+                "id": serializers.IntegerField(),
+                "reference": serializers.CharField(),
+                "forum": serializers.IntegerField(),
+            },
+        )
+    )
+    def get_case(self, term: Term) -> dict:
+        case = term.agreement.case
+        return {"id": case.pk, "reference": case.reference, "forum": case.forum_id}
+
+    @extend_schema_field(
+        inline_serializer(
+            "ScreeningReviewLaw",
+            {"name": serializers.CharField(), "citations": serializers.ListField(child=serializers.CharField())},
+        )
+    )
+    def get_law(self, term: Term) -> dict | None:
+        from .screening.law import law_for
+
+        if not term.screening_practice:
+            return None
+        law = law_for(term.screening_practice, country=term.agreement.case.forum.country)
+        return {"name": law.name, "citations": law.citations}
+
+
+class TermDecisionInputSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["lawful", "prohibited"])
+    note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
 
 
 class AgreementSerializer(serializers.ModelSerializer):
@@ -248,7 +342,7 @@ class CaseEventSerializer(serializers.ModelSerializer):
         fields = ["seq", "kind", "at", "actor", "data"]
 
     def get_actor(self, event: CaseEvent) -> str | None:
-        return event.actor.get_username() if event.actor_id else None
+        return event.actor.get_username() if event.actor is not None else None
 
 
 class ComplianceInputSerializer(serializers.Serializer):
@@ -289,7 +383,7 @@ class ComplianceCheckSerializer(serializers.ModelSerializer):
         ]
 
     def get_recorded_by(self, check: ComplianceCheck) -> str | None:
-        return check.recorded_by.get_username() if check.recorded_by_id else None
+        return check.recorded_by.get_username() if check.recorded_by is not None else None
 
     def get_conflicts_with(self, check: ComplianceCheck) -> list[int]:
         return [conflict.earlier_id for conflict in check.conflicts.all()]
@@ -367,9 +461,10 @@ class DueItemSerializer(serializers.ModelSerializer):
         fields = ["id", "kind", "case", "case_reference", "term", "term_kind", "instalment", "due_on", "overdue"]
 
     def get_instalment(self, item: DueItem) -> dict | None:
-        if item.instalment_id is None:
+        instalment = item.instalment
+        if instalment is None:
             return None
-        return {"number": item.instalment.number, "amount": str(item.instalment.amount)}
+        return {"number": instalment.number, "amount": str(instalment.amount)}
 
     def get_overdue(self, item: DueItem) -> bool:
         return item.due_on < timezone.localdate()

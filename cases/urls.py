@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import actions, monitor, pages
+from .views import actions, monitor, pages, review
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -21,6 +21,8 @@ urlpatterns = [
         "cases/<int:case_id>/conflicts/<int:conflict_id>/review/", actions.conflict_review, name="case-conflict-review"
     ),
     path("reminders/<int:reminder_id>/dismiss/", pages.reminder_dismiss, name="reminder-dismiss"),
+    path("screening/reviews/", review.screening_reviews, name="screening-reviews"),
+    path("screening/terms/<int:term_id>/", review.screening_decide, name="screening-decide"),
     path("monitor/", monitor.monitor_due, name="monitor-due"),
     path("monitor/checks/", monitor.monitor_check, name="monitor-check"),
     path("monitor/sw.js", monitor.monitor_service_worker, name="monitor-sw"),

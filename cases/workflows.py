@@ -30,20 +30,31 @@ REASON_REQUIRED = "reason_required"
 OFFENCE_NOT_COMPOUNDABLE = "offence_not_compoundable"
 AGREEMENT_MISSING = "agreement_missing"
 COMPLIANCE_OPEN = "compliance_open"
+SCREENING_PENDING = "screening_pending"
 OUTCOME_REQUIRED = "outcome_required"
 
 
 class MoveFacts(Protocol):
     """What the guards read about a move. `has_agreement_terms` and `all_terms_met` are methods so that a
-    caller reads agreements and checks only when a guard asks."""
+    caller reads agreements and checks only when a guard asks. The guards only read the facts: read-only
+    properties, so that a frozen dataclass or a property satisfies them."""
 
-    offence_class: str
-    reason: str
-    outcome: str
+    @property
+    def offence_class(self) -> str: ...
+
+    @property
+    def reason(self) -> str: ...
+
+    @property
+    def outcome(self) -> str: ...
 
     def has_agreement_terms(self) -> bool: ...
 
     def all_terms_met(self) -> bool: ...
+
+    def screening_pending(self) -> bool:
+        """Whether a term of the draft agreement waits for a legal reviewer (CONTRACT.md section 6)."""
+        ...
 
 
 # Each guard passes when its check is true. The order is the order of evaluation: the first that fails is the
@@ -52,12 +63,13 @@ GUARD_CHECKS: dict[str, Callable[[MoveFacts], bool]] = {
     OFFENCE_NOT_COMPOUNDABLE: lambda facts: facts.offence_class != OffenceClass.NON_COMPOUNDABLE,
     REASON_REQUIRED: lambda facts: bool(facts.reason),
     AGREEMENT_MISSING: lambda facts: facts.has_agreement_terms(),
+    SCREENING_PENDING: lambda facts: not facts.screening_pending(),
     OUTCOME_REQUIRED: lambda facts: facts.outcome in CLOSING_OUTCOMES,
     COMPLIANCE_OPEN: lambda facts: facts.outcome != Outcome.RESOLVED or facts.all_terms_met(),
 }
 # Guards decided by what the case holds, not by what the request brings (a reason, an outcome): these are the
 # ones a page can know before anyone asks for the move.
-CASE_GUARDS = (OFFENCE_NOT_COMPOUNDABLE, AGREEMENT_MISSING)
+CASE_GUARDS = (OFFENCE_NOT_COMPOUNDABLE, AGREEMENT_MISSING, SCREENING_PENDING)
 
 STATE_LABELS = {
     "intake": _("Intake"),
@@ -111,6 +123,9 @@ class Workflow:
             guards = [OFFENCE_NOT_COMPOUNDABLE]
             if target == self.agreement_state:
                 guards.append(AGREEMENT_MISSING)
+            if source == self.agreement_state:
+                # Leaving the agreement's state forward makes the agreement final: no term may still wait for review.
+                guards.append(SCREENING_PENDING)
             if target == CLOSED:
                 guards += [OUTCOME_REQUIRED, COMPLIANCE_OPEN]
             table[source].append(Transition(source, target, "forward", tuple(guards)))

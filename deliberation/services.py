@@ -32,7 +32,7 @@ from cases.models import Term
 from config.errors import ConflictError, DomainRuleError, ForbiddenError, NotFoundError, SulhError
 
 from . import rules
-from .events import event_payload, group_message, group_name
+from .events import EventFrame, event_payload, group_message, group_name
 from .models import AgendaItem, DialogueSession, Invitation, Participant, Proposal, Response, SessionEvent
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class InvitationInvalid(SulhError):
     default_detail = gettext_lazy("This invitation link is not valid, was already used, or has expired.")
 
 
-def _publish(session_id: int, payload: dict) -> None:
+def _publish(session_id: int, payload: EventFrame) -> None:
     """Tell the session's sockets, after commit. The database is the truth: if the channel layer is down the
     event is still stored, and sockets find it by its seq (gap repair, ?after, resume)."""
     layer = get_channel_layer()
@@ -180,6 +180,7 @@ def _facilitating(*, user, session_id) -> Acting:
     participant = Participant.objects.filter(session=session, user=user).first()
     if session.facilitator_id != user.pk:
         raise ForbiddenError(_("Only the session's facilitator may do this."))
+    assert participant is not None  # session_schedule made the facilitator a participant, with the session.
     return Acting(session, participant)
 
 
@@ -326,7 +327,7 @@ def floor_give(*, session_id, participant_id, to) -> SessionEvent:
         session.floor = holder
         session.floor_until = now + timedelta(seconds=session.turn_seconds) if holder and session.turn_seconds else None
         session.save(update_fields=["floor", "floor_until"])
-        data = {"participant": holder.pk if holder else None}
+        data: dict[str, int | str | None] = {"participant": holder.pk if holder else None}
         if session.floor_until:
             data["until"] = session.floor_until.isoformat().replace("+00:00", "Z")
         return _append(session, kind="floor_given", actor=acting.participant, data=data, at=now)
@@ -340,7 +341,7 @@ def mode_set(*, session_id, participant_id, floor_only=None, priority_first=None
         acting.require_facilitator()
         acting.require_live()
         session = acting.session
-        data = {}
+        data: dict[str, bool | int | None] = {}
         for name, value in (("floor_only", floor_only), ("priority_first", priority_first)):
             if value is not None:
                 if not isinstance(value, bool):
@@ -412,7 +413,7 @@ def propose(*, session_id, participant_id, text, client_id=None, term_kind=None)
         text = _text(text, "text")
         session = acting.session
     # Outside the session's transaction: a refusal must commit its timeline event before it is raised.
-    case_services.term_check(
+    verdict = case_services.term_check(
         user=acting.participant.user, case_id=session.case_id, term_kind=term_kind, description=text,
         source={"session": session.pk},
     )  # fmt: skip
@@ -426,7 +427,15 @@ def propose(*, session_id, participant_id, text, client_id=None, term_kind=None)
             session=acting.session, text=text, term_kind=term_kind, proposed_by=acting.participant, proposed_at=now
         )
         return _append(acting.session, kind="proposed", actor=acting.participant, client_id=client_id, at=now,
-                       data={"proposal": proposal.pk, "text": text, "term_kind": term_kind})  # fmt: skip
+                       data={"proposal": proposal.pk, "text": text, "term_kind": term_kind,
+                             **_screening_data(verdict)})  # fmt: skip
+
+
+def _screening_data(verdict) -> dict:
+    """A proposal the screening held for a legal reviewer says so in its event (the room marks it)."""
+    if verdict is None or verdict.verdict != "review":
+        return {}
+    return {"screening": {"verdict": "review", "practice": verdict.practice}}
 
 
 def respond(*, session_id, participant_id, proposal, stance) -> list[SessionEvent]:
@@ -474,13 +483,16 @@ def _decide(session: DialogueSession, proposal: Proposal, outcome: str, *, now) 
     proposal.status, proposal.decided_at = outcome, now
     data = {"proposal": proposal.pk, "outcome": outcome}
     if outcome == Proposal.Status.ACCEPTED:
-        term = {"kind": proposal.term_kind, "description": proposal.text}
+        term: case_services.TermInput = {"kind": proposal.term_kind, "description": proposal.text}
         try:
             _agreement, position = case_services.agreement_term_add(
                 user=session.facilitator, case_id=session.case_id, term=term
             )
             proposal.term_position = position
             data["term_position"] = position
+            held = _agreement.terms.filter(position=position, screening_verdict="review").first()
+            if held is not None:
+                data["screening"] = {"verdict": "review", "practice": held.screening_practice or None}
         except SulhError as error:  # The agreement became final, or the case ended, since it was proposed.
             data["term_error"] = error.code
     proposal.save(update_fields=["status", "decided_at", "term_position"])

@@ -20,7 +20,7 @@ from .models import DialogueSession, Participant
 
 
 def room_strings() -> dict[str, str]:
-    """What the room's script writes on the page, translated here (static/js/room.js reads them). `%(name)s`
+    """What the room's script writes on the page, translated here (static/js/room/ reads them). `%(name)s`
     placeholders are filled in by the script."""
     strings = {
         # The connection (#connection).
@@ -58,6 +58,10 @@ def room_strings() -> dict[str, str]:
         "observers_do_not_vote": _("The facilitator and monitors do not take part in consensus checks."),
         "accepted": _("Accepted: now a draft term of the agreement."),
         "accepted_not_added": _("Accepted, but it could not be added to the agreement."),
+        "held_for_review": _(
+            "Held for a legal reviewer: it may describe a prohibited practice. The agreement cannot become final "
+            "until the reviewer decides."
+        ),
         "blocked": _("Blocked."),
         # The agenda.
         "agenda_empty": _("Nothing on the agenda yet."),
@@ -128,10 +132,9 @@ def session_room(request, session_id: int):
 @require_GET
 def session_transcript(request, session_id: int):
     session = _session_or_404(request, session_id)
-    names = dict(Participant.objects.filter(session=session).values_list("id", "display_name"))
-    events = selectors.transcript(session=session)
-    for event in events:
-        event["actor_name"] = names.get(event["actor"], "")
+    # Keyed by the event's actor, which is None for the session's own events (no name).
+    names: dict[int | None, str] = dict(Participant.objects.filter(session=session).values_list("id", "display_name"))
+    events = [{**event, "actor_name": names.get(event["actor"], "")} for event in selectors.transcript(session=session)]
     return render(request, "deliberation/transcript.html", {"session": session, "events": events})
 
 

@@ -23,9 +23,10 @@ REGIONS = [
 ]
 
 FORUMS = [
-    ("Demo Jirga", Forum.Kind.JIRGA, "pk-kp-swat"),
-    ("Demo Muslahathi Committee", Forum.Kind.MUSLAHATHI, "pk-pb-lahore"),
-    ("Demo Sulha", Forum.Kind.SULHA, "jo-irbid-qasabah"),
+    # (name, kind, district, the country whose law the screening cites)
+    ("Demo Jirga", Forum.Kind.JIRGA, "pk-kp-swat", Forum.Country.PAKISTAN),
+    ("Demo Muslahathi Committee", Forum.Kind.MUSLAHATHI, "pk-pb-lahore", Forum.Country.PAKISTAN),
+    ("Demo Sulha", Forum.Kind.SULHA, "jo-irbid-qasabah", Forum.Country.JORDAN),
 ]
 
 
@@ -38,6 +39,7 @@ class DemoLogin:
 LOGINS = [
     DemoLogin("facilitator", "facilitator in all three forums"),
     DemoLogin("monitor", "monitor in all three forums"),
+    DemoLogin("reviewer", "legal reviewer in all three forums"),
     DemoLogin("admin", "administrator"),
     DemoLogin("regulator", "regulator (reports only)"),
     DemoLogin("outsider", "member of nothing"),
@@ -52,7 +54,10 @@ def seed(*, password: str = DEFAULT_PASSWORD) -> list[DemoLogin]:
     for province_code, province, district_code, district in REGIONS:
         parent = services.region_ensure(code=province_code, name=province)
         regions[district_code] = services.region_ensure(code=district_code, name=district, parent=parent)
-    forums = [services.forum_ensure(name=name, kind=kind, region=regions[code]) for name, kind, code in FORUMS]
+    forums = [
+        services.forum_ensure(name=name, kind=kind, region=regions[code], country=country)
+        for name, kind, code, country in FORUMS
+    ]
 
     users = {
         login.username: account_services.user_ensure(username=login.username, password=password) for login in LOGINS
@@ -60,13 +65,14 @@ def seed(*, password: str = DEFAULT_PASSWORD) -> list[DemoLogin]:
     for forum in forums:
         services.membership_grant(user=users["facilitator"], forum=forum, role=Membership.Role.FACILITATOR)
         services.membership_grant(user=users["monitor"], forum=forum, role=Membership.Role.MONITOR)
+        services.membership_grant(user=users["reviewer"], forum=forum, role=Membership.Role.LEGAL_REVIEWER)
     account_services.role_grant(user=users["admin"], role=ADMINISTRATOR)
     account_services.role_grant(user=users["regulator"], role=REGULATOR)
     _seed_cases(forums=forums, facilitator=users["facilitator"])
     return LOGINS
 
 
-def _families(first: str, second: str) -> list[dict]:
+def _families(first: str, second: str) -> list[services.PartyInput]:
     return [
         {"name": first, "kind": "family", "role": "first_party"},
         {"name": second, "kind": "family", "role": "second_party"},

@@ -15,9 +15,12 @@ whichever module holds it:
 
 from ..instalments import instalments_split, month_later  # Arithmetic the services use; kept at hand.
 from .agreements import (
+    NotUnderReview,
+    TermInput,
     agreement_record,
     agreement_term_add,
     term_check,
+    term_screening_decide,
     timeline_record,
 )
 from .common import (
@@ -53,6 +56,7 @@ from .monitoring import (
 )
 from .opening import (
     REFERENCE_PREFIX,
+    PartyInput,
     case_open,
     case_risk_factors_set,
     party_name_key,
@@ -84,6 +88,7 @@ __all__ = [
     "forum_ensure",
     "membership_grant",
     "REFERENCE_PREFIX",
+    "PartyInput",
     "case_open",
     "party_name_key",
     "case_risk_factors_set",
@@ -91,7 +96,10 @@ __all__ = [
     "case_transition",
     "month_later",
     "instalments_split",
+    "TermInput",
     "term_check",
+    "term_screening_decide",
+    "NotUnderReview",
     "agreement_term_add",
     "timeline_record",
     "agreement_record",

@@ -2,31 +2,52 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+from typing import Any, Required, TypedDict
+
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from config.errors import DomainRuleError, SulhError
+from config.errors import ConflictError, DomainRuleError, ForbiddenError, NotFoundError, SulhError
 
-from .. import guardrails, workflows
+from .. import rules as case_rules
+from .. import screening, workflows
+from ..instalments import InstalmentPart
 from ..models import (
     Agreement,
     Case,
     CaseEvent,
     Instalment,
+    ScreeningExample,
     Term,
 )
-from .common import AgreementFinal, ProhibitedTermError, check_can_manage, event_append, lock_case
+from ..screening.law import law_for
+from .common import AgreementFinal, ProhibitedTermError, check_can_manage, check_can_see, event_append, lock_case
 
 
-def _term_payload(term: dict) -> dict:
-    payload = {"kind": term["kind"], "description": term["description"]}
+class TermInput(TypedDict, total=False):
+    """A term as agreement_record takes it: the API's TermInputSerializer, the page's TermForm.as_term."""
+
+    kind: Required[str]
+    description: Required[str]
+    amount: Decimal | int | None
+    currency: str | None
+    due: date | None
+    instalments: list[InstalmentPart]
+
+
+def _term_payload(term: TermInput) -> dict[str, Any]:
+    payload: dict[str, Any] = {"kind": term["kind"], "description": term["description"]}
     if term.get("amount") is not None:
         payload["amount"] = str(term["amount"])
     if term.get("currency"):
         payload["currency"] = term["currency"]
-    if term.get("due"):
-        payload["due"] = term["due"].isoformat()
+    if due := term.get("due"):
+        payload["due"] = due.isoformat()
     if term.get("instalments"):
         payload["instalments"] = [
             {"due": part["due"].isoformat(), "amount": str(part["amount"])} for part in term["instalments"]
@@ -34,7 +55,7 @@ def _term_payload(term: dict) -> dict:
     return payload
 
 
-def _check_instalments(*, index: int, term: dict) -> None:
+def _check_instalments(*, index: int, term: TermInput) -> None:
     """An instalment schedule belongs to a compensation term: positive amounts, due dates in order, adding up
     to the term's amount when it has one."""
     parts = term.get("instalments") or []
@@ -56,9 +77,21 @@ def _check_instalments(*, index: int, term: dict) -> None:
         raise SulhError(problem, code="invalid", fields={"terms": {str(index): {"instalments": [problem]}}})
 
 
-def _blocked_term(*, case: Case, user, index: int, term_kind: str, hit, source: dict | None = None):
+def _blocked_term(
+    *,
+    case: Case,
+    user: User,
+    index: int,
+    term_kind: str,
+    practice: str | None,
+    detail: str,
+    source: dict[str, Any] | None = None,
+    label: str | None = None,
+) -> ProhibitedTermError:
     """Put a refused term on the timeline (the caller holds the case lock) and return the error to raise
-    once that is committed."""
+    once that is committed: the practice and its law in the forum's country and the international standard, in
+    the reader's language. `label` names the term in the refusal ("Term 2", or a proposal's own words)."""
+    law = law_for(practice or "", country=case.forum.country)
     event_append(
         case=case,
         kind="prohibited_term_blocked",
@@ -66,28 +99,30 @@ def _blocked_term(*, case: Case, user, index: int, term_kind: str, hit, source: 
         data={
             "term_index": index,
             "term_kind": term_kind,
-            "practice": hit.practice_code,
-            "practice_name": hit.practice_name,
-            "citations": list(hit.citations),
+            "practice": practice,
+            "practice_name": law.name,
+            "citations": law.citations,
+            "detail": detail,
             **(source or {}),
         },
     )
+    label = label or _("Term %(number)s") % {"number": index + 1}
     return ProhibitedTermError(
-        _("Term %(number)s describes a prohibited practice (%(practice)s): %(law)s.")
-        % {"number": index + 1, "practice": hit.practice_name, "law": "; ".join(hit.citations)},
+        _("%(term)s describes a prohibited practice (%(practice)s). The law: %(law)s.")
+        % {"term": label, "practice": law.name, "law": law.sentence()},
         fields={
             "terms": {
                 str(index): {
-                    "description": [_("Prohibited: %(practice)s.") % {"practice": hit.practice_name}],
-                    "practice": hit.practice_code,
-                    "citations": list(hit.citations),
+                    "description": [_("Prohibited: %(practice)s.") % {"practice": law.name}],
+                    "practice": practice,
+                    "citations": law.citations,
                 }
             }
         },
     )
 
 
-def _lock_draft(*, user, case_id) -> tuple[Case, Agreement | None]:
+def _lock_draft(*, user: User, case_id: int | str) -> tuple[Case, Agreement | None]:
     """The case, locked, and its agreement, when the caller may change the draft: a facilitator of the
     forum, the case open, the agreement not final."""
     case = lock_case(user=user, case_id=case_id)
@@ -100,40 +135,61 @@ def _lock_draft(*, user, case_id) -> tuple[Case, Agreement | None]:
     return case, agreement
 
 
-def term_check(*, user, case_id, term_kind: str, description: str, source: dict) -> None:
-    """Refuse a term proposed elsewhere (a proposal in a live session) as agreement_record would: the attempt
-    goes on the case's timeline with `source` (e.g. {"session": id}), then ProhibitedTermError. The draft
-    must still be open to change (AgreementFinal, case_not_open otherwise)."""
+def term_check(
+    *, user: User, case_id: int | str, term_kind: str, description: str, source: dict[str, Any]
+) -> screening.Screening:
+    """Screen a term proposed elsewhere (a proposal in a live session) as agreement_record would: a blocked
+    term's attempt goes on the case's timeline with `source` (e.g. {"session": id}), then ProhibitedTermError
+    naming the proposal by its own words; a term held for review, or one that passes, comes back with its
+    verdict. The draft must still be open to change (AgreementFinal, case_not_open otherwise)."""
     blocked = None
     with transaction.atomic():
         case, _agreement = _lock_draft(user=user, case_id=case_id)
-        hit = guardrails.find_prohibition(description)
-        if hit is not None:
-            blocked = _blocked_term(case=case, user=user, index=0, term_kind=term_kind, hit=hit, source=source)
+        verdict = screening.screen(description)
+        if verdict.refused:
+            label = _("The proposal “%(text)s”") % {"text": _shortened(description)}
+            blocked = _blocked_term(
+                case=case, user=user, index=0, term_kind=term_kind, practice=verdict.practice, detail=verdict.detail,
+                source=source, label=label,
+            )  # fmt: skip
     if blocked is not None:
         raise blocked
+    return verdict
 
 
-def agreement_term_add(*, user, case_id, term: dict) -> tuple[Agreement, int]:
+def _shortened(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def agreement_term_add(*, user: User, case_id: int | str, term: TermInput) -> tuple[Agreement, int]:
     """Add one term to the end of the case's draft agreement (creating it if needed): (agreement, position).
     The same checks as agreement_record, whose refusal of a prohibited term is raised here unrecorded: the
     caller's transaction rolls back, so callers check with term_check first."""
     with transaction.atomic():
         case = lock_case(user=user, case_id=case_id)
         current = Agreement.objects.filter(case=case).first()
-        existing = (
+        existing: list[TermInput] = (
             []
             if current is None
             else [
-                {"kind": t.kind, "description": t.description, "amount": t.amount, "currency": t.currency, "due": t.due}
+                {
+                    "kind": t.kind,
+                    "description": t.description,
+                    "amount": t.amount,
+                    "currency": t.currency,
+                    "due": t.due,
+                    # The schedule goes with its term: without it the re-recorded draft would lose its instalments.
+                    "instalments": [{"due": i.due_on, "amount": i.amount} for i in t.instalments.order_by("number")],
+                }
                 for t in current.terms.order_by("position")
-            ]
+            ]  # fmt: skip
         )
         agreement = agreement_record(user=user, case_id=case.pk, terms=[*existing, term])
     return agreement, len(existing) + 1
 
 
-def timeline_record(*, case_id, kind: str, actor, data: dict) -> CaseEvent:
+def timeline_record(*, case_id: int, kind: str, actor: User | None, data: dict[str, Any]) -> CaseEvent:
     """Append to a case's timeline for another app (a session started or ended, a proposal decided). The
     caller has checked who may do it."""
     with transaction.atomic():
@@ -141,7 +197,7 @@ def timeline_record(*, case_id, kind: str, actor, data: dict) -> CaseEvent:
         return event_append(case=case, kind=kind, actor=actor, data=data)
 
 
-def agreement_record(*, user, case_id, terms: list[dict]) -> Agreement:
+def agreement_record(*, user: User, case_id: int | str, terms: list[TermInput]) -> Agreement:
     """Record (or replace) the case's draft agreement, refusing any term that describes a prohibited practice.
 
     A refused attempt stays on the timeline as `prohibited_term_blocked`, so it is committed before the
@@ -152,11 +208,16 @@ def agreement_record(*, user, case_id, terms: list[dict]) -> Agreement:
         _check_instalments(index=index, term=term)
     with transaction.atomic():
         case, agreement = _lock_draft(user=user, case_id=case_id)
+        verdicts: list[screening.Screening] = []
         for index, term in enumerate(terms):
-            hit = guardrails.find_prohibition(term["description"])
-            if hit is not None:
-                blocked = _blocked_term(case=case, user=user, index=index, term_kind=term["kind"], hit=hit)
+            verdict = screening.screen(term["description"])
+            if verdict.refused:
+                blocked = _blocked_term(
+                    case=case, user=user, index=index, term_kind=term["kind"], practice=verdict.practice,
+                    detail=verdict.detail,
+                )  # fmt: skip
                 break
+            verdicts.append(verdict)
         if blocked is None:
             now = timezone.now()
             if agreement is None:
@@ -166,6 +227,9 @@ def agreement_record(*, user, case_id, terms: list[dict]) -> Agreement:
                 agreement.revision += 1
                 agreement.recorded_at = now
                 agreement.save(update_fields=["revision", "recorded_at"])
+            examples = ScreeningExample.objects.in_bulk(
+                [v.decided_by_example for v in verdicts if v.decided_by_example is not None]
+            )
             created = Term.objects.bulk_create(
                 Term(
                     agreement=agreement,
@@ -175,8 +239,9 @@ def agreement_record(*, user, case_id, terms: list[dict]) -> Agreement:
                     amount=term.get("amount"),
                     currency=term.get("currency") or "",
                     due=term.get("due"),
+                    **_screening_fields(verdict, examples.get(verdict.decided_by_example or 0)),
                 )
-                for position, term in enumerate(terms, start=1)
+                for position, (term, verdict) in enumerate(zip(terms, verdicts, strict=True), start=1)
             )
             Instalment.objects.bulk_create(
                 Instalment(term=row, number=number, due_on=part["due"], amount=part["amount"])
@@ -192,8 +257,114 @@ def agreement_record(*, user, case_id, terms: list[dict]) -> Agreement:
                     "agreement": agreement.pk,
                     "revision": agreement.revision,
                     "terms": [_term_payload(t) for t in terms],
+                    **_held_for_review(verdicts),
                 },
             )
     if blocked is not None:
         raise blocked
+    assert agreement is not None  # Created or replaced above whenever no term was blocked.
     return agreement
+
+
+def _held_for_review(verdicts: list[screening.Screening]) -> dict[str, Any]:
+    """For the timeline: which terms (by number) the screening held for a legal reviewer, if any."""
+    held = [number for number, v in enumerate(verdicts, start=1) if v.verdict == screening.REVIEW]
+    return {"held_for_review": held} if held else {}
+
+
+def _screening_fields(verdict: screening.Screening, example: ScreeningExample | None) -> dict[str, Any]:
+    """A stored term's screening columns: held for review with the practice and why, or passed; a term a
+    reviewer already found lawful (the same text) carries that decision."""
+    fields: dict[str, Any] = {
+        "screening_verdict": verdict.verdict,
+        "screening_practice": verdict.practice or "",
+        "screening_detail": verdict.detail,
+    }
+    if example is not None and not example.prohibited:
+        fields.update(
+            reviewed_decision="lawful", reviewed_by_id=example.decided_by_id, reviewed_at=example.decided_at,
+            review_note=example.note,
+        )  # fmt: skip
+    return fields
+
+
+# --- Legal review of held terms -----------------------------------------------------------------------------
+
+
+class NotUnderReview(ConflictError):
+    code = "not_under_review"
+    default_detail = gettext_lazy("This term is not waiting for a legal review.")
+
+
+def term_screening_decide(*, user: User, term_id: int, decision: str, note: str = "") -> Term | None:
+    """A legal reviewer's decision on a term held for review (administrators, and the forum's legal reviewers):
+    `lawful` keeps it, passed, with the decision; `prohibited` takes it out of the draft as a block would have
+    (`prohibited_term_blocked` with the reviewer) and returns None. Either is a `screening_reviewed` event and a
+    labelled example for the screening. 409 not_under_review for a term not waiting; 404 outside the forums the
+    user may see; 403 for those who may see but not review."""
+    if decision not in ("lawful", "prohibited"):
+        raise SulhError(_("Decide “lawful” or “prohibited”."), code="invalid", fields={"decision": [_("Unknown.")]})
+    note = (note or "").strip()
+    with transaction.atomic():
+        found = Term.objects.filter(pk=term_id).values_list("agreement__case_id", flat=True).first()
+        if found is None:
+            raise NotFoundError()
+        # The case row lock first, as every change to a case's agreement takes it, then the term's.
+        case = lock_case(user=user, case_id=found)
+        check_can_see(user=user, forum=case.forum)
+        if not case_rules.can_review_screening(user, case.forum):
+            raise ForbiddenError(_("Only a legal reviewer of the forum, or an administrator, decides held terms."))
+        term = Term.objects.select_for_update().select_related("agreement").filter(pk=term_id).first()
+        if term is None or term.screening_verdict != "review" or term.agreement.status != Agreement.Status.DRAFT:
+            raise NotUnderReview()
+        now = timezone.now()
+        ScreeningExample.objects.create(
+            text=term.description, text_key=screening.text_key(term.description), prohibited=decision == "prohibited",
+            practice=term.screening_practice, source=ScreeningExample.Source.REVIEW, forum=case.forum,
+            decided_by=user, decided_at=now, note=note,
+        )  # fmt: skip
+        event_append(
+            case=case,
+            kind="screening_reviewed",
+            actor=user,
+            at=now,
+            data={
+                "term": term.pk, "position": term.position, "decision": decision,
+                "practice": term.screening_practice or None, **({"note": note} if note else {}),
+            },
+        )  # fmt: skip
+        if decision == "lawful":
+            term.screening_verdict = "pass"
+            term.reviewed_decision = "lawful"
+            term.reviewed_by = user
+            term.reviewed_at = now
+            term.review_note = note
+            term.save(
+                update_fields=["screening_verdict", "reviewed_decision", "reviewed_by", "reviewed_at", "review_note"]
+            )
+            return term
+        law = law_for(term.screening_practice, country=case.forum.country)
+        event_append(
+            case=case,
+            kind="prohibited_term_blocked",
+            actor=user,
+            at=now,
+            data={
+                "term_index": term.position - 1, "term_kind": term.kind, "practice": term.screening_practice or None,
+                "practice_name": law.name, "citations": law.citations, "reviewed": True,
+            },
+        )  # fmt: skip
+        agreement = term.agreement
+        position = term.position
+        term.delete()
+        # The draft's terms stay numbered 1, 2, 3 …: the ones after the removed term move up one, in order.
+        for later_id, later_position in (
+            Term.objects.filter(agreement=agreement, position__gt=position)
+            .order_by("position")
+            .values_list("id", "position")
+        ):
+            Term.objects.filter(pk=later_id).update(position=later_position - 1)
+        agreement.revision += 1
+        agreement.recorded_at = now
+        agreement.save(update_fields=["revision", "recorded_at"])
+    return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from ..ladders import DEFAULT_LADDER_NAME, DEFAULT_RUNGS
@@ -32,13 +33,15 @@ def region_ensure(*, code: str, name: str, parent: Region | None = None) -> Regi
     return region
 
 
-def forum_ensure(*, name: str, kind: str, region: Region, ladder: Ladder | None = None) -> Forum:
+def forum_ensure(
+    *, name: str, kind: str, region: Region, ladder: Ladder | None = None, country: str = Forum.Country.PAKISTAN
+) -> Forum:
     forum, _created = Forum.objects.get_or_create(
-        name=name, defaults={"kind": kind, "region": region, "ladder": ladder or ladder_default()}
+        name=name, defaults={"kind": kind, "region": region, "ladder": ladder or ladder_default(), "country": country}
     )
     return forum
 
 
-def membership_grant(*, user, forum: Forum, role: str) -> Membership:
+def membership_grant(*, user: User, forum: Forum, role: str) -> Membership:
     membership, _created = Membership.objects.get_or_create(user=user, forum=forum, role=role)
     return membership

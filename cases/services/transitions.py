@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,6 +31,9 @@ GUARD_MESSAGES = {
     workflows.COMPLIANCE_OPEN: gettext_lazy(
         "Closing as resolved needs every term's latest compliance check to be met."
     ),
+    workflows.SCREENING_PENDING: gettext_lazy(
+        "A term of the agreement waits for a legal reviewer: the agreement cannot become final until it is decided."
+    ),
     workflows.OUTCOME_REQUIRED: gettext_lazy("Closing needs an outcome: resolved, partly resolved or breakdown."),
 }
 
@@ -53,6 +58,9 @@ class _MoveFacts:
         statuses = selectors.latest_check_statuses(agreement=self.agreement) if self.agreement else {}
         return all(status == ComplianceCheck.Status.MET for status in statuses.values())
 
+    def screening_pending(self) -> bool:
+        return self.agreement is not None and self.agreement.terms.filter(screening_verdict="review").exists()
+
 
 def _guard_refusal(code: str) -> DomainRuleError:
     return DomainRuleError(str(GUARD_MESSAGES[code]), code=code)
@@ -60,13 +68,13 @@ def _guard_refusal(code: str) -> DomainRuleError:
 
 def case_transition(
     *,
-    user,
-    case_id,
+    user: User,
+    case_id: int | str,
     to: str,
     version: int,
     reason: str = "",
     outcome: str = "",
-    truce_expires=None,
+    truce_expires: date | None = None,
 ) -> Case:
     """Move a case along its forum's workflow. Raises the contract's codes (409 stale_version, 422 guards)."""
     with transaction.atomic():

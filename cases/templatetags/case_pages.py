@@ -11,6 +11,7 @@ from django.utils.translation import ngettext
 
 from cases import workflows
 from cases.models import ComplianceCheck, DisputeType, Outcome, RiskLevel
+from cases.screening.law import law_for
 
 register = template.Library()
 
@@ -35,8 +36,20 @@ def _choice(choices, value) -> str:
 
 
 def _practice(data: dict) -> str:
-    # Events keep the practice's name as it was when the term was refused; older ones only the code.
-    return str(data.get("practice_name") or data.get("practice", "")).replace("_", " ")
+    # The practice's name in the reader's language when the law file knows its code; else the name the event
+    # kept when the term was refused (in the refuser's language), or the code of older events.
+    code = data.get("practice")
+    if code:
+        name = law_for(str(code)).name
+        if name and name != code:
+            return name
+    return str(data.get("practice_name") or code or "").replace("_", " ")
+
+
+@register.filter
+def practice_name(code: str) -> str:
+    """A prohibited practice's name in the reader's language."""
+    return law_for(code).name if code else ""
 
 
 def _transitioned(data: dict) -> str:
@@ -107,6 +120,16 @@ def event_sentence(event, rung_names=None) -> str:
             "number": int(data.get("term_index", 0)) + 1,
             "law": "; ".join(data.get("citations") or []) or "—",
         }
+    if kind == "screening_reviewed":
+        values = {"number": data.get("position", "?"), "practice": _practice(data) or "—"}
+        if data.get("decision") == "lawful":
+            sentence = _("A legal reviewer found term %(number)s lawful (it was held as possibly: %(practice)s).")
+        else:
+            sentence = _("A legal reviewer found term %(number)s prohibited (%(practice)s); it left the draft.")
+        sentence = sentence % values
+        if data.get("note"):
+            sentence += " " + _("Note: %(note)s") % {"note": data["note"]}
+        return sentence
     if kind == "compliance_checked":
         return _("Compliance check recorded: %(status)s.") % {
             "status": _choice(ComplianceCheck.Status, data.get("status", ""))

@@ -66,6 +66,9 @@ class _DraftFacts:
         agreement = self.draft.agreement
         return agreement is None or all(term.latest == "met" for term in agreement.terms)
 
+    def screening_pending(self) -> bool:
+        return False  # Drafted terms are lawful by construction: none is ever held for review.
+
 
 def check_move(draft: CaseDraft, to: str, *, at: int, reason: str, outcome: str) -> workflows.Transition:
     """The transition of the draft's forum kind from its state to `to`, if services.case_transition would

@@ -341,10 +341,10 @@ def test_the_service_tests_swara_terms_cite_section_310_a(term):
         ("swarah", "swara"),
         ("the WANI custom", "vani"),
         ("VANNI", "vani"),
-        ("badal-i-sulh", "badal e sulh"),
+        ("badal-i-sulh with a girl", "badal e sulh with a girl"),
         ("سُوارَہ", "سوارہ"),
         ("سوارا", "سوارہ"),
-        ("بدلِ صلح", "بدل صلح"),
+        ("بدلِ صلح میں بیٹی", "بدل صلح میں بیٹی"),
         ("ونّی", "ونی"),
     ],
 )
@@ -352,6 +352,17 @@ def test_spelling_variants_of_the_names_are_refused(spelling, same_as):
     hit = find_prohibition(f"The families agree to {spelling}.")
     assert hit is not None, spelling
     assert hit.practice_code == find_prohibition(f"The families agree to {same_as}.").practice_code == WOMEN
+
+
+@pytest.mark.parametrize(("spelling", "same_as"), [("badal-i-sulh", "badal e sulh"), ("بدلِ صلح", "بدل صلح")])
+def test_spelling_variants_of_badal_e_sulh_alone_are_held_alike(spelling, same_as):
+    # Alone, badal-e-sulh is the lawful compensation of PPC s.310 or a woman given under s.310-A: a legal
+    # reviewer decides (with a woman it is refused, with an amount it passes: tests/cases/test_screening_engine.py).
+    from cases.screening import engine
+
+    assert find_prohibition(f"The families agree to {spelling}.") is None
+    held, same = engine.decide(f"The families agree to {spelling}."), engine.decide(f"The families agree to {same_as}.")
+    assert (held[0], held[1].pattern.practice) == (same[0], same[1].pattern.practice) == ("review", WOMEN)
 
 
 @pytest.mark.parametrize(
@@ -391,8 +402,16 @@ def test_phrase_syntax_stems_alternatives_windows_and_exceptions():
     assert find_prohibition("a quib and then a glim gask").practice_code == "test-practice"
     assert find_prohibition("glim gask before quib").practice_code == "test-practice"  # Any order.
     assert find_prohibition("a glim and a gask with a quib") is None  # "glim gask" is one name.
-    assert find_prohibition("zorb one two three four five six seven eight nine flarn") is None  # Outside 10 words.
-    assert find_prohibition("zorb one two three four five six seven eight flarn").practice_code == "test-practice"
+    # Within 10 content words of one clause: stop words do not use up the window, a clause end stops it.
+    assert find_prohibition("zorb alpha bravo charlie delta echo foxtrot golf hotel india flarn") is None
+    assert (
+        find_prohibition("zorb alpha bravo charlie delta echo foxtrot golf hotel flarn").practice_code
+        == "test-practice"
+    )
+    assert find_prohibition("zorb alpha bravo charlie delta of the echo foxtrot golf hotel flarn").practice_code == (
+        "test-practice"
+    )
+    assert find_prohibition("zorb alpha bravo. flarn") is None
     assert find_prohibition("never a zorb with a flarn") is None
     assert find_prohibition("zorb with a flarn, so that no one objects") is None
     assert find_prohibition("no one objects here at all today: zorb with a flarn").practice_code == "test-practice"

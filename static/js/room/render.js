@@ -111,11 +111,17 @@ export function createView(root, t, isFacilitator) {
       case "hand_raised": return t("ev_hand_raised", { name });
       case "hand_lowered": return t("ev_hand_lowered", { name });
       case "floor_given": return data.participant ? t("ev_floor_given", { name: nameOf(state, data.participant) }) : t("ev_floor_taken");
-      case "proposed": return t("ev_proposed", { text: data.text });
+      case "proposed": {
+        const line = t("ev_proposed", { text: data.text });
+        return data.screening && data.screening.verdict === "review" ? `${line} — ${t("held_for_review")}` : line;
+      }
       case "responded":
         return STANCES.includes(data.stance) ? t(`ev_${data.stance}`, { name }) : t("ev_other", { kind: event.kind });
       case "proposal_decided": {
-        const outcome = data.outcome === "accepted" ? t(data.term_error ? "accepted_not_added" : "accepted") : t("blocked");
+        let outcome = data.outcome === "accepted" ? t(data.term_error ? "accepted_not_added" : "accepted") : t("blocked");
+        if (data.outcome === "accepted" && data.screening && data.screening.verdict === "review") {
+          outcome = `${outcome} ${t("held_for_review")}`;
+        }
         const text = state.proposalTexts.get(data.proposal);
         return text ? `${outcome} — ${text}` : outcome;
       }

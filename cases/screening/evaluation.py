@@ -1,0 +1,193 @@
+"""Measuring the screening on a labelled file (`manage.py screening_eval`) and training its model
+(`manage.py screening_train`).
+
+A labelled file is JSON Lines: {"text", "lang", "prohibited"} on each line; "practice" (the practice's code) and
+"group" (paraphrases of one term share a group) are optional. The measure is the engine's (rules, then the model):
+a legal reviewer's earlier decision on the same text is not consulted, since it would only repeat the label.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import engine, model
+from .result import BLOCK, PASS, REVIEW
+
+CORPUS_PATH = Path(__file__).resolve().parent / "data" / "corpus.jsonl"
+VERDICTS = (BLOCK, REVIEW, PASS)
+LAWFUL_HELD_TARGET = 0.06  # the share of lawful terms the model alone may hold, when its threshold is chosen
+
+
+@dataclass(frozen=True)
+class Row:
+    text: str
+    lang: str
+    prohibited: bool
+    practice: str | None
+    group: str
+
+
+def read(path: str | Path) -> list[Row]:
+    rows = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        data = json.loads(line)
+        missing = {"text", "lang", "prohibited"} - set(data)
+        if missing:
+            raise ValueError(f"line {number}: missing {', '.join(sorted(missing))}")
+        rows.append(
+            Row(
+                text=str(data["text"]),
+                lang=str(data["lang"]),
+                prohibited=bool(data["prohibited"]),
+                practice=data.get("practice") or None,
+                group=str(data.get("group") or data.get("id") or f"line-{number}"),
+            )
+        )
+    return rows
+
+
+def examples_of(rows: Iterable[Row]) -> list[model.Example]:
+    return [model.Example(r.text, r.prohibited, r.practice, r.group, r.lang) for r in rows]
+
+
+def reviewed_examples() -> list[model.Example]:
+    """Legal reviewers' decisions and administrators' examples (ScreeningExample), when the database has any."""
+    from ..models import ScreeningExample
+
+    try:
+        return [
+            model.Example(e.text, e.prohibited, e.practice or None, f"example-{e.pk}", e.language or None)
+            for e in ScreeningExample.objects.order_by("pk")
+        ]
+    except Exception:  # No database (a checkout without one): the file alone.
+        return []
+
+
+# --- Verdicts ---------------------------------------------------------------------------------------------------
+
+
+def verdicts(rows: Sequence[Row], scorer: Callable[[int, str], tuple[float | None, str | None]] | None = None,
+             threshold: Callable[[int], float | None] | None = None) -> list[tuple[str, str | None]]:  # fmt: skip
+    """(verdict, practice) for each row: the rules, then the model. With `scorer` (row index, text → score,
+    practice) and `threshold` (row index → threshold) another model than the shipped one scores each row."""
+    result = []
+    for index, row in enumerate(rows):
+        if scorer is None:
+            screening = engine.screen(row.text)
+            result.append((screening.verdict, screening.practice))
+            continue
+        level, hit, hits = engine.decide(row.text)
+        if hit is not None:
+            result.append((BLOCK if level == "block" else REVIEW, hit.pattern.practice))
+            continue
+        score, practice = scorer(index, row.text)
+        limit = threshold(index) if threshold is not None else None
+        if not hits and score is not None and limit is not None and score >= limit:
+            result.append((REVIEW, practice))
+        else:
+            result.append((PASS, None))
+    return result
+
+
+def cross_validated(
+    rows: Sequence[Row], folds: int, extra: Sequence[model.Example] = ()
+) -> list[tuple[str, str | None]]:
+    """Verdicts where each row's model never saw the row or its paraphrases (GroupKFold by "group"); the rules
+    are the same for every fold."""
+    from sklearn.model_selection import GroupKFold
+
+    scores: dict[int, tuple[float, str | None]] = {}
+    thresholds: dict[int, float] = {}
+    splitter = GroupKFold(n_splits=folds)
+    for train_index, test_index in splitter.split(list(range(len(rows))), groups=[r.group for r in rows]):
+        training = [rows[i] for i in train_index]
+        fitted = fit(examples_of(training) + list(extra))
+        for i in test_index:
+            scores[i] = fitted.score(rows[i].text)
+            thresholds[i] = fitted.threshold
+    return verdicts(rows, scorer=lambda i, _text: scores[i], threshold=lambda i: thresholds[i])
+
+
+def fit(examples: Sequence[model.Example], *, about: dict[str, Any] | None = None, inner_folds: int = 4) -> model.Model:
+    """A model and its threshold: the threshold is the lowest score at which, in an inner cross-validation on
+    the same examples, the model would hold no more than LAWFUL_HELD_TARGET of the lawful terms."""
+    from sklearn.model_selection import GroupKFold
+
+    groups = [e.group or str(i) for i, e in enumerate(examples)]
+    lawful_scores: list[float] = []
+    if len(set(groups)) >= inner_folds and len({e.prohibited for e in examples}) == 2:
+        for train_index, test_index in GroupKFold(n_splits=inner_folds).split(examples, groups=groups):
+            inner = model.train([examples[i] for i in train_index], threshold=1.0)
+            lawful_scores.extend(inner.score(examples[i].text)[0] for i in test_index if not examples[i].prohibited)
+    threshold = _threshold(lawful_scores)
+    return model.train(examples, threshold=threshold, about=about)
+
+
+def _threshold(lawful_scores: list[float]) -> float:
+    if not lawful_scores:
+        return 0.5
+    ordered = sorted(lawful_scores, reverse=True)
+    allowed = int(LAWFUL_HELD_TARGET * len(ordered))
+    # Just above the score of the first lawful term beyond the allowance.
+    return round(max(0.5, ordered[allowed] + 1e-6), 6)
+
+
+# --- The report ---------------------------------------------------------------------------------------------------
+
+
+def _rate(count: int, total: int) -> str:
+    return f"{count:4d} ({100.0 * count / total:5.1f}%)" if total else f"{count:4d} (   - )"
+
+
+def report(rows: Sequence[Row], results: Sequence[tuple[str, str | None]]) -> str:
+    by_language: dict[str, list[int]] = defaultdict(list)
+    for index, row in enumerate(rows):
+        by_language[row.lang].append(index)
+    lines = [
+        "Prohibited terms: blocked, held for review, caught (blocked + held), missed. Lawful terms: blocked, held.",
+        "",
+        f"{'language':<10} {'prohibited':>10} {'blocked':>13} {'held':>13} {'caught':>13} {'missed':>13}"
+        f" {'lawful':>7} {'blocked':>13} {'held':>13}",
+    ]
+    for language in [*sorted(by_language), "all"]:
+        indexes = list(range(len(rows))) if language == "all" else by_language[language]
+        lines.append(_summary_line(language, [rows[i] for i in indexes], [results[i] for i in indexes]))
+    practices = sorted({r.practice for r in rows if r.prohibited and r.practice})
+    if practices:
+        lines += ["", f"{'practice':<32} {'prohibited':>10} {'blocked':>13} {'held':>13} {'caught':>13} {'missed':>13}"
+                      f" {'as named':>13}"]  # fmt: skip
+        for practice in practices:
+            indexes = [i for i, r in enumerate(rows) if r.prohibited and r.practice == practice]
+            count = Counter(results[i][0] for i in indexes)
+            named = sum(1 for i in indexes if results[i][0] != PASS and results[i][1] == practice)
+            total = len(indexes)
+            lines.append(
+                f"{practice:<32} {total:>10} {_rate(count[BLOCK], total)} {_rate(count[REVIEW], total)}"
+                f" {_rate(count[BLOCK] + count[REVIEW], total)} {_rate(count[PASS], total)} {_rate(named, total)}"
+            )
+    lines += ["", "Confusion (rows: the label; columns: the verdict)"]
+    for language in [*sorted(by_language), "all"]:
+        indexes = list(range(len(rows))) if language == "all" else by_language[language]
+        lines.append(f"  {language + ':':<10} {'':<12}{'block':>7}{'review':>8}{'pass':>7}")
+        for label, prohibited in (("prohibited", True), ("lawful", False)):
+            count = Counter(results[i][0] for i in indexes if rows[i].prohibited == prohibited)
+            lines.append(f"  {'':<10} {label:<12}{count[BLOCK]:>7}{count[REVIEW]:>8}{count[PASS]:>7}")
+    return "\n".join(lines)
+
+
+def _summary_line(language: str, rows: Sequence[Row], results: Sequence[tuple[str, str | None]]) -> str:
+    prohibited = Counter(v for (v, _p), r in zip(results, rows, strict=True) if r.prohibited)
+    lawful = Counter(v for (v, _p), r in zip(results, rows, strict=True) if not r.prohibited)
+    p_total, l_total = sum(prohibited.values()), sum(lawful.values())
+    return (
+        f"{language:<10} {p_total:>10} {_rate(prohibited[BLOCK], p_total)} {_rate(prohibited[REVIEW], p_total)}"
+        f" {_rate(prohibited[BLOCK] + prohibited[REVIEW], p_total)} {_rate(prohibited[PASS], p_total)}"
+        f" {l_total:>7} {_rate(lawful[BLOCK], l_total)} {_rate(lawful[REVIEW], l_total)}"
+    )

@@ -1,0 +1,316 @@
+"""The screening engine (cases.screening): the verdict a facilitator sees on a term, and the practice it names,
+in English, romanised Urdu and Pashto, Urdu, Pashto, Dari and Arabic.
+
+Most tests pin what the rules decide, with the statistical model set aside (`rules_only`), so that retraining
+the model cannot change them; the model's own tests follow. The terms here are written for these tests: they
+are not sentences of the labelled corpus.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+
+from cases.screening import engine, model, text
+from cases.screening.evaluation import read
+from cases.screening.lexicon import concept_names, rules
+from cases.screening.phrases import parse
+from cases.screening.result import BLOCK, PASS, REVIEW
+
+pytestmark = pytest.mark.django_db
+
+WOMEN = "woman-given-in-settlement"
+MARRIAGE = "forced-child-exchange-marriage"
+INHERITANCE = "inheritance-deprivation"
+
+
+@pytest.fixture
+def rules_only(monkeypatch):
+    monkeypatch.setattr(model, "shipped", lambda: None)
+
+
+def verdict(term: str) -> tuple[str, str | None]:
+    screening = engine.screen(term)
+    return screening.verdict, screening.practice
+
+
+# --- Names, in every language ------------------------------------------------------------------------------
+
+NAMES = [
+    ("en", "The offender's family will give a girl in swara to the victim's family."),
+    ("roman-ur", "Larki ko swara mein diya jayega."),
+    ("roman-ur", "Mulzim ki bhateeji wanni mein di jayegi."),
+    ("roman-ps", "Da mulzim lur ba pa swara warkawal shi."),
+    ("ur", "مجرم کا خاندان سوارہ میں ایک لڑکی دے گا۔"),
+    ("ps", "د قاتل کورنۍ به یوه نجلۍ په بدو کې د مقتول کورنۍ ته ورکړي."),
+    ("fa", "یک دختر به بد داده می‌شود."),
+    ("ar", "تُعطى فتاة من عائلة الجاني لأهل القتيل فصليةً."),
+]
+
+
+@pytest.mark.parametrize(("language", "term"), NAMES)
+def test_a_named_practice_is_refused(rules_only, language, term):
+    assert verdict(term) == (BLOCK, WOMEN)
+
+
+SANG_CHATTI = [
+    ("en", "Sang chatti: two girls of the accused's family."),
+    ("roman-ur", "Faisla sang chatti ke mutabiq hoga."),
+    ("roman-ps", "Da sang chatti pa tor dwa njoni warkawal kegi."),
+    ("ur", "سنگ چٹی کے طور پر دو لڑکیاں دی جائیں گی۔"),
+    ("ps", "د سنګ چټي په توګه دوه نجونې ورکول کیږي."),
+    ("fa", "دو دختر به رسم سنگ چتی داده می‌شود."),
+    ("ar", "تُعطى فتاتان وفق عادة سنك جتي."),
+]
+
+
+@pytest.mark.parametrize(("language", "term"), SANG_CHATTI)
+def test_sang_chatti_is_refused_in_every_language(rules_only, language, term):
+    assert verdict(term) == (BLOCK, WOMEN)
+
+
+# --- Descriptions that never name the practice --------------------------------------------------------------
+
+EUPHEMISMS = [
+    ("en", "The accused's daughter will be married into the victim's family to end the feud."),
+    ("en", "A girl from the Khan family goes to the Yousaf family as part of the settlement."),
+    ("roman-ur", "Mulzim ki beti maqtool ke ghar jayegi aur dushmani khatam hogi."),
+    ("roman-ps", "Da mulzim lur ba da maqtool kor ta zi aw dushmani ba khatma shi."),
+    ("ur", "ملزم کی بیٹی مقتول کے گھر جائے گی اور دشمنی ختم ہوگی۔"),
+    ("ps", "د تورن لور به د مقتول کور ته ځي او دښمني به ختمه شي."),
+    ("fa", "دختر متهم به خانهٔ مقتول می‌رود و دشمنی ختم می‌شود."),
+    ("ar", "تنتقل ابنة الجاني إلى بيت أهل القتيل إنهاءً للنزاع."),
+]
+
+
+@pytest.mark.parametrize(("language", "term"), EUPHEMISMS)
+def test_a_girl_sent_to_the_other_side_in_settlement_is_refused(rules_only, language, term):
+    assert verdict(term) == (BLOCK, WOMEN)
+
+
+PLURAL_AND_OBLIQUE = [
+    ("en", "The daughters of the accused will be handed over as compensation."),
+    ("ur", "ملزم کی بیٹیوں کا نکاح مقتول کے بیٹوں سے صلح کے بدلے ہوگا۔"),
+    ("ps", "د قاتل لوڼې به د دښمنۍ د ختمولو لپاره ورکړل شي."),
+    ("fa", "دختران قاتل به خانواده مقتول به عنوان خون‌بها داده می‌شوند."),
+    ("ar", "تُسلَّم بنات الجاني إلى أهل القتيل تعويضاً."),
+]
+
+
+@pytest.mark.parametrize(("language", "term"), PLURAL_AND_OBLIQUE)
+def test_plural_oblique_and_inflected_forms_are_recognised(rules_only, language, term):
+    assert verdict(term) == (BLOCK, WOMEN)
+
+
+def test_a_long_description_with_a_citation_in_the_middle_is_refused(rules_only):
+    term = (
+        "The girl, as the jirga decided on 2 June under the customary arrangement recorded in PLD 2004 SC 123 and"
+        " PPC 310-A, will be given to the victim's family."
+    )
+    assert verdict(term) == (BLOCK, WOMEN)
+    # Stop words and citations do not use up the window; a clause end does stop it.
+    assert verdict("The girl will be given. The victim's family gets the land.") == (PASS, None)
+
+
+# --- Lawful homonyms ------------------------------------------------------------------------------------------
+
+LAWFUL = [
+    ("en", "Badal-e-sulh of Rs 500,000 will be paid to the heirs under PPC 310."),
+    ("roman-ur", "Badal-e-sulh mein 5 lakh rupay diye jayenge."),
+    ("ur", "بدلِ صلح کے طور پر پانچ لاکھ روپے ادا کیے جائیں گے۔"),
+    ("en", "Diyat of Rs 1,000,000 will be paid to the daughters of the deceased."),
+    ("fa", "دیه به مبلغ ۲۵۰۰۰ افغانی به دختران مقتول داده می‌شود."),
+    ("ur", "شادی کے بعد دونوں خاندان ملیں گے۔"),  # بعد: after, not baad
+    ("roman-ur", "Nikah ke baad dono khandan milenge."),
+    ("ur", "سورہ یٰسین پڑھی جائے گی اور دعا ہوگی۔"),
+    ("ps", "د سوره یاسین تلاوت به وشي."),
+    ("ar", "سورة يس تتلى عند الصلح."),
+    ("en", "The elders will swear on the Quran to keep the peace."),
+    ("en", "The daughters will receive their share of the inheritance in full."),
+    ("ps", "لوڼو ته میراث په بشپړه توګه ورکول کیږي."),  # "to the daughters", not "ل" + "ونی"
+    ("en", "The two families will attend the wedding as guests."),
+]
+
+
+@pytest.mark.parametrize(("language", "term"), LAWFUL)
+def test_lawful_homonyms_pass(rules_only, language, term):
+    assert verdict(term) == (PASS, None)
+
+
+def test_badal_e_sulh_alone_is_held_and_with_a_girl_refused(rules_only):
+    assert verdict("Badal-e-sulh will be settled later.") == (REVIEW, WOMEN)
+    assert verdict("Badal-e-Sulh: one girl from each family.") == (BLOCK, WOMEN)
+
+
+def test_the_pashto_daughters_are_not_vani():
+    forms = text.arabic_script_forms(text.fold("لوڼې"), "ps")
+    assert text.fold("ونی") not in forms
+    assert text.detect_language("لوڼو ته میراث") == "ps"
+
+
+# --- Negation and prohibition scope ---------------------------------------------------------------------------
+
+NEGATED = [
+    ("en", "No girl shall be given in settlement of this dispute."),
+    ("en", "Swara is forbidden."),
+    ("roman-ur", "Koi larki swara mein nahi di jayegi."),
+    ("roman-ur", "Swara mana hai."),
+    ("roman-ps", "Swara nishta, rogha ba pa paiso kegi."),
+    ("ur", "کوئی لڑکی سوارہ میں نہیں دی جائے گی۔"),
+    ("ur", "سوارہ ممنوع ہے۔"),
+    ("ps", "هېڅ نجلۍ به په بدو کې نه ورکول کیږي."),
+    ("ps", "سوره منع ده."),
+    ("fa", "هیچ دختری به بد داده نمی‌شود."),
+    ("fa", "بد دادن ممنوع است."),
+    ("ar", "لن تُعطى أي فتاة فصليةً."),
+    ("ar", "الفصلية محرمة."),
+]
+
+
+@pytest.mark.parametrize(("language", "term"), NEGATED)
+def test_a_term_that_negates_or_forbids_the_practice_passes(rules_only, language, term):
+    assert verdict(term) == (PASS, None)
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "The family shall not refuse to give the girl to the victim's family.",
+        "Nobody will prevent the girl being given in swara.",
+        "If the money is not paid, the girl will be given in swara.",
+    ],
+)
+def test_a_negation_that_does_not_reach_the_practice_does_not_save_it(rules_only, term):
+    assert verdict(term) == (BLOCK, WOMEN)
+
+
+def test_a_rejected_proposal_is_held_not_refused(rules_only):
+    term = "The elder who proposed giving a girl in swara was asked to leave, and the proposal was struck out."
+    assert verdict(term)[0] in (PASS, REVIEW)
+
+
+# --- Other practices -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("term", "practice"),
+    [
+        ("Watta satta between the two families.", MARRIAGE),
+        ("Nikah of the 13 year old girl will be performed within a month.", MARRIAGE),
+        ("Larki se poochne ki zaroorat nahi, walid ne haan kar di hai.", MARRIAGE),
+        ("The sisters will relinquish their inheritance to their brothers.", INHERITANCE),
+        ("Betiyon ko sirf jahez milega.", INHERITANCE),
+        ("Neither party shall engage a lawyer.", "counsel-waiver-victim-identity"),
+        ("The accused will walk on burning coals to prove his innocence.", "corporal-punishment-penalty"),
+        ("Ghairat ke naam par qatl ka faisla jirga karega.", "non-compoundable-honour-killing"),
+    ],
+)
+def test_the_other_practices_are_described_too(rules_only, term, practice):
+    assert verdict(term) == (BLOCK, practice)
+
+
+# --- Detail, key, data ---------------------------------------------------------------------------------------
+
+
+def test_the_detail_says_what_matched(rules_only):
+    screening = engine.screen("Larki ko swara mein diya jayega.")
+    assert "swara" in screening.detail
+    assert engine.screen("A public apology").detail == ""
+
+
+def test_the_reviewer_key_normalises_script_and_spelling_marks():
+    assert engine.normalise("سُوارَہ!") == engine.normalise("سوارہ")
+    assert engine.normalise("Badal-e-Sulh") == "badal e sulh"
+
+
+def test_every_shipped_rule_parses_and_names_a_shipped_practice():
+    from cases.guardrails import DATA_PATH
+
+    codes = {entry["code"] for entry in json.loads(DATA_PATH.read_text(encoding="utf-8"))["practices"]}
+    for rule in rules():
+        parse(rule.phrase, concept_names())
+        assert rule.practice in codes, rule
+
+
+@pytest.mark.parametrize(
+    ("letters", "language"),
+    [("لوڼې", "ps"), ("بیٹیاں", "ur"), ("دختران پ", "fa"), ("بنات الجاني", "ar"), ("swara", None)],
+)
+def test_the_language_comes_from_the_letters(letters, language):
+    assert text.detect_language(letters) == language
+
+
+# --- The statistical model -----------------------------------------------------------------------------------
+
+
+def test_the_shipped_model_loads_and_scores():
+    shipped = model.shipped()
+    assert shipped is not None
+    prohibited, practice = shipped.score("The girl will be given to the other family to end the enmity.")
+    lawful, _practice = shipped.score("Repair the channel and pay 25,000 PKR")
+    assert 0.0 <= lawful < prohibited <= 1.0
+    assert practice is not None
+    assert 0.0 < shipped.threshold < 1.0
+
+
+def test_a_high_score_holds_a_term_no_rule_matches(monkeypatch):
+    shipped = model.shipped()
+    assert shipped is not None
+    eager = model.Model(
+        shipped.vocabulary, shipped.idf, shipped.coefficients, shipped.intercepts, shipped.classes, 0.0, {}
+    )
+    monkeypatch.setattr(model, "shipped", lambda: eager)
+    screening = engine.screen("Repair the channel together before the sowing season.")
+    assert screening.verdict == REVIEW
+    assert "model" in screening.detail
+    assert screening.score is not None
+
+
+@pytest.mark.parametrize(("language", "term"), LAWFUL)
+def test_with_the_model_a_lawful_homonym_is_never_refused(language, term):
+    assert engine.screen(term).verdict != BLOCK
+
+
+def _small_corpus(path):
+    rows = []
+    for group in range(8):
+        rows.append({"text": f"The girl number {group} will be given in swara to the other family.", "lang": "en",
+                     "prohibited": True, "practice": WOMEN, "group": f"p{group}"})  # fmt: skip
+        rows.append({"text": f"Larki {group} swara mein di jayegi.", "lang": "roman-ur", "prohibited": True,
+                     "practice": WOMEN, "group": f"p{group}"})  # fmt: skip
+        rows.append({"text": f"Both families repair channel {group} and pay 25,000 PKR.", "lang": "en",
+                     "prohibited": False, "group": f"l{group}"})  # fmt: skip
+    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_training_is_deterministic(tmp_path):
+    corpus = _small_corpus(tmp_path / "corpus.jsonl")
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    call_command("screening_train", corpus=str(corpus), out=str(first), no_examples=True, stdout=io.StringIO())
+    call_command("screening_train", corpus=str(corpus), out=str(second), no_examples=True, stdout=io.StringIO())
+    assert first.read_bytes() == second.read_bytes()
+    trained = model.Model.from_json(json.loads(first.read_text(encoding="utf-8")))
+    assert trained.score("Larki 3 swara mein di jayegi.")[0] > trained.score("Both families repair channel 3")[0]
+
+
+def test_screening_eval_prints_the_table(tmp_path, capsys):
+    path = tmp_path / "terms.jsonl"
+    lines = [
+        {"text": "Larki ko swara mein diya jayega.", "lang": "roman-ur", "prohibited": True},
+        {"text": "Swara is forbidden.", "lang": "en", "prohibited": False},
+        {"text": "A public apology", "lang": "en", "prohibited": False},
+        {"text": "سوارہ ممنوع ہے۔", "lang": "ur", "prohibited": False},
+    ]
+    path.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in lines), encoding="utf-8")
+    assert [row.prohibited for row in read(path)] == [True, False, False, False]
+    call_command("screening_eval", str(path))
+    out = capsys.readouterr().out
+    assert "roman-ur" in out
+    assert "\nur " in out
+    all_line = next(line for line in out.splitlines() if line.startswith("all"))
+    assert all_line.split()[1:3] == ["1", "1"]  # one prohibited term, blocked
+    assert "Confusion" in out
