@@ -299,6 +299,53 @@ async def test_a_prohibited_proposal_is_refused_as_through_the_api(room):
     await alice.close()
 
 
+async def test_a_prohibited_proposal_says_which_proposal(room):
+    alice = await connect(room, room.world.alice)
+    await alice.send({"type": "propose", "text": "The Gul family gives a girl in badal to settle it."})
+    error = await alice.error()
+    assert "The Gul family gives a girl" in error["detail"]
+    assert "Term 1" not in error["detail"]
+    await alice.close()
+
+
+async def test_a_proposal_held_for_review_is_marked_and_keeps_the_agreement_from_becoming_final(room):
+    """The same three verdicts as through the API: a proposal that may describe a prohibited practice is
+    made, marked as held; once accepted its term waits for a legal reviewer, and the agreement cannot become
+    final until one decides."""
+    alice = await connect(room, room.world.alice)
+    guest = await connect(room, room.guest)
+    elder = await connect(room, room.elder)
+    text = "Badal-e-sulh between the two families will be settled by the elders after Eid."
+    await alice.send({"type": "propose", "text": text, "client_id": "p-held"})
+    proposed = await guest.next("proposed")
+    assert proposed["data"]["screening"]["verdict"] == "review"
+    proposal = proposed["data"]["proposal"]
+    await guest.send({"type": "respond", "proposal": proposal, "stance": "agree"})
+    await elder.send({"type": "respond", "proposal": proposal, "stance": "agree"})
+    decided = await alice.next("proposal_decided")
+    assert decided["data"]["outcome"] == "accepted"
+    assert decided["data"]["screening"]["verdict"] == "review"
+    term = await db(lambda: Term.objects.get(agreement__case=room.case))()
+    assert term.screening_verdict == "review"
+
+    def to_the_decision():
+        from cases import services as case_services
+        from cases.models import Case
+
+        case = Case.objects.get(pk=room.case.pk)
+        for to in ("mandate", "hearings", "legality_review", "decision"):
+            case_services.case_transition(user=room.world.alice, case_id=case.pk, to=to, version=case.version)
+            case.refresh_from_db()
+
+    from config.errors import SulhError
+
+    with pytest.raises(SulhError) as refused:
+        await db(to_the_decision)()
+    assert refused.value.code == "screening_pending"
+    for client in (alice, guest, elder):
+        await client.close()
+
+
 # --- The agenda and the settings ---------------------------------------------------------------------------
 
 
