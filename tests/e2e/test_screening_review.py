@@ -22,9 +22,9 @@ MONEY = "Badal-e-sulh of 500,000 PKR paid by the Yousaf family in two instalment
 
 @pytest.fixture
 def grace(people):
-    from tests.factories import UserFactory
-
     from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    from tests.factories import UserFactory
 
     grace = UserFactory(username="grace")
     # The live server checks passwords with the production hasher (as the people fixture does for the others).
