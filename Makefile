@@ -24,8 +24,9 @@ install: $(VENV)/.installed
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
+# The demo (and its published passwords) only in development: DJANGO_DEBUG=0 never seeds (CONTRACT.md section 2).
 run: migrate
-	$(BIN)/python manage.py seed_demo
+	@if [ "$${DJANGO_DEBUG:-1}" != "0" ]; then $(BIN)/python manage.py seed_demo; fi
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@if [ -n "$$DATABASE_URL" ] && [ -n "$$REDIS_URL" ]; then \
 		echo "Production shape: web (uvicorn), Celery worker and Celery beat on http://$(HOST):$(PORT)"; \

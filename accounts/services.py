@@ -45,11 +45,13 @@ def role_grant(*, user: User, role: str) -> None:
 
 
 @transaction.atomic
-def user_ensure(*, username: str, password: str, first_name: str = "") -> User:
-    """Create the user if missing; always (re)set the password."""
-    user, _created = get_user_model().objects.get_or_create(username=username, defaults={"first_name": first_name})
-    user.set_password(password)
-    user.save()
+def user_ensure(*, username: str, password: str, first_name: str = "", reset_password: bool = False) -> User:
+    """Create the user with `password` if missing. An existing user's password is changed only when
+    `reset_password` asks for it: an operator's own password is never put back to a published one."""
+    user, created = get_user_model().objects.get_or_create(username=username, defaults={"first_name": first_name})
+    if created or reset_password:
+        user.set_password(password)
+        user.save()
     return user
 
 

@@ -18,6 +18,27 @@ from config.ws import TokenAuthMiddleware  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 
+
+def _refuse_published_passwords() -> None:
+    """Production refuses to serve while a demo login has the published password (the check is registered by
+    the demo data's app under the tag "demo_passwords")."""
+    from django.conf import settings
+    from django.core import checks
+    from django.core.exceptions import ImproperlyConfigured
+
+    if settings.DEMO_DATA_ALLOWED:
+        return
+    errors = [
+        e
+        for e in checks.run_checks(tags=["demo_passwords"], include_deployment_checks=True, databases=["default"])
+        if e.is_serious()
+    ]
+    if errors:
+        raise ImproperlyConfigured("; ".join(f"{e.msg} {e.hint}" for e in errors))
+
+
+_refuse_published_passwords()
+
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,

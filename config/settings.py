@@ -41,6 +41,10 @@ def env_int(name: str, default: int) -> int:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
+# The demo data and its published passwords belong to development only (CONTRACT.md section 2): seed_demo loads
+# nothing in production, and a production start refuses to serve while a demo login keeps the published password.
+# Its own setting, read once from DJANGO_DEBUG, because test runners switch DEBUG off on their own.
+DEMO_DATA_ALLOWED = DEBUG
 
 # A development key is only acceptable while DEBUG is on; production must bring its own.
 _DEV_SECRET_KEY = "django-insecure-dev-only-do-not-use-in-production"

@@ -6,3 +6,6 @@ class DevdataConfig(AppConfig):
     name = "devdata"
     verbose_name = _("Demo and synthetic data")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the demo-password check)

@@ -1,16 +1,40 @@
-from django.core.management.base import BaseCommand
+"""`python manage.py seed_demo [--password P]` (CONTRACT.md section 2)."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 from devdata import demo
 
 
 class Command(BaseCommand):
-    help = "Create the demo regions, forums and users. Safe to run again: it only resets the passwords."
+    help = (
+        "Create the demo regions, forums, users and cases. Safe to run again: it adds nothing, and changes no "
+        "existing user's password unless --password is given."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--password", default=demo.DEFAULT_PASSWORD, help="Password for every demo user.")
+        parser.add_argument(
+            "--password",
+            default=None,
+            help="Set every demo user's password to this, existing users included (new ones get the demo default).",
+        )
 
-    def handle(self, *args, password: str, **options):
-        logins = demo.seed(password=password)
+    def handle(self, *args, password: str | None, **options):
+        if not settings.DEMO_DATA_ALLOWED:
+            # Production never seeds, and never with a published demo password (CONTRACT.md section 2).
+            if password is None:
+                self.stdout.write("Production settings (DJANGO_DEBUG=0): the demo data is not loaded.")
+                return
+            if password == demo.DEFAULT_PASSWORD:
+                raise CommandError("With DJANGO_DEBUG=0 the demo users need a password of your own, not the demo's.")
+        logins = demo.seed(password=password or demo.DEFAULT_PASSWORD, reset_passwords=password is not None)
+        published = set(demo.users_with_the_published_password())
         self.stdout.write(self.style.SUCCESS("Demo data ready. Log in at /login/ with:"))
         for login in logins:
-            self.stdout.write(f"  {login.username:<12} {password:<18} {login.role}")
+            if password is not None:
+                shown = password
+            elif login.username in published:
+                shown = demo.DEFAULT_PASSWORD
+            else:
+                shown = "(your own password)"
+            self.stdout.write(f"  {login.username:<12} {shown:<20} {login.role}")
