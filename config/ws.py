@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -127,11 +128,15 @@ class SulhConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             content = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep.
             await self.send_error("malformed", "The frame is not valid JSON.")
             return
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):
             await self.send_error("malformed", 'A frame is a JSON object with a "type".')
+            return
+        if not _storable(content):
+            # PostgreSQL refuses NUL and lone surrogates in text: refused here, before any service runs.
+            await self.send_error("malformed", "The frame holds a NUL character or a lone surrogate.")
             return
         await self.receive_json(content)
 
@@ -141,3 +146,19 @@ class SulhConsumer(AsyncJsonWebsocketConsumer):
     async def auth_logout(self, event) -> None:
         """Group message: the credential this socket was opened with is no longer valid."""
         await self.close(code=CLOSE_LOGGED_OUT)
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(value: object, depth: int = 0) -> bool:
+    """Whether every string in a parsed frame can be stored: no NUL, no lone surrogate, nesting not absurd."""
+    if depth > 32:
+        return False
+    if isinstance(value, str):
+        return _UNSTORABLE.search(value) is None
+    if isinstance(value, dict):
+        return all(_storable(k, depth + 1) and _storable(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_storable(v, depth + 1) for v in value)
+    return True

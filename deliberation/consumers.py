@@ -41,7 +41,14 @@ ACTIONS = {
     "agenda_add": (services.agenda_add, {"title": "title", "client_id": "client_id"}),
     "agenda_done": (services.agenda_done, {"item": "item"}),
 }
-REQUIRED = {"give_floor": ("participant",), "respond": ("proposal", "stance"), "agenda_done": ("item",)}
+REQUIRED = {
+    "say": ("body",),
+    "propose": ("text",),
+    "give_floor": ("participant",),
+    "respond": ("proposal", "stance"),
+    "agenda_add": ("title",),
+    "agenda_done": ("item",),
+}
 
 
 def _error_code(error: SulhError) -> str:

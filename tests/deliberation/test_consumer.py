@@ -116,6 +116,13 @@ async def test_a_repeated_client_id_makes_no_second_event(room):
         ({"type": "respond", "proposal": 1}, "malformed"),
         ({"type": "resume", "after": "yesterday"}, "malformed"),
         ({"type": "say", "body": "x" * 17000}, "frame_too_large"),
+        ({"type": "say"}, "malformed"),
+        ({"type": "propose"}, "malformed"),
+        ({"type": "agenda_add"}, "malformed"),
+        ({"type": "say", "body": "a\u0000b"}, "malformed"),
+        ('{"type": "say", "body": "\\ud800 alone"}', "malformed"),
+        ({"type": "say", "body": "x", "client_id": "c\u0000"}, "malformed"),
+        ('{"type": "say", "body": ' + "[" * 5000 + "]" * 5000 + "}", "malformed"),
     ],
 )
 async def test_refused_frames_get_an_error_and_the_connection_stays_usable(room, frame, code):
