@@ -181,3 +181,19 @@ def test_a_nul_byte_in_a_query_is_a_400_not_a_database_error(as_user, world, cli
     assert_error_shape(response)
     client.force_login(world.alice)
     assert client.get("/cases/" + query).status_code < 500
+
+
+@pytest.mark.parametrize("path", ["/api/auth/token/", "/api/cases/"])
+def test_json_nested_thousands_deep_is_a_400_not_a_500(world, path):
+    from rest_framework.test import APIClient
+
+    from accounts import services as account_services
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {account_services.token_issue(user=world.alice).key}")
+    if path == "/api/auth/token/":
+        client = APIClient()  # The one endpoint anyone may call, logged in or not.
+    body = '{"title": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = client.post(path, body, content_type="application/json")
+    assert response.status_code == 400, response.content[:200]
+    assert response.json()["error"]["code"] == "malformed"
