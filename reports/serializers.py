@@ -1,5 +1,6 @@
 """Serializers of the reports' API: the query parameters each report takes."""
 
+from datetime import date
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -24,4 +25,11 @@ class EscalationReportQuerySerializer(serializers.Serializer[Any]):
 
 class EarlyWarningQuerySerializer(serializers.Serializer[Any]):
     week = serializers.DateField(required=False, allow_null=True, default=None)
+
+    def validate_week(self, value: date | None) -> date | None:
+        # The warning compares with the 52 weeks before: a date whose year has no year before it overflows.
+        if value is not None and not date(1900, 1, 1) <= value <= date(9998, 12, 31):
+            raise serializers.ValidationError(_("A date between 1900 and 9998."))
+        return value
+
     region = serializers.SlugField(max_length=40, required=False, allow_null=True, default=None)

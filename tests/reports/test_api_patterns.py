@@ -247,3 +247,10 @@ def test_a_district_whose_breaches_jump_is_an_alert(world, as_user, districts):
     bannu_breaches = next(d for d in body["districts"] if d["region"] == "bannu")["indicators"]["breaches"]
     assert bannu_breaches["count"] is None
     assert bannu_breaches["alert"] is False
+
+
+@pytest.mark.parametrize("week", ["0001-01-01", "9999-12-31"])
+def test_a_week_out_of_range_is_a_400(world, as_user, week):
+    response = as_user(world.dave).get("/api/reports/warnings/", {"week": week})
+    assert response.status_code == 400, response.content[:300]
+    assert "week" in response.json()["error"]["fields"]
