@@ -21,6 +21,12 @@ def sockets_close_for_credential(*, credential: str) -> None:
         transaction.on_commit(lambda: _send(credential_group(credential), {"type": "auth.logout"}))
 
 
+def sockets_recheck_for_user(*, user_id: int) -> None:
+    """Ask every socket of this user, once the change commits, whether its user may still hold it (a membership
+    or role was removed); those that may not close (config.ws.CLOSE_NOT_ALLOWED)."""
+    transaction.on_commit(lambda: _send(user_group(user_id), {"type": "auth.recheck"}))
+
+
 def sockets_close_for_user(*, user_id: int) -> None:
     """Close every socket of this user (on deactivation)."""
     transaction.on_commit(lambda: _send(user_group(user_id), {"type": "auth.logout"}))

@@ -8,4 +8,4 @@ class CasesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import guardrails  # noqa: F401
+        from . import guardrails, signals  # noqa: F401

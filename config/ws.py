@@ -19,6 +19,8 @@ from django.utils import translation
 
 # Close codes (4000-4999 are the application's own).
 CLOSE_LOGGED_OUT = 4401
+# The socket's user may no longer hold it: a membership or role that let them in was removed.
+CLOSE_NOT_ALLOWED = 4403
 
 
 def credential_group(secret: str) -> str:
@@ -146,6 +148,17 @@ class SulhConsumer(AsyncJsonWebsocketConsumer):
     async def auth_logout(self, event) -> None:
         """Group message: the credential this socket was opened with is no longer valid."""
         await self.close(code=CLOSE_LOGGED_OUT)
+
+    async def auth_recheck(self, event) -> None:
+        """Group message: the user's rights changed (a membership or role removed). A socket they may no longer
+        hold closes at once, whichever process holds it; the others stay."""
+        user = self.scope.get("user")
+        # The permission predicates cache a user's roles on the user object; this one was made at the handshake.
+        for cached in ("_sulh_forum_roles", "_sulh_groups"):
+            if user is not None and hasattr(user, cached):
+                delattr(user, cached)
+        if not await self.authorize():
+            await self.close(code=CLOSE_NOT_ALLOWED)
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")

@@ -10,6 +10,9 @@ def attends(user, session: DialogueSession) -> bool:
     guests) and the facilitators and monitors of the case's forum. Nobody else, administrators included."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
-    if Participant.objects.filter(session=session, user=user).exists():
+    # Invited guests attend by their participant row. Forum members attend by their membership as it is now: a
+    # participant row from an earlier visit grants nothing once the membership is gone.
+    guest_roles = (Participant.Role.PARTY, Participant.Role.ELDER)
+    if Participant.objects.filter(session=session, user=user, role__in=guest_roles).exists():
         return True
-    return case_rules.is_forum_member(user, session.case.forum)
+    return bool(case_rules.is_forum_member(user, session.case.forum))

@@ -28,6 +28,7 @@ def room_strings() -> dict[str, str]:
         "connecting": _("Connecting…"),
         "reconnecting": _("Connection lost. Reconnecting…"),
         "logged_out": _("You have been logged out. Reload the page to log in again."),
+        "revoked": _("You no longer have access to this session: your role in the forum was changed."),
         # The session's status.
         "status_scheduled": DialogueSession.Status.SCHEDULED.label,
         "status_live": DialogueSession.Status.LIVE.label,

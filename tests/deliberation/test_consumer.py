@@ -31,6 +31,31 @@ async def test_who_may_not_attend_is_refused_at_the_handshake(room, who):
     assert await connect(room, getattr(room.world, who)) is None
 
 
+async def test_a_removed_member_is_shut_out_at_once_and_after(room, as_user):
+    """bob monitors the jirga and has sat in the session; his membership is removed: his open socket closes
+    (every process hears it), he cannot reconnect or read the transcript; alice's socket stays."""
+    from cases.models import Membership
+    from config.ws import CLOSE_NOT_ALLOWED
+
+    bob = await connect(room, room.world.bob)
+    alice = await connect(room, room.world.alice)
+    await database_sync_to_async(
+        lambda: Membership.objects.filter(user=room.world.bob, forum=room.world.jirga).delete()
+    )()
+    closed = await bob.communicator.receive_output(timeout=5)
+    while closed["type"] != "websocket.close":  # Events sent before the close are still delivered.
+        closed = await bob.communicator.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": CLOSE_NOT_ALLOWED}
+    assert await connect(room, room.world.bob) is None
+    transcript = await database_sync_to_async(
+        lambda: as_user(room.world.bob).get(f"/api/sessions/{room.session.pk}/transcript/")
+    )()
+    assert transcript.status_code == 404
+    await alice.send({"type": "ping"})
+    assert (await alice.next(type="pong"))["type"] == "pong"
+    await alice.close()
+
+
 async def test_anonymous_and_unknown_sessions_are_refused(room):
     communicator = WebsocketCommunicator(application, f"/ws/sessions/{room.session.pk}/", headers=[ORIGIN])
     connected, _ = await communicator.connect(timeout=5)

@@ -15,6 +15,8 @@
    It knows nothing of the page: it reports through the hooks given to createConnection. */
 
 export const CLOSE_LOGGED_OUT = 4401;
+// The server closed the socket because its user may no longer attend (a membership or role removed).
+export const CLOSE_NOT_ALLOWED = 4403;
 const PING_EVERY = 15000;
 const PONG_WAIT = 10000;
 const RESUME_WAIT = 2000;
@@ -94,6 +96,10 @@ export function createConnection(path, hooks) {
     }
     if (code === CLOSE_LOGGED_OUT) {
       hooks.status("closed");
+      return;
+    }
+    if (code === CLOSE_NOT_ALLOWED) {
+      hooks.status("revoked");
       return;
     }
     hooks.status("reconnecting");

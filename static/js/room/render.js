@@ -47,7 +47,7 @@ export function createView(root, t, isFacilitator) {
     const element = byId("connection");
     if (!element) { return; }
     element.dataset.state = status;
-    element.textContent = t({ open: "connected", connecting: "connecting", reconnecting: "reconnecting", closed: "logged_out" }[status]);
+    element.textContent = t({ open: "connected", connecting: "connecting", reconnecting: "reconnecting", closed: "logged_out", revoked: "revoked" }[status]);
   }
 
   function showError(code, detail) {
