@@ -47,7 +47,7 @@ def may_open_rooms(*, user, case) -> bool:
 
 
 def may_schedule(*, user, case) -> bool:
-    return bool(case_rules.can_manage_forum_cases(user, case.forum)) and case.state not in workflows.ENDED
+    return bool(case_rules.is_forum_facilitator(user, case.forum)) and case.state not in workflows.ENDED
 
 
 def role_for(*, user, session: DialogueSession) -> str:

@@ -162,7 +162,9 @@ def _name_of(user) -> str:
 def session_schedule(*, user, case_id, scheduled_for) -> DialogueSession:
     """A session for a case, facilitated by the caller (a facilitator of the case's forum)."""
     case = case_selectors.case_get_for_user(user=user, case_id=case_id)
-    if not case_rules.can_manage_forum_cases(user, case.forum):
+    # Not administrators: sessions are confidential to the forum's members and invited guests, and an
+    # administrator who scheduled one could not attend it (deliberation.rules.attends).
+    if not case_rules.is_forum_facilitator(user, case.forum):
         raise ForbiddenError(_("Only the forum's facilitators may do this."))
     if case.state in workflows.ENDED:
         raise DomainRuleError(_("The case has ended; no more sessions."), code="case_not_open")

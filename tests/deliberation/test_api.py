@@ -63,7 +63,8 @@ def test_who_may_schedule(as_user, world, case):
     assert schedule(as_user(world.bob), case.pk, expect=403)  # A monitor.
     for who in ("dave", "eve", "frank"):
         assert schedule(as_user(getattr(world, who)), case.pk, expect=404)
-    schedule(as_user(world.carol), case.pk)  # An administrator may run a session.
+    # An administrator reads the case but runs no session: sessions are confidential to the forum's members.
+    assert schedule(as_user(world.carol), case.pk, expect=403)["error"]["code"] == "forbidden"
 
 
 def test_an_ended_case_has_no_more_sessions(as_user, world, case):
