@@ -197,3 +197,22 @@ def test_json_nested_thousands_deep_is_a_400_not_a_500(world, path):
     response = client.post(path, body, content_type="application/json")
     assert response.status_code == 400, response.content[:200]
     assert response.json()["error"]["code"] == "malformed"
+
+
+def test_the_api_keeps_answering_when_the_throttles_cache_is_down(world, settings, caplog):
+    """Throttle counts live in the cache (Redis in production): with it unreachable, requests go through
+    unthrottled and the outage is logged, instead of every request being a 500."""
+    from rest_framework.test import APIClient
+
+    from accounts import services as account_services
+    from tests.factories import PASSWORD
+
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    anonymous = APIClient().post("/api/auth/token/", {"username": "alice", "password": PASSWORD}, format="json")
+    assert anonymous.status_code == 200, anonymous.content[:300]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {account_services.token_issue(user=world.alice).key}")
+    assert client.get("/api/forums/").status_code == 200
+    assert "throttling is off" in caplog.text

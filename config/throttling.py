@@ -1,0 +1,36 @@
+"""API throttles that fail open. Their counts live in the cache, which is Redis in production: when Redis is down
+DRF's own throttles raise and every throttled request becomes a 500 (PITFALLS.md). Here the request goes through
+unthrottled, and the outage is logged once a minute per process, not once a request."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+
+logger = logging.getLogger(__name__)
+_last_warning = 0.0
+
+
+def _fail_open(throttle: Any, request: Any, view: Any, allow: Any) -> bool:
+    global _last_warning
+    try:
+        return bool(allow(request, view))
+    except Exception:  # noqa: BLE001 - the cache is down; throttling must not take the API with it
+        now = time.monotonic()
+        if now - _last_warning > 60:
+            _last_warning = now
+            logger.warning("API throttling is off: its cache does not answer", exc_info=True)
+        return True
+
+
+class AnonThrottle(AnonRateThrottle):
+    def allow_request(self, request: Any, view: Any) -> bool:
+        return _fail_open(self, request, view, super().allow_request)
+
+
+class UserThrottle(UserRateThrottle):
+    def allow_request(self, request: Any, view: Any) -> bool:
+        return _fail_open(self, request, view, super().allow_request)
