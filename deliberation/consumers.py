@@ -57,6 +57,8 @@ def _error_code(error: SulhError) -> str:
 
 class SessionConsumer(SulhConsumer):
     participant_id: int | None = None
+    # Set here too, not only in joined(): a refused handshake goes straight to disconnect().
+    gap_task: asyncio.Task | None = None
 
     async def authorize(self) -> bool:
         self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])

@@ -29,6 +29,13 @@ db = database_sync_to_async
 async def test_who_may_not_attend_is_refused_at_the_handshake(room, who):
     """An administrator, a regulator, an outsider and another forum's facilitator: sessions are confidential."""
     assert await connect(room, getattr(room.world, who)) is None
+    # The server then tells the consumer the socket is gone: its disconnect must run cleanly (it raised, and
+    # every refused handshake logged a traceback).
+    headers = await database_sync_to_async(room.headers)(getattr(room.world, who))
+    communicator = WebsocketCommunicator(application, f"/ws/sessions/{room.session.pk}/", headers=headers)
+    connected, _ = await communicator.connect(timeout=5)
+    assert not connected
+    await communicator.disconnect()
 
 
 async def test_a_removed_member_is_shut_out_at_once_and_after(room, as_user):
