@@ -426,6 +426,10 @@ class Term(models.Model):
         GUARANTEE = "guarantee", _("Guarantee")
         OTHER = "other", _("Other")
 
+    class Screening(models.TextChoices):
+        PASS = "pass", _("Nothing found")
+        REVIEW = "review", _("Held for legal review")
+
     agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="terms")
     position = models.PositiveSmallIntegerField()
     kind = models.CharField(_("kind"), max_length=14, choices=Kind.choices)
@@ -436,9 +440,8 @@ class Term(models.Model):
     # What the screening found (cases.screening): `pass`, or `review` while a legal reviewer has not decided. A
     # term screened `block` is never stored. A reviewer's `lawful` keeps the term and makes it `pass`.
     screening_verdict = models.CharField(
-        _("screening"), max_length=6, choices=[("pass", _("Nothing found")), ("review", _("Held for legal review"))],
-        default="pass", db_default="pass",
-    )  # fmt: skip
+        _("screening"), max_length=6, choices=Screening.choices, default=Screening.PASS, db_default=Screening.PASS
+    )
     # Defaults in the database too: bulk writers (generate_synthetic's COPY) name only the columns they fill.
     screening_practice = models.CharField(_("practice it may be"), max_length=60, blank=True, db_default="")
     screening_detail = models.TextField(_("why it was held"), blank=True, db_default="")

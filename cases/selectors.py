@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import TypedDict
 
 from django.conf import settings
@@ -350,7 +351,7 @@ def allowed_transitions(*, case: Case, user) -> list[dict]:
     if not case_rules.can_manage_forum_cases(user, case.forum):
         return []
     workflow = workflows.workflow_for(case.kind)
-    facts = _CaseFacts(case=case)
+    facts = CaseMoveFacts(case=case)
     result = []
     for transition in workflow.transitions_from(case.state):
         refused = workflow.check(case.state, transition.target, facts, only=workflows.CASE_GUARDS)
@@ -369,28 +370,37 @@ def allowed_transitions(*, case: Case, user) -> list[dict]:
     return result
 
 
-class _CaseFacts:
-    """The case's own facts for the guard engine (workflows.MoveFacts); the agreement is read once, if asked."""
+class CaseMoveFacts:
+    """A case's facts for the guard engine (workflows.MoveFacts), read from the database only when a guard asks.
+    `reason` and `outcome` are what a request brings; a page asking which moves to offer leaves them empty. The
+    transition service passes the agreement it already read; otherwise it is read on first use."""
 
-    reason = ""
-    outcome = ""
-
-    def __init__(self, *, case: Case) -> None:
+    def __init__(self, *, case: Case, reason: str = "", outcome: str = "", agreement: Agreement | None = None):
         self.case = case
-        self.offence_class = case.offence_class
-        self._has_terms: bool | None = None
+        self.reason = reason
+        self.outcome = outcome
+        if agreement is not None:
+            self.__dict__["agreement"] = agreement
+
+    @property
+    def offence_class(self) -> str:
+        return self.case.offence_class
+
+    @cached_property
+    def agreement(self) -> Agreement | None:
+        return Agreement.objects.filter(case=self.case).first()
 
     def has_agreement_terms(self) -> bool:
-        if self._has_terms is None:
-            agreement = case_agreement(case=self.case)
-            self._has_terms = agreement is not None and agreement.terms.exists()
-        return self._has_terms
+        return self.agreement is not None and self.agreement.terms.exists()
 
     def all_terms_met(self) -> bool:
-        raise AssertionError("compliance_open depends on the outcome asked for; it is never a case guard")
+        statuses = latest_check_statuses(agreement=self.agreement) if self.agreement else {}
+        return all(status == ComplianceCheck.Status.MET for status in statuses.values())
 
     def screening_pending(self) -> bool:
-        return Term.objects.filter(agreement__case=self.case, screening_verdict="review").exists()
+        return (
+            self.agreement is not None and self.agreement.terms.filter(screening_verdict=Term.Screening.REVIEW).exists()
+        )
 
 
 def reminder_list_for_user(*, user) -> QuerySet[Reminder]:
@@ -521,7 +531,7 @@ def may_review_screening(*, user) -> bool:
 def screening_reviews_for_user(*, user) -> QuerySet[Term]:
     """The terms held for legal review that the user may decide, oldest first: every forum's for administrators,
     their forums' for legal reviewers; ForbiddenError for anyone else (CONTRACT.md section 6)."""
-    terms = Term.objects.filter(screening_verdict="review", agreement__status=Agreement.Status.DRAFT)
+    terms = Term.objects.filter(screening_verdict=Term.Screening.REVIEW, agreement__status=Agreement.Status.DRAFT)
     if not case_rules.is_administrator(user):
         if not getattr(user, "is_authenticated", False) or not user.is_active:
             raise ForbiddenError()

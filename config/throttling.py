@@ -14,23 +14,24 @@ logger = logging.getLogger(__name__)
 _last_warning = 0.0
 
 
-def _fail_open(throttle: Any, request: Any, view: Any, allow: Any) -> bool:
-    global _last_warning
-    try:
-        return bool(allow(request, view))
-    except Exception:  # noqa: BLE001 - the cache is down; throttling must not take the API with it
-        now = time.monotonic()
-        if now - _last_warning > 60:
-            _last_warning = now
-            logger.warning("API throttling is off: its cache does not answer", exc_info=True)
-        return True
+class FailOpen:
+    """Put before a DRF throttle class: its cache failing lets the request through."""
 
-
-class AnonThrottle(AnonRateThrottle):
     def allow_request(self, request: Any, view: Any) -> bool:
-        return _fail_open(self, request, view, super().allow_request)
+        global _last_warning
+        try:
+            return bool(super().allow_request(request, view))  # type: ignore[misc]  # the throttle class after it
+        except Exception:  # noqa: BLE001 - the cache is down; throttling must not take the API with it
+            now = time.monotonic()
+            if now - _last_warning > 60:
+                _last_warning = now
+                logger.warning("API throttling is off: its cache does not answer", exc_info=True)
+            return True
 
 
-class UserThrottle(UserRateThrottle):
-    def allow_request(self, request: Any, view: Any) -> bool:
-        return _fail_open(self, request, view, super().allow_request)
+class AnonThrottle(FailOpen, AnonRateThrottle):
+    pass
+
+
+class UserThrottle(FailOpen, UserRateThrottle):
+    pass

@@ -36,18 +36,17 @@ def session_list_for_case(*, user, case_id) -> QuerySet[DialogueSession]:
     return DialogueSession.objects.filter(case=case).select_related("case").order_by("-scheduled_for", "-id")
 
 
-def case_for_sessions_panel(*, user, case_id):
-    """The case whose sessions the caller may see (NotFoundError otherwise)."""
-    return case_selectors.case_get_for_user(user=user, case_id=case_id)
-
-
-def may_open_rooms(*, user, case) -> bool:
-    """Session rooms are for the forum's members (and invited guests, who come by their link)."""
-    return bool(case_rules.is_forum_member(user, case.forum))
-
-
-def may_schedule(*, user, case) -> bool:
-    return bool(case_rules.is_forum_facilitator(user, case.forum)) and case.state not in workflows.ENDED
+def sessions_panel(*, user, case_id) -> dict:
+    """What the case page's sessions panel shows (NotFoundError for a case the caller may not see): the sessions,
+    whether the caller may open their rooms (the forum's members; guests come by their link), and whether they
+    may schedule one (its facilitators, while the case is open)."""
+    case = case_selectors.case_get_for_user(user=user, case_id=case_id)
+    return {
+        "case": case,
+        "sessions": list(DialogueSession.objects.filter(case=case).order_by("-scheduled_for", "-id")),
+        "sessions_open_to_me": bool(case_rules.is_forum_member(user, case.forum)),
+        "may_schedule": bool(case_rules.is_forum_facilitator(user, case.forum)) and case.state not in workflows.ENDED,
+    }
 
 
 def role_for(*, user, session: DialogueSession) -> str:

@@ -492,7 +492,7 @@ def _decide(session: DialogueSession, proposal: Proposal, outcome: str, *, now) 
             )
             proposal.term_position = position
             data["term_position"] = position
-            held = _agreement.terms.filter(position=position, screening_verdict="review").first()
+            held = _agreement.terms.filter(position=position, screening_verdict=Term.Screening.REVIEW).first()
             if held is not None:
                 data["screening"] = {"verdict": "review", "practice": held.screening_practice or None}
         except SulhError as error:  # The agreement became final, or the case ended, since it was proposed.

@@ -145,16 +145,9 @@ def case_sessions(request, case_id: int):
     """The case page's "Dialogue sessions" panel: HTMX loads it into the page (cases never imports
     deliberation); without JavaScript the page links here and it comes as a page of its own."""
     try:
-        sessions = list(selectors.session_list_for_case(user=request.user, case_id=case_id))
-        case = selectors.case_for_sessions_panel(user=request.user, case_id=case_id)
+        context = selectors.sessions_panel(user=request.user, case_id=case_id)
     except NotFoundError:
         raise Http404 from None
-    context = {
-        "case": case,
-        "sessions": sessions,
-        "sessions_open_to_me": selectors.may_open_rooms(user=request.user, case=case),
-        "may_schedule": selectors.may_schedule(user=request.user, case=case),
-    }
     template = "deliberation/_sessions_panel.html" if request.htmx else "deliberation/case_sessions.html"
     return render(request, template, context)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Required, TypedDict
 
@@ -25,7 +25,7 @@ from ..models import (
     ScreeningExample,
     Term,
 )
-from ..screening.law import law_for
+from ..screening.law import Law, law_for
 from .common import AgreementFinal, ProhibitedTermError, check_can_manage, check_can_see, event_append, lock_case
 
 
@@ -77,6 +77,33 @@ def _check_instalments(*, index: int, term: TermInput) -> None:
         raise SulhError(problem, code="invalid", fields={"terms": {str(index): {"instalments": [problem]}}})
 
 
+def _record_block(
+    *,
+    case: Case,
+    user: User,
+    index: int,
+    term_kind: str,
+    practice: str | None,
+    at: datetime | None = None,
+    **data: Any,
+) -> Law:
+    """Put a refused term on the timeline as `prohibited_term_blocked` (the caller holds the case lock): by the
+    screening, or by a legal reviewer. Returns the practice's law, in the forum's country and the reader's
+    language."""
+    law = law_for(practice or "", country=case.forum.country)
+    event_append(
+        case=case,
+        kind="prohibited_term_blocked",
+        actor=user,
+        at=at,
+        data={
+            "term_index": index, "term_kind": term_kind, "practice": practice, "practice_name": law.name,
+            "citations": law.citations, **data,
+        },
+    )  # fmt: skip
+    return law
+
+
 def _blocked_term(
     *,
     case: Case,
@@ -88,23 +115,10 @@ def _blocked_term(
     source: dict[str, Any] | None = None,
     label: str | None = None,
 ) -> ProhibitedTermError:
-    """Put a refused term on the timeline (the caller holds the case lock) and return the error to raise
-    once that is committed: the practice and its law in the forum's country and the international standard, in
-    the reader's language. `label` names the term in the refusal ("Term 2", or a proposal's own words)."""
-    law = law_for(practice or "", country=case.forum.country)
-    event_append(
-        case=case,
-        kind="prohibited_term_blocked",
-        actor=user,
-        data={
-            "term_index": index,
-            "term_kind": term_kind,
-            "practice": practice,
-            "practice_name": law.name,
-            "citations": law.citations,
-            "detail": detail,
-            **(source or {}),
-        },
+    """Record a term the screening refused (_record_block) and return the error to raise once that is committed.
+    `label` names the term in the refusal ("Term 2", or a proposal's own words)."""
+    law = _record_block(
+        case=case, user=user, index=index, term_kind=term_kind, practice=practice, detail=detail, **(source or {})
     )
     label = label or _("Term %(number)s") % {"number": index + 1}
     return ProhibitedTermError(
@@ -315,7 +329,11 @@ def term_screening_decide(*, user: User, term_id: int, decision: str, note: str 
         if not case_rules.can_review_screening(user, case.forum):
             raise ForbiddenError(_("Only a legal reviewer of the forum, or an administrator, decides held terms."))
         term = Term.objects.select_for_update().select_related("agreement").filter(pk=term_id).first()
-        if term is None or term.screening_verdict != "review" or term.agreement.status != Agreement.Status.DRAFT:
+        if (
+            term is None
+            or term.screening_verdict != Term.Screening.REVIEW
+            or term.agreement.status != Agreement.Status.DRAFT
+        ):
             raise NotUnderReview()
         now = timezone.now()
         ScreeningExample.objects.create(
@@ -334,7 +352,7 @@ def term_screening_decide(*, user: User, term_id: int, decision: str, note: str 
             },
         )  # fmt: skip
         if decision == "lawful":
-            term.screening_verdict = "pass"
+            term.screening_verdict = Term.Screening.PASS
             term.reviewed_decision = "lawful"
             term.reviewed_by = user
             term.reviewed_at = now
@@ -343,16 +361,9 @@ def term_screening_decide(*, user: User, term_id: int, decision: str, note: str 
                 update_fields=["screening_verdict", "reviewed_decision", "reviewed_by", "reviewed_at", "review_note"]
             )
             return term
-        law = law_for(term.screening_practice, country=case.forum.country)
-        event_append(
-            case=case,
-            kind="prohibited_term_blocked",
-            actor=user,
-            at=now,
-            data={
-                "term_index": term.position - 1, "term_kind": term.kind, "practice": term.screening_practice or None,
-                "practice_name": law.name, "citations": law.citations, "reviewed": True,
-            },
+        _record_block(
+            case=case, user=user, index=term.position - 1, term_kind=term.kind,
+            practice=term.screening_practice or None, at=now, reviewed=True,
         )  # fmt: skip
         agreement = term.agreement
         position = term.position

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 from django.contrib.auth.models import User
@@ -17,7 +16,6 @@ from .. import ladder_stats, selectors, workflows
 from ..models import (
     Agreement,
     Case,
-    ComplianceCheck,
     Reminder,
 )
 from .common import StaleVersion, TransitionNotAllowed, check_can_manage, event_append, lock_case
@@ -36,30 +34,6 @@ GUARD_MESSAGES = {
     ),
     workflows.OUTCOME_REQUIRED: gettext_lazy("Closing needs an outcome: resolved, partly resolved or breakdown."),
 }
-
-
-@dataclass
-class _MoveFacts:
-    """A move's facts for the guard engine (workflows.MoveFacts), read from the database when a guard asks."""
-
-    case: Case
-    agreement: Agreement | None
-    reason: str = ""
-    outcome: str = ""
-
-    @property
-    def offence_class(self) -> str:
-        return self.case.offence_class
-
-    def has_agreement_terms(self) -> bool:
-        return self.agreement is not None and self.agreement.terms.exists()
-
-    def all_terms_met(self) -> bool:
-        statuses = selectors.latest_check_statuses(agreement=self.agreement) if self.agreement else {}
-        return all(status == ComplianceCheck.Status.MET for status in statuses.values())
-
-    def screening_pending(self) -> bool:
-        return self.agreement is not None and self.agreement.terms.filter(screening_verdict="review").exists()
 
 
 def _guard_refusal(code: str) -> DomainRuleError:
@@ -91,9 +65,8 @@ def case_transition(
             )
         reason = (reason or "").strip()
         agreement = Agreement.objects.filter(case=case).first()
-        refused = workflow.check(
-            case.state, to, _MoveFacts(case=case, agreement=agreement, reason=reason, outcome=outcome or "")
-        )
+        facts = selectors.CaseMoveFacts(case=case, agreement=agreement, reason=reason, outcome=outcome or "")
+        refused = workflow.check(case.state, to, facts)
         if refused:
             raise _guard_refusal(refused[0])
 

@@ -58,11 +58,16 @@ def people(world):
     """The named world with passwords the server process accepts (it uses the production hashers,
     not the tests' fast one). Ask for it before `browser`: ORM calls made once Playwright's loop runs
     would open connections in another context that nobody closes."""
-    hasher = PBKDF2PasswordHasher()
     for user in (world.alice, world.bob, world.carol, world.dave, world.eve, world.frank):
-        user.password = hasher.encode(REAL_PASSWORD, hasher.salt())
-        user.save(update_fields=["password"])
+        give_real_password(user)
     return world
+
+
+def give_real_password(user) -> None:
+    """REAL_PASSWORD, hashed as the server process (production hashers) checks it."""
+    hasher = PBKDF2PasswordHasher()
+    user.password = hasher.encode(REAL_PASSWORD, hasher.salt())
+    user.save(update_fields=["password"])
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from cases import services
 from cases.models import Membership
-from tests.e2e.conftest import REAL_PASSWORD, fits_the_screen, log_in, shot
+from tests.e2e.conftest import fits_the_screen, give_real_password, log_in, shot
 from tests.e2e.test_case_journey import fill_term, move_to
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -22,15 +22,10 @@ MONEY = "Badal-e-sulh of 500,000 PKR paid by the Yousaf family in two instalment
 
 @pytest.fixture
 def grace(people):
-    from django.contrib.auth.hashers import PBKDF2PasswordHasher
-
     from tests.factories import UserFactory
 
     grace = UserFactory(username="grace")
-    # The live server checks passwords with the production hasher (as the people fixture does for the others).
-    hasher = PBKDF2PasswordHasher()
-    grace.password = hasher.encode(REAL_PASSWORD, hasher.salt())
-    grace.save(update_fields=["password"])
+    give_real_password(grace)
     services.membership_grant(user=grace, forum=people.jirga, role=Membership.Role.LEGAL_REVIEWER)
     return grace
 
