@@ -4,11 +4,12 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, User
-from django.contrib.auth.signals import user_logged_out
-from django.db.models.signals import post_delete, post_save, pre_save
+from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 from django.http import HttpRequest
-from rest_framework.authtoken.models import Token
+
+from config.sessions import session_touch
 
 from . import broadcast
 
@@ -39,6 +40,9 @@ def close_sockets_on_deactivation(sender: type[User], instance: User, created: b
         broadcast.sockets_close_for_user(user_id=instance.pk)
 
 
-@receiver(post_delete, sender=Token)
-def close_sockets_on_token_delete(sender: type[Token], instance: Token, **kwargs: Any) -> None:
-    broadcast.sockets_close_for_credential(credential=instance.key)
+@receiver(user_logged_in)
+def start_session_clock(sender: type[User], request: HttpRequest | None, user: User, **kwargs: Any) -> None:
+    """The absolute lifetime of a browser session counts from the login (config.sessions)."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        session_touch(session, login=True)

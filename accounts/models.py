@@ -1,0 +1,38 @@
+"""Accounts' own tables: API tokens, stored as hashes only.
+
+A token is `<prefix>.<secret>`; the database keeps the short prefix (to show the owner which token is which) and
+the SHA-256 of the whole key. A dump of the table opens nothing.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class ApiToken(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    prefix = models.CharField(_("prefix"), max_length=12)
+    digest = models.CharField(_("SHA-256 of the key"), max_length=64, unique=True)
+    created = models.DateTimeField(_("created"), default=timezone.now)
+    expires = models.DateTimeField(_("expires"))
+    last_used = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created"]
+        indexes = [models.Index(fields=["user", "revoked"], name="apitoken_user_live")]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}…"
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked is None and self.expires > timezone.now()
