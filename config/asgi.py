@@ -10,9 +10,10 @@ django.setup()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 
+from config.degraded import ChannelLayerGuard  # noqa: E402
+from config.origins import OriginValidator  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 from config.ws import TokenAuthMiddleware  # noqa: E402
 
@@ -42,8 +43,10 @@ _refuse_published_passwords()
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
+        # The Origin must match an allowed origin's scheme, host and port (config/origins.py).
+        # While the channel layer (Redis) is unreachable every handshake is answered 503 (config/degraded.py).
+        "websocket": ChannelLayerGuard(
+            OriginValidator(AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns))))
         ),
     }
 )

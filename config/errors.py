@@ -10,14 +10,18 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
+
+from config.degraded import caused_by_outage, outage
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +66,14 @@ class NotFoundError(SulhError):
     default_detail = "Not found."
 
 
+class PayloadTooLarge(SulhError):
+    """A body over DATA_UPLOAD_MAX_MEMORY_SIZE (DJANGO_MAX_BODY_BYTES)."""
+
+    status = 413
+    code = "payload_too_large"
+    default_detail = _lazy("The request body is too large.")
+
+
 def error_body(code: str, detail: str, fields: dict | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"code": code, "detail": detail}
     if fields:
@@ -97,8 +109,18 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         # Errors are plain JSON even on views that render something else (the OpenAPI schema).
         request.accepted_renderer = JSONRenderer()
         request.accepted_media_type = JSONRenderer.media_type
+    # Imported here: rest_framework.views loads the authentication classes, which may import this module.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
+    if isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
     if isinstance(exc, SulhError):
         return Response(error_body(exc.code, exc.detail, exc.fields), status=exc.status)
+    if caused_by_outage(exc):
+        # Redis (the broker, the result store) is down: what needed it cannot be done now; nothing else is wrong.
+        outage("Redis", exc)
+        unavailable = _("This is unavailable for a moment. Please try again shortly.")
+        return Response(error_body("service_unavailable", unavailable), status=503, headers={"Retry-After": "5"})
     if isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -125,12 +147,14 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     return response
 
 
+# An unknown path is a 404 for every caller and method: a POST without a CSRF token must not make it a 403.
+@csrf_exempt
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     return JsonResponse(error_body("not_found", _("Not found.")), status=404)
 
 
 def _wants_json(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/") or request.path.startswith("/healthz")
+    return request.path.startswith(("/api/", "/healthz", "/readyz"))
 
 
 def _page_or_json(request: HttpRequest, status: int, code: str, detail: str, template: str) -> HttpResponse:
@@ -140,6 +164,9 @@ def _page_or_json(request: HttpRequest, status: int, code: str, detail: str, tem
 
 
 def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if isinstance(exception, RequestDataTooBig):
+        # Django reports a body over DATA_UPLOAD_MAX_MEMORY_SIZE as a suspicious 400; it is a 413.
+        return _page_or_json(request, 413, PayloadTooLarge.code, str(PayloadTooLarge.default_detail), "errors/400.html")
     return _page_or_json(request, 400, "bad_request", _("The request could not be understood."), "errors/400.html")
 
 

@@ -1,6 +1,9 @@
 """API throttles that fail open. Their counts live in the cache, which is Redis in production: when Redis is down
 DRF's own throttles raise and every throttled request becomes a 500 (PITFALLS.md). Here the request goes through
-unthrottled, and the outage is logged once a minute per process, not once a request."""
+unthrottled, and the outage is logged once a minute per process, not once a request.
+
+Anonymous callers are keyed on the client address resolved from the trusted proxies (config/proxies.py), never on
+an `X-Forwarded-For` the client wrote itself (DRF's own get_ident believes that header)."""
 
 from __future__ import annotations
 
@@ -10,12 +13,15 @@ from typing import Any
 
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
+from config.proxies import client_ip
+
 logger = logging.getLogger(__name__)
 _last_warning = 0.0
 
 
 class FailOpen:
-    """Put before a DRF throttle class: its cache failing lets the request through."""
+    """Put before a DRF throttle class: its cache failing lets the request through, and it counts an anonymous
+    caller by the resolved client address."""
 
     def allow_request(self, request: Any, view: Any) -> bool:
         global _last_warning
@@ -27,6 +33,9 @@ class FailOpen:
                 _last_warning = now
                 logger.warning("API throttling is off: its cache does not answer", exc_info=True)
             return True
+
+    def get_ident(self, request: Any) -> str:
+        return client_ip(request)
 
 
 class AnonThrottle(FailOpen, AnonRateThrottle):

@@ -8,14 +8,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
+import time
+from importlib import import_module
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.middleware import BaseMiddleware
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.backends.base import UpdateError
 from django.utils import translation
+from django.utils.module_loading import import_string
+
+from config.proxies import scope_client_ip
+from config.sessions import TOUCH_EVERY, session_expired, session_touch
+
+logger = logging.getLogger(__name__)
 
 # Close codes (4000-4999 are the application's own).
 CLOSE_LOGGED_OUT = 4401
@@ -33,30 +44,37 @@ def user_group(user_id: int) -> str:
 
 
 @database_sync_to_async
-def _user_for_token(key: str):
-    from rest_framework.authtoken.models import Token
+def _websocket_user(token_key: str | None, session_user, session) -> tuple[object | None, str]:
+    """The socket's user and the credential its sockets are grouped under, or (None, "") to refuse it.
 
-    token = Token.objects.select_related("user").filter(key=key).first()
-    if token is None or not token.user.is_active:
-        return None
-    return token.user
+    The accounts app decides who a token belongs to and whether a user may connect (settings.SULH_WEBSOCKET_AUTH:
+    config imports no app); a browser session must also be neither idle nor past its lifetime
+    (config.sessions), the same rule as the pages.
+    """
+    auth = import_string(settings.SULH_WEBSOCKET_AUTH)
+    if token_key is not None:
+        found = auth(token_key, None) if token_key else None
+        return found if found is not None else (None, "")
+    if session is None or not getattr(session_user, "is_authenticated", False):
+        return session_user, ""
+    if session_expired(session) or auth(None, session_user) is None:
+        return None, ""
+    return session_user, session.session_key or ""
 
 
 class TokenAuthMiddleware(BaseMiddleware):
-    """Adds `scope["user"]` from an `Authorization: Token` header when no session user is present."""
+    """Adds `scope["user"]` from an `Authorization: Token` header when no session user is present, and refuses
+    a browser session that has expired."""
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "websocket":
             headers = dict(scope.get("headers") or [])
             raw = headers.get(b"authorization", b"").decode("latin-1")
             if raw.lower().startswith("token "):
-                key = raw[6:].strip()
-                user = await _user_for_token(key) if key else None
-                scope = dict(scope, user=user or AnonymousUser(), auth_credential=key)
+                user, credential = await _websocket_user(raw[6:].strip(), None, None)
             else:
-                session = scope.get("session")
-                key = getattr(session, "session_key", None)
-                scope = dict(scope, auth_credential=key or "")
+                user, credential = await _websocket_user(None, scope.get("user"), scope.get("session"))
+            scope = dict(scope, user=user or AnonymousUser(), auth_credential=credential)
         return await super().__call__(scope, receive, send)
 
 
@@ -93,7 +111,12 @@ class SulhConsumer(AsyncJsonWebsocketConsumer):
         self.language = language_of(self.scope)
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active or not await self.authorize():
-            # Closing before accept makes the server answer the handshake with HTTP 403.
+            # Closing before accept makes the server answer the handshake with HTTP 403; the refusal is one log line.
+            logger.warning(
+                "websocket handshake refused: not logged in or may not attend, on %s from %s",
+                self.scope.get("path", "")[:200],
+                scope_client_ip(self.scope),
+            )
             await self.close()
             return
         self.user = user
@@ -140,7 +163,20 @@ class SulhConsumer(AsyncJsonWebsocketConsumer):
             # PostgreSQL refuses NUL and lone surrogates in text: refused here, before any service runs.
             await self.send_error("malformed", "The frame holds a NUL character or a lone surrogate.")
             return
+        await self._session_seen(content["type"])
         await self.receive_json(content)
+
+    async def _session_seen(self, frame_type: str) -> None:
+        """A person acting in a socket opened with a browser session is not idle: what they send (not the
+        client's own pings and resumes) keeps the session alive, as a page request would (config.sessions)."""
+        session = self.scope.get("session")
+        if frame_type in {"ping", "pong", "resume"} or session is None:
+            return
+        now = time.monotonic()
+        if now - getattr(self, "_session_seen_at", float("-inf")) < TOUCH_EVERY:
+            return
+        self._session_seen_at = now
+        await database_sync_to_async(_touch_session)(session.session_key)
 
     async def send_error(self, code: str, detail: str, **extra) -> None:
         await self.send_json({"type": "error", "code": code, "detail": str(detail), **extra})
@@ -159,6 +195,21 @@ class SulhConsumer(AsyncJsonWebsocketConsumer):
                 delattr(user, cached)
         if not await self.authorize():
             await self.close(code=CLOSE_NOT_ALLOWED)
+
+
+def _touch_session(session_key: str | None) -> None:
+    """Mark the browser session seen, read afresh: the copy the socket loaded at its handshake is stale (a page may
+    have changed the session since, or logged it out)."""
+    if not session_key:
+        return  # A token socket: no browser session.
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+    if SESSION_KEY not in store or session_expired(store):
+        return  # Logged out or ended meanwhile: nothing to keep alive.
+    if session_touch(store):
+        try:
+            store.save()
+        except UpdateError:
+            pass  # Deleted by a logout in between.
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
