@@ -29,11 +29,11 @@ run: migrate
 	@if [ "$${DJANGO_DEBUG:-1}" != "0" ]; then $(BIN)/python manage.py seed_demo; fi
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@if [ -n "$$DATABASE_URL" ] && [ -n "$$REDIS_URL" ]; then \
-		echo "Production shape: web (uvicorn), Celery worker and Celery beat on http://$(HOST):$(PORT)"; \
-		exec $(BIN)/honcho start -f Procfile -p $(PORT); \
+		echo "Production shape: web (uvicorn), Celery worker and Celery beat on http://$(HOST):$(PORT), supervised (a process that dies is restarted; Ctrl-C stops all)"; \
+		exec $(BIN)/python deploy/procfile.py supervise; \
 	else \
 		echo "Embedded mode (SQLite, in-memory channel layer, eager Celery) on http://$(HOST):$(PORT)"; \
-		exec $(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --no-access-log; \
+		exec $(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --no-access-log --no-proxy-headers --lifespan off; \
 	fi
 
 test: install
@@ -56,7 +56,7 @@ mutation: install
 	$(BIN)/python -m tests.mutmut_plugin
 
 messages: install
-	$(BIN)/python manage.py makemessages --all --ignore=.venv --ignore=staticfiles --ignore=mutants --no-obsolete
+	$(BIN)/python manage.py makemessages --all --ignore=.venv --ignore=staticfiles --ignore=mutants --ignore=tools --no-obsolete
 	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=mutants
 
 clean:

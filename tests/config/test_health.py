@@ -14,7 +14,8 @@ def test_it_reports_every_part_ok(client, settings):
     assert body["database"] == "ok"
     assert body["channel_layer"] == "ok"
     assert body["broker"] == ("eager" if settings.CELERY_TASK_ALWAYS_EAGER else "ok")
-    assert set(body) == {"status", "database", "channel_layer", "broker"}
+    assert body["degraded"] is False
+    assert set(body) == {"status", "database", "channel_layer", "broker", "degraded"}
 
 
 def test_it_needs_no_login_and_reveals_nothing_else(client, world):
@@ -50,7 +51,13 @@ def test_a_down_redis_is_reported_but_still_200(client, redis_url, settings):
         app.conf.broker_url = old_broker
         channel_layers.backends.clear()
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "channel_layer": "down", "broker": "down"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "channel_layer": "down",
+        "broker": "down",
+        "degraded": True,
+    }
 
 
 def test_a_down_database_is_503(client, postgres):
