@@ -74,8 +74,16 @@ def is_forum_monitor(user, forum) -> bool:
 can_view_forum = is_administrator | is_forum_member | is_forum_legal_reviewer
 can_manage_forum_cases = is_administrator | is_forum_facilitator
 # Compliance is the field's business: the forum's monitors and facilitators (shared/CONTRACT.md), not
-# administrators, who configure forums but do not read agreements' follow-up.
-can_log_compliance = is_forum_facilitator | is_forum_monitor
+# administrators, who configure forums but do not read agreements' follow-up. One rule for every door (the API,
+# the case page, the monitors' pages, the admin): who records checks reads them, and the closing surveys with them.
+can_read_compliance = is_forum_facilitator | is_forum_monitor
+can_log_compliance = can_read_compliance
+# Two checks of one term that disagree are settled by the forum's facilitator, who reads both; an administrator,
+# who may not read the checks, may not mark them reviewed either.
+can_review_conflicts = is_forum_facilitator
+# Live sessions: scheduling, starting and ending them, and the printable transcript they share afterwards, are the
+# forum's facilitators'. Administrators neither create nor attend sessions (deliberation.rules.attends).
+can_facilitate_sessions = is_forum_facilitator
 can_read_reports = is_administrator | is_regulator
 # Held agreement terms are decided by administrators and the forum's legal reviewers (CONTRACT.md section 6).
 can_review_screening = is_administrator | is_forum_legal_reviewer
@@ -83,5 +91,8 @@ can_review_screening = is_administrator | is_forum_legal_reviewer
 rules.add_perm("cases.view_forum_detail", can_view_forum)
 rules.add_perm("cases.manage_forum_cases", can_manage_forum_cases)
 rules.add_perm("cases.log_compliance", can_log_compliance)
+rules.add_perm("cases.read_compliance", can_read_compliance)
+rules.add_perm("cases.review_conflicts", can_review_conflicts)
+rules.add_perm("cases.facilitate_sessions", can_facilitate_sessions)
 rules.add_perm("cases.read_reports", can_read_reports)
 rules.add_perm("cases.review_screening", can_review_screening)
