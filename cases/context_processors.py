@@ -14,4 +14,7 @@ def navigation(request) -> dict:
         "nav_reviews": bool({"administrator", "legal_reviewer"} & set(roles)),
         "nav_follows": bool({"facilitator", "monitor"} & set(roles)),
         "nav_reads_reports": bool({"administrator", "regulator"} & set(roles)),
+        # A party or elder admitted by a one-time link (no roles, no password): home and account pages say
+        # nothing to them, so their pages do not link there (deliberation: the room, its transcript).
+        "nav_guest": not roles and not user.is_staff and not user.has_usable_password(),
     }
