@@ -11,13 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
+import socket
 import time
+import uuid
 from collections import deque
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.utils.translation import gettext as _
 
+from audit import services as audit
 from config.errors import SulhError
 from config.ws import SulhConsumer
 
@@ -51,12 +57,47 @@ REQUIRED = {
 }
 
 
+logger = logging.getLogger(__name__)
+
+
+# --- This process's heartbeat -------------------------------------------------------------------------------
+# Each server process names itself, records each socket it holds (services.participant_connect) and, while it
+# holds any, beats and sweeps the sockets of processes that stopped beating (services.connections_sweep).
+
+_process: dict[str, str] = {"pid": "", "name": ""}
+_beats: dict[int, asyncio.Task] = {}  # id(event loop) → its heartbeat task
+
+
+def process_name() -> str:
+    if _process["pid"] != str(os.getpid()):  # A forked worker is a process of its own.
+        _process.update(pid=str(os.getpid()), name=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+    return _process["name"]
+
+
+async def _heartbeat() -> None:
+    while True:
+        await asyncio.sleep(settings.SULH_HEARTBEAT_SECONDS)
+        try:
+            await database_sync_to_async(services.process_beat)(process=process_name())
+            await database_sync_to_async(services.connections_sweep)()
+        except Exception:  # The database may be away for a moment: the next beat tries again.
+            logger.warning("Session heartbeat failed; trying again in %ss", settings.SULH_HEARTBEAT_SECONDS)
+
+
+def _keep_beating() -> None:
+    loop = asyncio.get_running_loop()
+    task = _beats.get(id(loop))
+    if task is None or task.done():
+        _beats[id(loop)] = loop.create_task(_heartbeat())
+
+
 def _error_code(error: SulhError) -> str:
     return "malformed" if error.code in ("invalid", "parse_error") else error.code
 
 
 class SessionConsumer(SulhConsumer):
     participant_id: int | None = None
+    connection_id: int | None = None
     # Set here too, not only in joined(): a refused handshake goes straight to disconnect().
     gap_task: asyncio.Task | None = None
 
@@ -73,6 +114,7 @@ class SessionConsumer(SulhConsumer):
         self.frames: deque[float] = deque()
         await self.channel_layer.group_add(self.group, self.channel_name)
         welcome = await database_sync_to_async(self._arrive)()
+        _keep_beating()
         async with self.order:
             await self.send_json(welcome)
             after = self._after()
@@ -83,9 +125,17 @@ class SessionConsumer(SulhConsumer):
             await self._send_early()
 
     def _arrive(self) -> dict:
-        participant, session = services.participant_connect(user=self.user, session_id=self.session_id)
+        process = process_name()
+        services.process_beat(process=process)
+        participant, session = services.participant_connect(user=self.user, session_id=self.session_id, process=process)
         self.participant_id = participant.pk
+        self.connection_id = participant.connection_id
         session.refresh_from_db()
+        # The socket sends the session's events, its transcript: one read in the read log (audit) per connection.
+        audit.read_record(
+            user=self.user, kind=audit.Kind.TRANSCRIPT, case_id=session.case_id, object_id=session.pk,
+            ip=audit.scope_ip(self.scope), door=audit.Door.WEBSOCKET,
+        )  # fmt: skip
         return {
             "type": "welcome",
             "session": session.pk,
@@ -114,7 +164,9 @@ class SessionConsumer(SulhConsumer):
             except Exception:  # noqa: BLE001 - the layer may be what went away
                 pass
         if self.participant_id is not None:
-            await database_sync_to_async(services.participant_disconnect)(participant_id=self.participant_id)
+            await database_sync_to_async(services.participant_disconnect)(
+                participant_id=self.participant_id, connection_id=self.connection_id
+            )
         try:
             await super().disconnect(code)
         except Exception:  # noqa: BLE001

@@ -9,9 +9,11 @@ import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, Term
+from config.crypto import EncryptedJSONField, EncryptedTextField
 
 
 class DialogueSession(models.Model):
@@ -70,11 +72,13 @@ class Participant(models.Model):
     session = models.ForeignKey(DialogueSession, on_delete=models.CASCADE, related_name="participants")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     role = models.CharField(_("role"), max_length=12, choices=Role.choices)
-    display_name = models.CharField(_("name shown"), max_length=120)
+    display_name = EncryptedTextField(_("name shown"), max_length=120)  # Encrypted at rest (config/crypto.py).
     priority = models.BooleanField(
         _("victim or woman"), default=False, help_text=_("Put first in the queue when the session asks for it.")
     )
     connections = models.PositiveIntegerField(default=0)
+    #: Not stored: the LiveConnection that services.participant_connect just opened for this socket.
+    connection_id: int | None = None
     hand_raised_at = models.DateTimeField(null=True, blank=True)
     joined_at = models.DateTimeField(_("joined"), null=True, blank=True)
 
@@ -96,6 +100,24 @@ class Participant(models.Model):
         return self.role not in (self.Role.FACILITATOR, self.Role.MONITOR)
 
 
+class LiveConnection(models.Model):
+    """One open socket of a participant, held by one server process. `Participant.connections` counts these
+    rows; a process that dies (kill -9, a crash, a lost machine) cannot say that its sockets closed, so each
+    live process beats (ProcessBeat) and sweeps the connections of processes that stopped beating
+    (services.connections_sweep): their people show as left within a minute instead of present forever."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="live_connections")
+    process = models.CharField(max_length=80, db_index=True)
+    opened_at = models.DateTimeField(default=timezone.now)
+
+
+class ProcessBeat(models.Model):
+    """The last sign of life of a server process that holds session sockets."""
+
+    process = models.CharField(max_length=80, primary_key=True)
+    seen_at = models.DateTimeField()
+
+
 class SessionEvent(models.Model):
     """One thing that happened in a session, numbered 1, 2, 3 … without gaps. Never changed or deleted."""
 
@@ -104,7 +126,9 @@ class SessionEvent(models.Model):
     kind = models.CharField(max_length=24)
     actor = models.ForeignKey(Participant, null=True, on_delete=models.PROTECT, related_name="+")
     client_id = models.CharField(max_length=64, blank=True)
-    data = models.JSONField(default=dict)
+    # Encrypted at rest as a whole (config/crypto.py): what was said, proposed and who joined. Read back exactly
+    # as it was sent live, the contract's `data.body` in clear to the clients.
+    data = EncryptedJSONField(default=dict)
     at = models.DateTimeField()
 
     class Meta:
@@ -131,7 +155,7 @@ class Proposal(models.Model):
         BLOCKED = "blocked", _("Blocked")
 
     session = models.ForeignKey(DialogueSession, on_delete=models.CASCADE, related_name="proposals")
-    text = models.TextField(_("text"))
+    text = EncryptedTextField(_("text"))  # Encrypted at rest (config/crypto.py).
     term_kind = models.CharField(_("term kind"), max_length=14, choices=Term.Kind.choices, default=Term.Kind.OTHER)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
     proposed_by = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="+")
@@ -164,7 +188,7 @@ class Response(models.Model):
 class AgendaItem(models.Model):
     session = models.ForeignKey(DialogueSession, on_delete=models.CASCADE, related_name="agenda")
     position = models.PositiveSmallIntegerField()
-    title = models.CharField(_("title"), max_length=200)
+    title = EncryptedTextField(_("title"), max_length=200)  # Encrypted at rest: an agenda item may name people.
     done_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -178,7 +202,7 @@ class Invitation(models.Model):
 
     session = models.ForeignKey(DialogueSession, on_delete=models.CASCADE, related_name="invitations")
     token_hash = models.CharField(max_length=64, unique=True)
-    display_name = models.CharField(_("name shown"), max_length=120)
+    display_name = EncryptedTextField(_("name shown"), max_length=120)  # Encrypted at rest (config/crypto.py).
     role = models.CharField(_("role"), max_length=12, choices=Participant.Role.choices)
     priority = models.BooleanField(_("victim or woman"), default=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

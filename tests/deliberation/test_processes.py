@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import time
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -41,8 +42,8 @@ def assert_gap_free(client: SessionClient, last_seq: int) -> None:
 
 
 def said_bodies(session) -> list[str]:
-    return list(SessionEvent.objects.filter(session=session, kind="said").order_by("seq").values_list(
-        "data__body", flat=True))  # fmt: skip
+    # The data is stored encrypted (config/crypto.py): read back through the model, not looked up in SQL.
+    return [event.data["body"] for event in SessionEvent.objects.filter(session=session, kind="said").order_by("seq")]
 
 
 @pytest.fixture
@@ -182,3 +183,58 @@ def test_a_redis_restart_loses_and_doubles_nothing(world, postgres, redis_url, p
     for client in clients:
         assert_gap_free(client, last)
         assert [e["data"]["body"] for e in client.applied if e["kind"] == "said"] == bodies
+
+
+def test_a_killed_process_s_people_are_shown_as_left_within_the_timeout(world, postgres, redis_url, settings):
+    """kill -9 of the server process holding a guest's socket: it never says the socket closed, but it stops
+    beating, and the next sweep (run by every live process) shows the guest as left, once; the participant no
+    longer counts as present (nor in consensus checks)."""
+    from deliberation.models import LiveConnection, Participant
+
+    session, tokens = live_session(world)
+    env = {"DATABASE_URL": db_url_for_subprocess(), "REDIS_URL": redis_url, "SULH_HEARTBEAT_SECONDS": "1"}
+    doomed = start_server(env)
+    guest_token = tokens[2]
+
+    async def connect_and_die():
+        client = SessionClient(doomed.ws_url, doomed.url, session.pk, guest_token, name="guest")
+        await client.start()
+        guest = client.participant
+        doomed.process.kill()  # SIGKILL: no close frame, no disconnect().
+        doomed.process.wait(timeout=10)
+        await client.stop()
+        return guest
+
+    guest = asyncio.run(connect_and_die())
+    assert Participant.objects.get(pk=guest).connections == 1  # Nobody told the database.
+    settings.SULH_CONNECTION_TIMEOUT = 2
+    assert services.connections_sweep() == 0  # Its last beat is younger than the timeout.
+    time.sleep(2.5)
+    assert services.connections_sweep() == 1
+    assert services.connections_sweep() == 0  # Once.
+    assert Participant.objects.get(pk=guest).connections == 0
+    assert not LiveConnection.objects.filter(participant=guest).exists()
+    left = SessionEvent.objects.filter(session=session, kind="left", actor=guest)
+    assert left.count() == 1
+    stop_server(doomed)
+
+
+def test_a_socket_closed_after_its_sweep_is_not_counted_twice(world):
+    """The sweep took a slow process for dead and closed its connection; when that process's socket really
+    closes afterwards, it changes nothing more."""
+    from deliberation.models import LiveConnection, Participant
+
+    session, _tokens = live_session(world)
+    guest = Participant.objects.filter(session=session).first()
+    user = guest.user if guest else world.bob
+    one, _ = services.participant_connect(user=user, session_id=session.pk, process="slow:1")
+    two, _ = services.participant_connect(user=user, session_id=session.pk, process="alive:2")
+    services.process_beat(process="alive:2")
+    LiveConnection.objects.filter(pk=one.connection_id).update(opened_at=timezone.now() - timedelta(minutes=5))
+    assert services.connections_sweep(timeout=60) == 1
+    assert Participant.objects.get(pk=one.pk).connections == 1  # The other device is still there.
+    services.participant_disconnect(participant_id=one.pk, connection_id=one.connection_id)  # Too late: swept.
+    assert Participant.objects.get(pk=one.pk).connections == 1
+    services.participant_disconnect(participant_id=two.pk, connection_id=two.connection_id)
+    assert Participant.objects.get(pk=two.pk).connections == 0
+    assert SessionEvent.objects.filter(session=session, kind="left", actor=two.pk).count() == 1

@@ -35,8 +35,10 @@ class SessionClient:
         self._connected = asyncio.Event()
 
     def base_url(self, base_ws_url: str) -> None:
-        """Connect to another server process from the next (re)connection on."""
+        """Connect to another server process from the next (re)connection on, as a browser page served by it
+        would: with that server's origin (the handshake checks scheme, host and port)."""
         self.base = base_ws_url
+        self.origin = "http" + base_ws_url.removeprefix("ws")
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run())
