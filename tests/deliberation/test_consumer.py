@@ -385,6 +385,48 @@ async def test_a_proposal_held_for_review_is_marked_and_keeps_the_agreement_from
         await client.close()
 
 
+async def test_the_room_hears_the_legal_reviewers_decision_without_a_reload(room):
+    """A proposal accepted into the draft but held for review: when the reviewer decides, every live room of
+    the case gets a `screening_reviewed` event naming the proposal, lawful or prohibited."""
+    alice = await connect(room, room.world.alice)
+    guest = await connect(room, room.guest)
+    elder = await connect(room, room.elder)
+
+    async def held_and_accepted(text: str, client_id: str) -> int:
+        await alice.send({"type": "propose", "text": text, "client_id": client_id})
+        proposal = (await guest.next("proposed"))["data"]["proposal"]
+        await guest.send({"type": "respond", "proposal": proposal, "stance": "agree"})
+        await elder.send({"type": "respond", "proposal": proposal, "stance": "agree"})
+        decided = await alice.next("proposal_decided")
+        assert decided["data"]["screening"]["verdict"] == "review"
+        return proposal
+
+    first = await held_and_accepted(
+        "Badal-e-sulh between the two families will be settled by the elders after Eid.", "r1"
+    )
+    second = await held_and_accepted("Badal-e-sulh will be agreed by both families before the next harvest.", "r2")
+
+    def decide(position: int, decision: str) -> None:
+        from cases import services as case_services
+
+        term = Term.objects.get(agreement__case=room.case, position=position)
+        case_services.term_screening_decide(user=room.world.carol, term_id=term.pk, decision=decision, note="")
+
+    await db(lambda: decide(1, "lawful"))()
+    for client in (alice, guest):
+        reviewed = await client.next("screening_reviewed")
+        assert reviewed["data"] == {"term_position": 1, "decision": "lawful", "practice": reviewed["data"]["practice"],
+                                    "proposal": first}  # fmt: skip
+    await db(lambda: decide(2, "prohibited"))()
+    reviewed = await guest.next("screening_reviewed")
+    assert (reviewed["data"]["decision"], reviewed["data"]["proposal"]) == ("prohibited", second)
+    assert await db(
+        lambda: list(Term.objects.filter(agreement__case=room.case).values_list("position", flat=True))
+    )() == [1]
+    for client in (alice, guest, elder):
+        await client.close()
+
+
 # --- The agenda and the settings ---------------------------------------------------------------------------
 
 

@@ -100,3 +100,65 @@ def test_a_held_term_is_reviewed_and_leaves_the_draft(people, grace, heard, live
     move_to(page, "decision", "Decision")
     expect(page.locator(".agreement-status")).to_contain_text("Final")
     shot(page, "screening-final")
+
+
+@pytest.fixture
+def heard_live(people, heard):
+    """A live session on the heard case, with a one-time link for the Yousaf family's representative."""
+    from django.utils import timezone
+
+    from deliberation import services as session_services
+
+    session = session_services.session_schedule(user=people.alice, case_id=heard.pk, scheduled_for=timezone.now())
+    session_services.session_start(user=people.alice, session_id=session.pk)
+    _invitation, token = session_services.invitation_create(
+        user=people.alice, session_id=session.pk, display_name="Yousaf family's representative"
+    )
+    return session, token
+
+
+def test_a_held_proposal_in_a_live_session_is_reviewed_and_the_rooms_hear_it(people, grace, heard_live, live, browser):
+    """The same in a live session: the facilitator's proposal is marked as held, the party agrees, the
+    agreement cannot become final, the reviewer rules it prohibited, and both rooms say so at once."""
+    from tests.e2e.test_session_room import is_open, join, room_url
+
+    session, token = heard_live
+    room = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    log_in(room, live.url, "alice")
+    room.goto(room_url(live.url, session.pk))
+    is_open(room)
+    party = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
+    join(party, f"{live.url}/join/{token}/")
+
+    room.fill("#proposal-text", AMBIGUOUS)
+    room.click("#propose-button")
+    proposed = party.locator("#transcript li[data-kind=proposed]")
+    expect(proposed).to_contain_text("Held for a legal reviewer")
+    party.locator("#proposals button[data-stance=agree]").click()
+    decided = room.locator("#transcript li[data-kind=proposal_decided]")
+    expect(decided).to_contain_text("Held for a legal reviewer")
+
+    # The held term keeps the agreement from becoming final: on the case page, the decision waits.
+    case_page = room.context.new_page()
+    case_page.goto(f"{live.url}/cases/{session.case_id}/")
+    expect(case_page.locator("#agreement-terms .screening-review")).to_have_count(1)
+    move_to(case_page, "legality_review", "Legality review")
+    expect(case_page.locator("form.move[data-to=decision] button[type=submit]")).to_be_disabled()
+
+    desk = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    log_in(desk, live.url, "grace")
+    desk.goto(f"{live.url}/screening/reviews/")
+    item = desk.locator(".review-item")
+    expect(item).to_have_count(1)
+    expect(item).to_contain_text(AMBIGUOUS)
+    item.locator("input[value=prohibited]").check()
+    with desk.expect_navigation():
+        item.locator("button[type=submit]").click()
+    expect(desk.locator(".messages")).to_contain_text("left the draft")
+
+    for page in (room, party):
+        line = page.locator("#transcript li[data-kind=screening_reviewed]")
+        expect(line).to_have_count(1)
+        expect(line).to_contain_text("ruled this term prohibited")
+        expect(line).to_contain_text("after Eid")
+    shot(room, "screening-room-reviewed")
