@@ -1,6 +1,9 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from audit.admin import ReadAuditedAdmin
+
+from . import rules as case_rules
 from .models import (
     Case,
     CaseEvent,
@@ -115,7 +118,21 @@ class CaseEventInline(ReadOnlyInline):
     ordering = ["seq"]
 
 
-class ComplianceCheckInline(ReadOnlyInline):
+class FollowUpInline(ReadOnlyInline):
+    """The agreement's follow-up (checks, closing surveys) is shown to whom cases.rules lets read it on every other
+    door: the forum's facilitators and monitors, not administrators as such."""
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return obj is not None and bool(case_rules.can_read_compliance(request.user, obj.forum))
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ComplianceCheckInline(FollowUpInline):
     model = ComplianceCheck
     fields = ["term", "status", "observed_at", "recorded_at", "recorded_by", "paid", "notes"]
     ordering = ["observed_at", "id"]
@@ -127,13 +144,15 @@ class RecurrenceInline(ReadOnlyInline):
     fields = ["earlier", "status", "basis", "created_at", "decided_by", "decided_at"]
 
 
-class SurveyInline(ReadOnlyInline):
+class SurveyInline(FollowUpInline):
     model = Survey
     fields = ["party", "satisfaction", "fairness", "felt_heard", "would_use_again", "recorded_at"]
 
 
 @admin.register(Case)
-class CaseAdmin(ReadOnlyAdmin):
+class CaseAdmin(ReadAuditedAdmin, ReadOnlyAdmin):
+    # Opening a case here is a read of the case, recorded in the read log (audit).
+    audit_kind = "case"
     list_display = ["reference", "title", "forum", "state", "rung", "risk_level", "opened_at"]
     list_filter = ["kind", "state", "risk_level", "dispute_type", "offence_class"]
     search_fields = ["reference", "title"]

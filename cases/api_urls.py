@@ -29,6 +29,12 @@ urlpatterns = [
         name="api-compliance-conflict-review",
     ),
     path("monitor/due/", apis.DueItemListApi.as_view(), name="api-monitor-due"),
+    path("cases/<int:case_id>/guarantors/", apis.CaseGuarantorApi.as_view(), name="api-case-guarantors"),
+    path("cases/<int:case_id>/deposits/", apis.CaseDepositApi.as_view(), name="api-case-deposits"),
+    path("deposits/<int:deposit_id>/forfeit/", apis.DepositForfeitApi.as_view(), name="api-deposit-forfeit"),
+    path("deposits/<int:deposit_id>/return/", apis.DepositReturnApi.as_view(), name="api-deposit-return"),
+    path("guarantors/<int:guarantor_id>/call/", apis.GuarantorCallApi.as_view(), name="api-guarantor-call"),
     path("screening/reviews/", apis.ScreeningReviewListApi.as_view(), name="api-screening-reviews"),
     path("terms/<int:term_id>/screening/", apis.TermScreeningApi.as_view(), name="api-term-screening"),
+    path("settlements/verify/<str:code>/", apis.SettlementVerifyApi.as_view(), name="api-settlement-verify"),
 ]

@@ -9,11 +9,13 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit import services as audit
 from config.errors import ForbiddenError, NotFoundError, SulhError
-from config.pagination import Pagination
+from config.pagination import PAGE_PARAMETERS, Pagination, paginated
 
 from . import rules as case_rules
 from . import selectors, services
+from . import settlements as settlement_docs
 from .serializers import (
     AgreementInputSerializer,
     AgreementSerializer,
@@ -24,9 +26,14 @@ from .serializers import (
     CaseSerializer,
     ComplianceCheckSerializer,
     ComplianceInputSerializer,
+    DepositInputSerializer,
+    DepositSerializer,
     DueItemSerializer,
     EscalationInputSerializer,
     ForumSerializer,
+    GuaranteeReasonSerializer,
+    GuarantorInputSerializer,
+    GuarantorSerializer,
     MonitorAssignSerializer,
     RecurrenceDecisionSerializer,
     RecurrenceLinkInputSerializer,
@@ -59,13 +66,10 @@ class CaseListCreateApi(APIView):
     """The caller's cases (filter by forum, state, dispute type; search with q), and opening a case."""
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("forum", int),
-            OpenApiParameter("state", str),
-            OpenApiParameter("dispute_type", str),
-            OpenApiParameter("q", str, description="Reference or words"),
-        ],
-        responses={200: CaseListItemSerializer(many=True)},
+        # The query serializer states the filters as they are checked (forum from 1, lengths); q: reference or words.
+        parameters=[CaseListQuerySerializer, *PAGE_PARAMETERS],
+        responses={200: paginated(CaseListItemSerializer)},
+        operation_id="cases_list",  # A list, though its response is one object (the page).
     )
     def get(self, request):
         query = CaseListQuerySerializer(data=request.query_params)
@@ -80,6 +84,8 @@ class CaseListCreateApi(APIView):
         )
         paginator = Pagination()
         page = paginator.paginate_queryset(cases, request, view=self)
+        # One read of the list, not one per case listed (audit: lists are recorded whole).
+        audit.read_record(user=request.user, kind=audit.Kind.CASE_LIST, request=request, door=audit.Door.API)
         return paginator.get_paginated_response(CaseListItemSerializer(page, many=True).data)
 
     @extend_schema(request=CaseCreateSerializer, responses={201: CaseSerializer})
@@ -102,7 +108,12 @@ def _case_body(request, case_id) -> dict:
 class CaseDetailApi(APIView):
     @extend_schema(responses={200: CaseSerializer})
     def get(self, request, case_id: int):
-        return Response(_case_body(request, case_id))
+        body = _case_body(request, case_id)
+        audit.read_record(
+            user=request.user, kind=audit.Kind.CASE, case_id=body["id"], object_id=body["id"], request=request,
+            door=audit.Door.API,
+        )  # fmt: skip
+        return Response(body)
 
 
 class CaseTransitionApi(APIView):
@@ -122,6 +133,10 @@ class CaseTimelineApi(APIView):
     @extend_schema(responses={200: CaseEventSerializer(many=True)})
     def get(self, request, case_id: int):
         case = selectors.case_get_for_user(user=request.user, case_id=case_id)
+        audit.read_record(
+            user=request.user, kind=audit.Kind.TIMELINE, case_id=case.pk, object_id=case.pk, request=request,
+            door=audit.Door.API,
+        )  # fmt: skip
         return Response(CaseEventSerializer(selectors.case_timeline(case=case), many=True).data)
 
 
@@ -134,7 +149,13 @@ class CaseAgreementApi(APIView):
         agreement = selectors.case_agreement(case=case)
         if agreement is None:
             raise NotFoundError(_("This case has no agreement yet."))
-        return Response(AgreementSerializer(agreement).data)
+        audit.read_record(
+            user=request.user, kind=audit.Kind.AGREEMENT, case_id=case.pk, object_id=agreement.pk, request=request,
+            door=audit.Door.API,
+        )  # fmt: skip
+        # A final agreement made before settlements existed (or written by the generator) gets its settlement now.
+        services.settlement_ensure(agreement=agreement)
+        return Response(AgreementSerializer(agreement, context={"request": request}).data)
 
     @extend_schema(request=AgreementInputSerializer, responses={201: AgreementSerializer})
     def post(self, request, case_id: int):
@@ -142,7 +163,8 @@ class CaseAgreementApi(APIView):
         serializer.is_valid(raise_exception=True)
         services.agreement_record(user=request.user, case_id=case_id, **serializer.validated_data)
         case = selectors.case_get_for_user(user=request.user, case_id=case_id)
-        return Response(AgreementSerializer(selectors.case_agreement(case=case)).data, status=status.HTTP_201_CREATED)
+        body = AgreementSerializer(selectors.case_agreement(case=case), context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class CaseComplianceApi(APIView):
@@ -151,7 +173,7 @@ class CaseComplianceApi(APIView):
     @extend_schema(responses={200: ComplianceCheckSerializer(many=True)})
     def get(self, request, case_id: int):
         case = selectors.case_get_for_user(user=request.user, case_id=case_id)
-        if not case_rules.can_log_compliance(request.user, case.forum):
+        if not case_rules.can_read_compliance(request.user, case.forum):
             raise ForbiddenError()
         return Response(ComplianceCheckSerializer(selectors.case_compliance_checks(case=case), many=True).data)
 
@@ -201,7 +223,7 @@ class CaseSurveyApi(APIView):
 
     def _case(self, request, case_id):
         case = selectors.case_get_for_user(user=request.user, case_id=case_id)
-        if not case_rules.can_log_compliance(request.user, case.forum):
+        if not case_rules.can_read_compliance(request.user, case.forum):
             raise ForbiddenError()
         return case
 
@@ -310,6 +332,84 @@ class ReminderListApi(APIView):
         return Response(ReminderSerializer(selectors.reminder_list_for_user(user=request.user), many=True).data)
 
 
+# --- Guarantees: guarantors and deposits (issue 19, item 2) ----------------------------------------------
+
+
+class CaseGuarantorApi(APIView):
+    """The case's guarantors (kafil, zamin); a post records one: a party of the case or a named person, the side
+    they stand for and what they guarantee. Facilitators of the forum; 404 outside the caller's forums."""
+
+    @extend_schema(responses={200: GuarantorSerializer(many=True)})
+    def get(self, request, case_id: int):
+        case = selectors.case_get_for_user(user=request.user, case_id=case_id)
+        return Response(GuarantorSerializer(selectors.case_guarantors(case=case), many=True).data)
+
+    @extend_schema(request=GuarantorInputSerializer, responses={201: GuarantorSerializer})
+    def post(self, request, case_id: int):
+        serializer = GuarantorInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        guarantor = services.guarantor_add(user=request.user, case_id=case_id, party_id=data.pop("party"), **data)
+        guarantor = selectors.case_guarantors_of(case_ids=[guarantor.case_id]).get(pk=guarantor.pk)
+        return Response(GuarantorSerializer(guarantor).data, status=status.HTTP_201_CREATED)
+
+
+class CaseDepositApi(APIView):
+    """The case's deposits (machalgha / nagha, atwa); a post records one received: money (amount, currency) or
+    goods (description), who holds it, which side lodged it, when. Facilitators of the forum."""
+
+    @extend_schema(responses={200: DepositSerializer(many=True)})
+    def get(self, request, case_id: int):
+        case = selectors.case_get_for_user(user=request.user, case_id=case_id)
+        return Response(DepositSerializer(selectors.case_deposits(case=case), many=True).data)
+
+    @extend_schema(request=DepositInputSerializer, responses={201: DepositSerializer})
+    def post(self, request, case_id: int):
+        serializer = DepositInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        deposit = services.deposit_add(user=request.user, case_id=case_id, **serializer.validated_data)
+        deposit = selectors.case_deposits_of(case_ids=[deposit.case_id]).get(pk=deposit.pk)
+        return Response(DepositSerializer(deposit).data, status=status.HTTP_201_CREATED)
+
+
+class DepositForfeitApi(APIView):
+    """Declare a held deposit forfeited ({"reason"}): only after a breach is recorded on the case (422
+    `breach_not_recorded`), with a reason (422 `reason_required`); 409 `deposit_settled` when no longer held."""
+
+    @extend_schema(request=GuaranteeReasonSerializer, responses={200: DepositSerializer})
+    def post(self, request, deposit_id: int):
+        serializer = GuaranteeReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        deposit = services.deposit_forfeit(user=request.user, deposit_id=deposit_id, **serializer.validated_data)
+        deposit = selectors.case_deposits_of(case_ids=[deposit.case_id]).get(pk=deposit.pk)
+        return Response(DepositSerializer(deposit).data)
+
+
+class DepositReturnApi(APIView):
+    """Record that a held deposit went back to the side that lodged it ({"reason"?}); 409 `deposit_settled`."""
+
+    @extend_schema(request=GuaranteeReasonSerializer, responses={200: DepositSerializer})
+    def post(self, request, deposit_id: int):
+        serializer = GuaranteeReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        deposit = services.deposit_return(user=request.user, deposit_id=deposit_id, **serializer.validated_data)
+        deposit = selectors.case_deposits_of(case_ids=[deposit.case_id]).get(pk=deposit.pk)
+        return Response(DepositSerializer(deposit).data)
+
+
+class GuarantorCallApi(APIView):
+    """Call a guarantor to answer for their side ({"reason"}): only after a recorded breach (422
+    `breach_not_recorded`); 409 `guarantor_not_active` when already called or released."""
+
+    @extend_schema(request=GuaranteeReasonSerializer, responses={200: GuarantorSerializer})
+    def post(self, request, guarantor_id: int):
+        serializer = GuaranteeReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        guarantor = services.guarantor_call(user=request.user, guarantor_id=guarantor_id, **serializer.validated_data)
+        guarantor = selectors.case_guarantors_of(case_ids=[guarantor.case_id]).get(pk=guarantor.pk)
+        return Response(GuarantorSerializer(guarantor).data)
+
+
 # --- Legal review of held terms (CONTRACT.md section 6) ---------------------------------------------------
 
 
@@ -343,3 +443,39 @@ class TermScreeningApi(APIView):
         if term is None:
             return Response({"removed": True})
         return Response(TermSerializer(term).data)
+
+
+class SettlementVerifyApi(APIView):
+    """Public (no login): is the written settlement with this code genuine and unchanged? The verify page's fields:
+    forum, kind of document, date it became final, district, status — never a name, a term or a finer place.
+    404 `not_found` for a code no settlement has; 429 `throttled` past a few lookups a minute from one address."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    throttle_classes: list = []  # Its own limit below, shared with the verify page.
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                name="SettlementVerification",
+                fields={
+                    "code": serializers.CharField(),
+                    "genuine": serializers.BooleanField(),
+                    "forum": serializers.CharField(),
+                    "forum_kind": serializers.CharField(),
+                    "document": serializers.CharField(),
+                    "document_title": serializers.CharField(),
+                    "district": serializers.CharField(),
+                    "final_at": serializers.DateTimeField(allow_null=True),
+                    "status": serializers.CharField(),
+                },
+            )
+        }
+    )
+    def get(self, request, code: str):
+        if not settlement_docs.verify_allowed(request):
+            raise settlement_docs.VerifyThrottled()
+        result = settlement_docs.settlement_verify(raw_code=code)
+        if result is None:
+            raise NotFoundError(_("No settlement has this code."))
+        return Response(result.as_json(), headers={"Cache-Control": "no-store"})

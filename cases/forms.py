@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import workflows
@@ -13,13 +14,16 @@ from .models import (
     CLOSING_OUTCOMES,
     CaseParty,
     ComplianceCheck,
+    Deposit,
     DisputeType,
+    GuaranteeSide,
     OffenceClass,
     Party,
     RiskFactor,
     RiskLevel,
     Term,
 )
+from .settlements import SPOKEN_LANGUAGES, language_name
 
 if TYPE_CHECKING:
     from .services import TermInput
@@ -45,7 +49,9 @@ class CaseFilterForm(forms.Form):
         label=_("Search"),
         required=False,
         max_length=200,
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Reference or words of the title")}),
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": _("Reference, words of the title, or a party's full name")}
+        ),
     )
     forum = forms.TypedChoiceField(label=_("Forum"), required=False, coerce=int, empty_value=None)
     state = forms.ChoiceField(label=_("State"), required=False)
@@ -79,7 +85,12 @@ class ForumChoiceField(forms.ModelChoiceField):
 
 class CaseOpenForm(forms.Form):
     forum = ForumChoiceField(label=_("Forum"), queryset=None, empty_label=_("Choose a forum"))
-    title = forms.CharField(label=_("Title"), max_length=200)
+    title = forms.CharField(
+        label=_("Title"),
+        max_length=200,
+        # Titles stay in clear (lists show them, search finds their words); names are encrypted elsewhere.
+        help_text=_("Lists show the title to everyone in the forum: describe the dispute without naming people."),
+    )
     summary = forms.CharField(
         label=_("Summary"), required=False, max_length=10000, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -374,3 +385,76 @@ class ComplianceCheckForm(forms.Form):
 
 class ConfirmForm(forms.Form):
     """An action with nothing to fill in: a button (marking conflicting checks reviewed)."""
+
+
+class AttestationForm(forms.Form):
+    """That the written settlement was read aloud (cases.services.settlement_attest checks the rest)."""
+
+    read_to = forms.CharField(
+        label=_("Read aloud to"),
+        max_length=300,
+        help_text=_("The parties or their spokesmen who heard it, e.g. both families' elders."),
+    )
+    language = forms.ChoiceField(label=_("In the language"))
+    witnesses = forms.CharField(
+        label=_("Before these witnesses"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("One name a line."),
+        max_length=3000,
+    )
+    read_on = forms.DateField(label=_("On"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["language"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(code, language_name(code)) for code in SPOKEN_LANGUAGES]
+        if not self.is_bound:
+            self.initial.setdefault("read_on", timezone.localdate())
+
+    def witness_names(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data["witnesses"].splitlines() if line.strip()]
+
+
+# --- Guarantees (issue 19, item 2); the rules are cases.services.guarantees' -------------------------------
+
+
+class GuarantorForm(forms.Form):
+    stands_for = forms.ChoiceField(label=_("Stands for"), choices=GuaranteeSide.choices)
+    party = forms.TypedChoiceField(label=_("A party of the case"), coerce=int, required=False, empty_value=None)
+    name = forms.CharField(
+        label=_("…or the guarantor's name"), max_length=200, required=False,
+        help_text=_("Give a party of the case or a name, not both."),
+    )  # fmt: skip
+    guarantees = forms.CharField(
+        label=_("What they guarantee"), max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, parties: list[CaseParty] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["party"]
+        assert isinstance(field, forms.TypedChoiceField)
+        seen: dict[int, str] = {}
+        for cp in parties or []:
+            seen.setdefault(cp.party_id, f"{cp.party.name} ({cp.party.pseudonym})")
+        field.choices = [BLANK, *seen.items()]
+
+
+class DepositForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Money or goods"), choices=Deposit.Kind.choices)
+    amount = forms.DecimalField(
+        label=_("Amount"), max_digits=14, decimal_places=2, required=False,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
+    )  # fmt: skip
+    currency = forms.RegexField(
+        label=_("Currency"), regex=r"^[A-Za-z]{3}$", required=False, max_length=3,
+        error_messages={"invalid": _("A three-letter ISO code such as PKR.")},
+    )  # fmt: skip
+    description = forms.CharField(label=_("What was deposited"), max_length=1000, required=False)
+    held_by = forms.CharField(label=_("Held by"), max_length=200, help_text=_("e.g. the jirga's elder"))
+    deposited_by = forms.ChoiceField(label=_("Deposited by"), choices=GuaranteeSide.choices)
+    received_at = forms.DateField(label=_("Received on"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class GuaranteeReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=4000, required=False)

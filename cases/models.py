@@ -7,6 +7,8 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.crypto import EncryptedJSONField, EncryptedTextField, PartlyEncryptedJSONField
+
 
 class Region(models.Model):
     """A province, or a district within one."""
@@ -227,7 +229,9 @@ class Case(models.Model):
     # The forum's kind, copied so that the database itself can hold "a state of this kind's workflow".
     kind = models.CharField(_("forum kind"), max_length=12, choices=Forum.Kind.choices, editable=False)
     title = models.CharField(_("title"), max_length=200)
-    summary = models.TextField(_("summary"), blank=True)
+    # Encrypted at rest (config/crypto.py); the title stays in clear: lists show it and search it, so the forms
+    # ask for a title without names.
+    summary = EncryptedTextField(_("summary"), blank=True)
     dispute_type = models.CharField(_("dispute type"), max_length=16, choices=DisputeType.choices)
     risk_level = models.CharField(_("risk level"), max_length=10, choices=RiskLevel.choices)
     offence_class = models.CharField(_("offence class"), max_length=16, choices=OffenceClass.choices)
@@ -242,6 +246,9 @@ class Case(models.Model):
     truce_expires = models.DateField(_("truce expires"), null=True, blank=True)
     referral_source = models.CharField(_("referral source"), max_length=60, blank=True)
     fir_number = models.CharField(_("FIR number"), max_length=40, blank=True)
+    # The number the case has in the forum's paper register, for cases brought in from it (cases.registers):
+    # what makes a second import of the same register add nothing. Empty for cases opened in Sulh.
+    register_no = models.CharField(_("register number"), max_length=40, null=True, blank=True)
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("opened by"), null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -316,6 +323,12 @@ class Case(models.Model):
                 condition=~models.Q(state="closed") | models.Q(outcome__in=[o.value for o in CLOSING_OUTCOMES]),
             ),
             models.CheckConstraint(name="case_version_positive", condition=models.Q(version__gte=1)),
+            # One case per register number and forum; its index also finds the numbers already imported.
+            models.UniqueConstraint(
+                fields=["forum", "register_no"],
+                condition=models.Q(register_no__isnull=False),
+                name="case_register_no_unique_per_forum",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -330,12 +343,13 @@ class Party(models.Model):
         FAMILY = "family", _("Family")
         GROUP = "group", _("Group")
 
-    name = models.CharField(_("name"), max_length=200)
+    name = EncryptedTextField(_("name"), max_length=200)  # Encrypted at rest (config/crypto.py).
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     pseudonym = models.CharField(_("pseudonym"), max_length=12, unique=True)
     forum = models.ForeignKey(Forum, verbose_name=_("forum"), on_delete=models.PROTECT, related_name="parties")
-    # The name as compared when looking for an earlier case between the same parties (guardrails.normalise:
-    # one script per letter, no marks, no case), so "Khan Family" and "khan  family" are one family.
+    # The keyed hash (config.crypto.keyed_hash) of the name as compared when looking for an earlier case between
+    # the same parties or searching by name (guardrails.normalise: one script per letter, no marks, no case), so
+    # "Khan Family" and "khan  family" are one family. Equal names, equal hashes; the name itself does not show.
     name_key = models.CharField(max_length=200, blank=True, editable=False)
 
     class Meta:
@@ -377,7 +391,9 @@ class CaseEvent(models.Model):
     # PROTECT: events never change, so a user who acted on a case is deactivated, never deleted.
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField()
-    data = models.JSONField(default=dict, blank=True)
+    # The terms' descriptions an `agreement_recorded` event carries are encrypted at rest (config/crypto.py); the
+    # rest stays jsonb in clear for the statistics that read it in SQL (pseudonyms, never names).
+    data = PartlyEncryptedJSONField(default=dict, blank=True, encrypted_keys=("description",))
 
     class Meta:
         verbose_name = _("case event")
@@ -433,7 +449,7 @@ class Term(models.Model):
     agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="terms")
     position = models.PositiveSmallIntegerField()
     kind = models.CharField(_("kind"), max_length=14, choices=Kind.choices)
-    description = models.TextField(_("description"))
+    description = EncryptedTextField(_("description"))  # Encrypted at rest (config/crypto.py).
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, null=True, blank=True)
     currency = models.CharField(_("currency"), max_length=3, blank=True)
     due = models.DateField(_("due"), null=True, blank=True)
@@ -502,7 +518,7 @@ class ComplianceCheck(models.Model):
     term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="checks", db_index=False)
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="compliance_checks")
     status = models.CharField(_("status"), max_length=12, choices=Status.choices)
-    notes = models.TextField(_("notes"), blank=True)
+    notes = EncryptedTextField(_("notes"), blank=True)  # Encrypted at rest: a monitor's notes name people.
     observed_at = models.DateTimeField(_("observed"))
     recorded_at = models.DateTimeField(_("recorded"))
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -846,6 +862,8 @@ class PatternMonth(models.Model):
     satisfaction_sum = models.IntegerField(default=0)
     fairness_sum = models.IntegerField(default=0)
     felt_heard = models.IntegerField(default=0)
+    deposits_forfeited = models.IntegerField(default=0)  # Guarantees called in after a breach (issue 19).
+    guarantors_called = models.IntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -928,3 +946,183 @@ class ScreeningExample(models.Model):
 
     def __str__(self) -> str:
         return self.text[:80]
+
+
+class Settlement(models.Model):
+    """The written settlement: an agreement frozen when it became final (faisla, sulhnama or compromise deed).
+
+    `content` holds everything the printed document shows; `sha256` is the hash of its canonical JSON, so the
+    public verify page can tell whether the stored paper is unchanged. `code` is random (not derived from the
+    content) and printed on the paper. On PostgreSQL a trigger refuses any change to the frozen columns and any
+    DELETE; only `status` moves (final → attested)."""
+
+    class Status(models.TextChoices):
+        FINAL = "final", _("Final")
+        ATTESTED = "attested", _("Read aloud and attested")
+
+    agreement = models.OneToOneField(
+        Agreement, verbose_name=_("agreement"), on_delete=models.PROTECT, related_name="settlement"
+    )
+    code = models.CharField(_("verification code"), max_length=10, unique=True)
+    # Encrypted at rest (config/crypto.py): the paper names the parties and holds the terms.
+    content = EncryptedJSONField(_("frozen content"))
+    sha256 = models.CharField(_("SHA-256 of the content"), max_length=64)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.FINAL)
+    created_at = models.DateTimeField(_("frozen at"))
+
+    class Meta:
+        verbose_name = _("written settlement")
+        verbose_name_plural = _("written settlements")
+        triggers = [
+            pgtrigger.Protect(
+                name="settlement_frozen",
+                operation=pgtrigger.Update,
+                # Written out: the encrypted content refuses Django's lookups (config.crypto._OnlyIsNull).
+                condition=pgtrigger.Condition(
+                    'OLD."agreement_id" IS DISTINCT FROM NEW."agreement_id" OR OLD."code" IS DISTINCT FROM NEW."code"'
+                    ' OR OLD."content" IS DISTINCT FROM NEW."content" OR OLD."sha256" IS DISTINCT FROM NEW."sha256"'
+                    ' OR OLD."created_at" IS DISTINCT FROM NEW."created_at"'
+                ),
+            ),
+            pgtrigger.Protect(name="settlement_no_delete", operation=pgtrigger.Delete),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class SettlementAttestation(models.Model):
+    """That the settlement was read aloud, to whom, in which language, before which witnesses: recorded by a
+    facilitator afterwards. Append-only: a correction is a new attestation."""
+
+    settlement = models.ForeignKey(
+        Settlement, verbose_name=_("settlement"), on_delete=models.PROTECT, related_name="attestations"
+    )
+    # Names, encrypted at rest (config/crypto.py).
+    read_to = EncryptedTextField(_("read aloud to"), max_length=300)
+    language = models.CharField(_("language"), max_length=10)
+    witnesses = EncryptedJSONField(_("witnesses"), default=list)
+    read_on = models.DateField(_("read on"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("settlement attestation")
+        verbose_name_plural = _("settlement attestations")
+        ordering = ["settlement", "recorded_at", "id"]
+        triggers = [
+            pgtrigger.Protect(name="settlement_attestation_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+
+# --- Guarantees: guarantors and deposits (issue 19, item 2) ----------------------------------------------
+
+
+class GuaranteeSide(models.TextChoices):
+    """The side a guarantor stands for or a deposit was lodged by."""
+
+    FIRST_PARTY = "first_party", _("First party")
+    SECOND_PARTY = "second_party", _("Second party")
+
+
+class Guarantor(models.Model):
+    """A kafil or zamin: a party of the case or a named person who stands for one side and answers for what the
+    side promised. Called by the facilitator after a recorded breach (cases.services.guarantees)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        CALLED = "called", _("Called")
+        RELEASED = "released", _("Released")
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="guarantors")
+    # Either one of the case's parties, or a person named here (encrypted at rest, config/crypto.py).
+    party = models.ForeignKey(
+        Party, verbose_name=_("party"), null=True, blank=True, on_delete=models.PROTECT, related_name="guarantees"
+    )
+    name = EncryptedTextField(_("name"), max_length=200, blank=True)
+    stands_for = models.CharField(_("stands for"), max_length=16, choices=GuaranteeSide.choices)
+    guarantees = EncryptedTextField(_("what they guarantee"), max_length=1000)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+    called_at = models.DateTimeField(_("called at"), null=True, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        verbose_name = _("guarantor")
+        verbose_name_plural = _("guarantors")
+        ordering = ["case", "recorded_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(stands_for__in=["first_party", "second_party"]), name="guarantor_side_known"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["active", "called", "released"]), name="guarantor_status_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} · {self.get_stands_for_display()}"
+
+
+class Deposit(models.Model):
+    """Money or goods left with the forum (machalgha / nagha with a jirga, the atwa at a sulha's truce): held until
+    the case ends, forfeited by the side that breaks the agreement, or returned (cases.services.guarantees)."""
+
+    class Kind(models.TextChoices):
+        MONEY = "money", _("Money")
+        GOODS = "goods", _("Goods")
+
+    class Status(models.TextChoices):
+        HELD = "held", _("Held")
+        FORFEITED = "forfeited", _("Forfeited")
+        RETURNED = "returned", _("Returned")
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="deposits")
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    description = EncryptedTextField(_("description"), max_length=1000, blank=True)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    # Who keeps it, e.g. the jirga's elder: a name, encrypted at rest (config/crypto.py).
+    held_by = EncryptedTextField(_("held by"), max_length=200)
+    deposited_by = models.CharField(_("deposited by"), max_length=16, choices=GuaranteeSide.choices)
+    received_at = models.DateField(_("received on"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.HELD)
+    settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("deposit")
+        verbose_name_plural = _("deposits")
+        ordering = ["case", "received_at", "id"]
+        indexes = [models.Index(fields=["case"], condition=models.Q(status="held"), name="deposit_held")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(kind__in=["money", "goods"]), name="deposit_kind_known"),
+            models.CheckConstraint(
+                condition=models.Q(deposited_by__in=["first_party", "second_party"]), name="deposit_side_known"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__isnull=True) | models.Q(amount__gt=0), name="deposit_amount_positive"
+            ),
+            # Money has an amount and a currency; goods may have an estimated value.
+            models.CheckConstraint(
+                condition=~models.Q(kind="money") | models.Q(amount__isnull=False) & ~models.Q(currency=""),
+                name="deposit_money_has_amount",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="held", settled_at__isnull=True)
+                | models.Q(status__in=["forfeited", "returned"], settled_at__isnull=False),
+                name="deposit_settled_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} · {self.get_kind_display()}"

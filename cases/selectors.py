@@ -8,14 +8,15 @@ from functools import cached_property
 from typing import TypedDict
 
 from django.conf import settings
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.crypto import keyed_hash
 from config.errors import ForbiddenError, NotFoundError
 
+from . import guardrails, workflows
 from . import rules as case_rules
-from . import workflows
 from .models import (
     Agreement,
     Case,
@@ -23,8 +24,10 @@ from .models import (
     CaseParty,
     ComplianceCheck,
     ComplianceConflict,
+    Deposit,
     DueItem,
     Forum,
+    Guarantor,
     Instalment,
     Membership,
     Recurrence,
@@ -106,8 +109,9 @@ def case_list_for_user(
     q: str | None = None,
     open_only: bool = False,
 ) -> QuerySet[Case]:
-    """The cases the user may see, newest first, with what a list row shows joined in."""
-    qs = _visible_cases(user=user).select_related("forum", "rung")
+    """The cases the user may see, newest first, with what a list row shows joined in (and not the summary,
+    which no list shows: it is encrypted, and decrypting it for every row would cost for nothing)."""
+    qs = _visible_cases(user=user).select_related("forum", "rung").defer("summary")
     if forum:
         qs = qs.filter(forum_id=forum)
     if forums is not None:
@@ -123,18 +127,30 @@ def case_list_for_user(
     return qs.order_by("-opened_at", "-id")
 
 
+def party_name_key(name: str) -> str:
+    """A party's name as it is compared (guardrails.normalise: one script per letter, no marks, no case), under
+    the keyed hash (config.crypto): what Party.name_key holds, as the name itself is encrypted."""
+    return keyed_hash(guardrails.normalise(name)[:200])
+
+
 def _search(qs: QuerySet[Case], q: str) -> QuerySet[Case]:
+    """By reference, by a party's whole name (its keyed hash: the names are encrypted, so only an exact name
+    after normalising finds them), or by words of the title (which stays in clear for this; the summary is
+    encrypted and not searched)."""
     if not q:
         return qs
     exact = Q(reference__iexact=q)
+    key = party_name_key(q)
+    if key:
+        exact |= Q(Exists(CaseParty.objects.filter(case_id=OuterRef("pk"), party__name_key=key)))
     if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         from django.contrib.postgres.search import SearchQuery, SearchVector
 
-        vector = SearchVector("title", "summary", config="simple")
+        vector = SearchVector("title", config="simple")
         return qs.annotate(search=vector).filter(
             exact | Q(search=SearchQuery(q, config="simple", search_type="websearch"))
         )
-    return qs.filter(exact | Q(title__icontains=q) | Q(summary__icontains=q))
+    return qs.filter(exact | Q(title__icontains=q))
 
 
 def case_get_for_user(*, user, case_id) -> Case:
@@ -299,6 +315,37 @@ def case_recurrences(*, case: Case, user) -> list[RecurrenceRow]:
     ]
 
 
+def case_guarantors_of(*, case_ids: list[int]) -> QuerySet[Guarantor]:
+    """The guarantors of these cases, with the party each may be, in the order they were recorded."""
+    return (
+        Guarantor.objects.filter(case_id__in=case_ids)
+        .select_related("party", "recorded_by")
+        .order_by("case_id", "recorded_at", "id")
+    )
+
+
+def case_deposits_of(*, case_ids: list[int]) -> QuerySet[Deposit]:
+    """The deposits of these cases, in the order they were received."""
+    return (
+        Deposit.objects.filter(case_id__in=case_ids)
+        .select_related("recorded_by")
+        .order_by("case_id", "received_at", "id")
+    )
+
+
+def case_has_breach(*, case: Case) -> bool:
+    """Whether a breach is on the case's timeline: what lets a guarantee be called in (services.guarantees)."""
+    return CaseEvent.objects.filter(case=case, kind="breach_recorded").exists()
+
+
+def case_guarantors(*, case: Case) -> QuerySet[Guarantor]:
+    return case_guarantors_of(case_ids=[case.pk])
+
+
+def case_deposits(*, case: Case) -> QuerySet[Deposit]:
+    return case_deposits_of(case_ids=[case.pk])
+
+
 def case_surveys(*, case: Case) -> QuerySet[Survey]:
     return Survey.objects.filter(case=case).select_related("party").order_by("id")
 
@@ -401,6 +448,9 @@ class CaseMoveFacts:
         return (
             self.agreement is not None and self.agreement.terms.filter(screening_verdict=Term.Screening.REVIEW).exists()
         )
+
+    def deposits_open(self) -> bool:
+        return Deposit.objects.filter(case=self.case, status=Deposit.Status.HELD).exists()
 
 
 def reminder_list_for_user(*, user) -> QuerySet[Reminder]:
@@ -507,7 +557,23 @@ def monitor_cases_for_user(*, user, today=None) -> list[dict]:
                 "overdue": [row for row in schedule if row["status"] == "overdue"],
             }
         )
-    return [{"case": case, "terms": by_agreement.get(case.agreement.pk, [])} for case in cases]
+    # What holds the agreement in the field (issue 19): each case's guarantors and deposits, two queries in all.
+    case_ids = [case.pk for case in cases]
+    guarantors: dict[int, list[Guarantor]] = {}
+    for guarantor in case_guarantors_of(case_ids=case_ids):
+        guarantors.setdefault(guarantor.case_id, []).append(guarantor)
+    deposits: dict[int, list[Deposit]] = {}
+    for deposit in case_deposits_of(case_ids=case_ids):
+        deposits.setdefault(deposit.case_id, []).append(deposit)
+    return [
+        {
+            "case": case,
+            "terms": by_agreement.get(case.agreement.pk, []),
+            "guarantors": guarantors.get(case.pk, []),
+            "deposits": deposits.get(case.pk, []),
+        }
+        for case in cases
+    ]
 
 
 def monitor_page_allowed(*, user) -> bool:

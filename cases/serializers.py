@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django.contrib.auth.models import User
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field, inline_serializer
@@ -13,9 +14,12 @@ from .models import (
     CaseEvent,
     CaseParty,
     ComplianceCheck,
+    Deposit,
     DisputeType,
     DueItem,
     Forum,
+    GuaranteeSide,
+    Guarantor,
     Instalment,
     Ladder,
     OffenceClass,
@@ -23,6 +27,7 @@ from .models import (
     Region,
     RiskLevel,
     Rung,
+    Settlement,
     Survey,
     Term,
 )
@@ -159,7 +164,10 @@ class AllowedTransitionSerializer(serializers.Serializer):
 
 class CaseSerializer(CaseListItemSerializer):
     parties = CasePartySerializer(source="case_parties", many=True)
-    monitor: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # null while the case has no monitor (the OpenAPI document says so).
+    monitor: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     allowed_transitions = serializers.SerializerMethodField()
     risk_factors = serializers.SerializerMethodField()
     forum_name = serializers.CharField(source="forum.name")
@@ -326,12 +334,34 @@ class TermDecisionInputSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
 
 
+class SettlementRefSerializer(serializers.Serializer):
+    """The written settlement of a final agreement (CONTRACT.md section 7). Needs the request in the context."""
+
+    code = serializers.CharField()
+    verify_url = serializers.SerializerMethodField()
+    sha256 = serializers.CharField()
+
+    def get_verify_url(self, settlement: Settlement) -> str:
+        path = reverse("settlement-verify", kwargs={"code": settlement.code})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+
 class AgreementSerializer(serializers.ModelSerializer):
     terms = TermSerializer(many=True)
+    # Only once the agreement is final (and its settlement frozen): a draft's body has no `settlement` key. Not
+    # read-only, so that the schema does not list it as always present; the serializer is never used for input.
+    settlement = SettlementRefSerializer(required=False)
 
     class Meta:
         model = Agreement
-        fields = ["id", "status", "revision", "recorded_at", "finalised_at", "terms"]
+        fields = ["id", "status", "revision", "recorded_at", "finalised_at", "terms", "settlement"]
+
+    def to_representation(self, instance: Agreement) -> dict:
+        data = super().to_representation(instance)
+        if data.get("settlement") is None:
+            data.pop("settlement", None)
+        return data
 
 
 class CaseEventSerializer(serializers.ModelSerializer):
@@ -422,7 +452,7 @@ class RecurrenceSerializer(serializers.Serializer):
     reference = serializers.CharField(source="case.reference")
     forum_kind = serializers.CharField(source="case.kind")
     opened_at = serializers.DateTimeField(source="case.opened_at")
-    closed_at = serializers.DateTimeField(source="case.closed_at")
+    closed_at = serializers.DateTimeField(source="case.closed_at", allow_null=True)  # null while open
     outcome = serializers.CharField(source="case.outcome")
     status = serializers.CharField(source="link.status")
     basis = serializers.CharField(source="link.basis")
@@ -492,3 +522,66 @@ class CaseListQuerySerializer(serializers.Serializer):
     state = serializers.CharField(max_length=40, required=False, allow_blank=True)
     dispute_type = serializers.CharField(max_length=40, required=False, allow_blank=True)
     q = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+# --- Guarantees (issue 19, item 2) ------------------------------------------------------------------------
+
+
+class GuarantorInputSerializer(serializers.Serializer):
+    stands_for = serializers.ChoiceField(choices=GuaranteeSide.choices)
+    guarantees = serializers.CharField(max_length=1000)
+    party = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class GuarantorSerializer(serializers.ModelSerializer):
+    party = serializers.IntegerField(source="party_id", allow_null=True)
+    pseudonym = serializers.SerializerMethodField()
+    recorded_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+
+    class Meta:
+        model = Guarantor
+        fields = [
+            "id", "case", "party", "pseudonym", "name", "stands_for", "guarantees", "status", "reason",
+            "recorded_by", "recorded_at", "called_at",
+        ]  # fmt: skip
+
+    def get_pseudonym(self, obj: Guarantor) -> str | None:
+        return obj.party.pseudonym if obj.party is not None else None
+
+
+class DepositInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Deposit.Kind.choices)
+    description = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    amount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal("0.01"), required=False, allow_null=True, default=None
+    )
+    currency = serializers.RegexField(
+        r"^[A-Z]{3}$",
+        required=False,
+        allow_blank=True,
+        default="",
+        error_messages={"invalid": _("A three-letter ISO code such as PKR.")},
+    )
+    held_by = serializers.CharField(max_length=200)
+    deposited_by = serializers.ChoiceField(choices=GuaranteeSide.choices)
+    received_at = serializers.DateField()
+
+
+class DepositSerializer(serializers.ModelSerializer):
+    recorded_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+
+    class Meta:
+        model = Deposit
+        fields = [
+            "id", "case", "kind", "description", "amount", "currency", "held_by", "deposited_by", "received_at",
+            "status", "settled_at", "reason", "recorded_by", "recorded_at",
+        ]  # fmt: skip
+
+
+class GuaranteeReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")

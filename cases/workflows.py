@@ -31,6 +31,8 @@ OFFENCE_NOT_COMPOUNDABLE = "offence_not_compoundable"
 AGREEMENT_MISSING = "agreement_missing"
 COMPLIANCE_OPEN = "compliance_open"
 SCREENING_PENDING = "screening_pending"
+# Closing as resolved while a deposit is still held (neither returned nor forfeited: cases.services.guarantees).
+DEPOSIT_OPEN = "deposit_open"
 OUTCOME_REQUIRED = "outcome_required"
 
 
@@ -56,6 +58,10 @@ class MoveFacts(Protocol):
         """Whether a term of the draft agreement waits for a legal reviewer (CONTRACT.md section 6)."""
         ...
 
+    def deposits_open(self) -> bool:
+        """Whether a deposit of the case is still held: neither returned nor forfeited."""
+        ...
+
 
 # Each guard passes when its check is true. The order is the order of evaluation: the first that fails is the
 # refusal a client sees.
@@ -66,6 +72,7 @@ GUARD_CHECKS: dict[str, Callable[[MoveFacts], bool]] = {
     SCREENING_PENDING: lambda facts: not facts.screening_pending(),
     OUTCOME_REQUIRED: lambda facts: facts.outcome in CLOSING_OUTCOMES,
     COMPLIANCE_OPEN: lambda facts: facts.outcome != Outcome.RESOLVED or facts.all_terms_met(),
+    DEPOSIT_OPEN: lambda facts: facts.outcome != Outcome.RESOLVED or not facts.deposits_open(),
 }
 # Guards decided by what the case holds, not by what the request brings (a reason, an outcome): these are the
 # ones a page can know before anyone asks for the move.
@@ -127,7 +134,7 @@ class Workflow:
                 # Leaving the agreement's state forward makes the agreement final: no term may still wait for review.
                 guards.append(SCREENING_PENDING)
             if target == CLOSED:
-                guards += [OUTCOME_REQUIRED, COMPLIANCE_OPEN]
+                guards += [OUTCOME_REQUIRED, COMPLIANCE_OPEN, DEPOSIT_OPEN]
             table[source].append(Transition(source, target, "forward", tuple(guards)))
         for source, target in self.back:
             table[source].append(Transition(source, target, "back", (OFFENCE_NOT_COMPOUNDABLE, REASON_REQUIRED)))

@@ -4,6 +4,7 @@ With no DATABASE_URL and no REDIS_URL Sulh runs embedded: SQLite, the in-memory 
 Celery tasks run eagerly, all in one process. With both set it runs the production shape.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -56,9 +57,19 @@ HOST = env.str("HOST", default="127.0.0.1")
 PORT = env_int("PORT", 8000)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# The reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For and X-Forwarded-Proto are
+# believed (config/proxies.py). Empty: nobody's are, and the connecting peer is the client.
+TRUSTED_PROXIES = env.list("DJANGO_TRUSTED_PROXIES", default=[])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy.strip(), strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"DJANGO_TRUSTED_PROXIES: {_proxy!r} is not an address or a network.") from None
 
 INSTALLED_APPS = [
     "daphne",
+    # Before django.contrib.auth: its createsuperuser (password validators for --noinput too) replaces Django's.
+    "accounts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -66,31 +77,42 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "rules.apps.AutodiscoverRulesConfig",
     "django_htmx",
     "pgtrigger",
     "django_celery_beat",
     "axes",
     "channels",
-    "accounts",
     "cases",
     "deliberation",
     "reports",
+    "audit",
     "devdata",
 ]
 
 MIDDLEWARE = [
+    # First, so that everything after it sees the client's address as resolved from the trusted proxies.
+    "config.proxies.client_ip_middleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy, Permissions-Policy and Cache-Control: no-store (config/headers.py).
+    "config.headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages and API answers compressed (static files come precompressed from WhiteNoise, above, and never reach
+    # it). Django's GZip pads each response with random bytes against BREACH (Heal The Breach).
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Idle and absolute session lifetimes, then the roles that must have a second factor (accounts/middleware.py).
+    "accounts.middleware.SessionLifetimeMiddleware",
+    "accounts.middleware.RequireTwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, so that it sees the lockout flag set by the authentication backend.
@@ -121,10 +143,15 @@ ASGI_APPLICATION = "config.asgi.application"
 
 # --- Database -----------------------------------------------------------------------------------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# The covering indexes (INCLUDE columns) are a PostgreSQL optimisation; SQLite, the embedded default, builds
+# the same indexes without them, which is all the demo needs.
+SILENCED_SYSTEM_CHECKS = ["models.W040"] if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else []
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})
     # Fail fast instead of hanging a request when the database is unreachable.
     DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5))
+    # Which process a connection belongs to, in pg_stat_activity (the tests end their servers' stragglers by it).
+    DATABASES["default"]["OPTIONS"].setdefault("application_name", env.str("SULH_DB_APPLICATION_NAME", "sulh"))
     # Keep connections: opening one per websocket frame cost ~10 ms and capped a live session at ~30 lines a
     # second (bench/bench_fanout.py). Under ASGI every database call of a process runs on the one
     # thread-sensitive thread, so this is one connection per process; health checks drop a dead one.
@@ -154,6 +181,8 @@ if REDIS_URL:
                     {
                         "address": REDIS_URL,
                         "socket_timeout": None,
+                        # A Redis that does not answer is noticed in a second, not after the system's TCP timeout.
+                        "socket_connect_timeout": 1,
                         "max_connections": env_int("REDIS_MAX_CONNECTIONS", 2000),
                     }
                 ],
@@ -184,6 +213,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 5,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# With Redis down, queuing a task gives up within about two seconds (the API answers 503, config/degraded.py)
+# instead of retrying for ~20 s: the publish and the result store's reconnection both retry only briefly.
+_BRIEF_RETRIES = {"max_retries": 5, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+CELERY_TASK_PUBLISH_RETRY_POLICY = _BRIEF_RETRIES
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": _BRIEF_RETRIES}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 1
 CELERY_RESULT_EXPIRES = 86400
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
@@ -217,6 +252,25 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# API tokens (accounts.models.ApiToken) stop working this many days after they were issued.
+SULH_TOKEN_TTL = env_int("SULH_TOKEN_TTL", 30)
+# Roles that must enrol a second factor (TOTP) before they reach any page or API call: any of administrator,
+# facilitator, monitor, regulator, legal_reviewer. Empty by default; production should list at least
+# administrator and facilitator (README, "Accounts and two-factor").
+SULH_REQUIRE_2FA = env.list("SULH_REQUIRE_2FA", default=[])
+_UNKNOWN_ROLES = set(SULH_REQUIRE_2FA) - {"administrator", "facilitator", "monitor", "regulator", "legal_reviewer"}
+if _UNKNOWN_ROLES:
+    raise ImproperlyConfigured(f"SULH_REQUIRE_2FA names unknown roles: {', '.join(sorted(_UNKNOWN_ROLES))}.")
+# A browser session ends after this many minutes without a request, and in any case SESSION_COOKIE_AGE seconds
+# after the login (12 hours by default); websocket handshakes follow the same rule.
+SULH_SESSION_IDLE_MINUTES = env_int("SULH_SESSION_IDLE_MINUTES", 30)
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600)
+# The name the authenticator app shows next to the codes.
+OTP_TOTP_ISSUER = env.str("SULH_OTP_ISSUER", default="Sulh")
+# Websocket handshakes ask this function who a token belongs to and whether a user may connect (config/ws.py:
+# config imports no app).
+SULH_WEBSOCKET_AUTH = "accounts.authentication.websocket_auth"
+
 # Password guessing: lock a username (from any address) after a few failures, for a while.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
@@ -225,11 +279,13 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "config.errors.lockout_response"
 AXES_VERBOSE = False  # Its log lines carry usernames: no names in logs.
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
+# The one client address (X-Forwarded-For only from DJANGO_TRUSTED_PROXIES), as for throttles and logs.
+AXES_CLIENT_IP_CALLABLE = "config.proxies.client_ip"
 
 # --- REST framework -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -258,6 +314,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation's error responses in the one error shape, and the token scheme (config/schema.py).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.schema.document_errors"],
     # Several choice sets share a field name ("kind", "status", "outcome"); name each one.
     "ENUM_NAME_OVERRIDES": {
         "ForumKindEnum": "cases.models.Forum.Kind",
@@ -268,12 +326,22 @@ SPECTACULAR_SETTINGS = {
         "ClosingOutcomeEnum": "cases.serializers.CLOSING_OUTCOMES",
         "AgreementStatusEnum": "cases.models.Agreement.Status",
         "ComplianceStatusEnum": "cases.models.ComplianceCheck.Status",
+        "GuaranteeSideEnum": "cases.models.GuaranteeSide",
+        "DepositKindEnum": "cases.models.Deposit.Kind",
     },
 }
 
 # --- Cache (throttling state) --------------------------------------------------------------------
+# The cache fails open (config/degraded.py): with Redis down a read is a miss, a write is dropped, and the pages and
+# the API keep working from PostgreSQL. Sessions live in PostgreSQL (Django's default database backend), not here.
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "config.degraded.FailOpenRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -297,7 +365,7 @@ USE_TZ = True
 
 # --- Static files -------------------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -314,6 +382,8 @@ WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Security -----------------------------------------------------------------------------------
+# The largest request body (files uploaded through a form excepted): a bigger one is a 413 `payload_too_large`.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_MAX_BODY_BYTES", 1024 * 1024)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = False  # The HTMX pages read the token from the cookie.
@@ -329,19 +399,43 @@ SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 
+# --- Encryption at rest (config/crypto.py) ------------------------------------------------------
+# Comma-separated Fernet keys, the current one first (older ones decrypt until rotate_encryption_key has run),
+# and the key of the keyed hash of party names. Never in the database. Without them (development, tests) both
+# are derived from SECRET_KEY; `check --deploy` refuses that. SULH_ENCRYPTION=off stores plain text: for
+# bench/bench_encryption.py only, and refused by `check --deploy` too.
+SULH_ENCRYPTION_KEYS = env.list("SULH_ENCRYPTION_KEYS", default=[])
+SULH_HASH_KEY = env.str("SULH_HASH_KEY", default="")
+SULH_ENCRYPTION = env_bool("SULH_ENCRYPTION", True)
+
 # --- Logging: no names in logs -------------------------------------------------------------------
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s ip=%(client_ip)s %(message)s"}},
+    # The client's address as resolved from the trusted proxies, or "-" outside a request.
+    "filters": {
+        "client_ip": {"()": "config.proxies.ClientIPLogFilter"},
+        "refused_handshakes": {"()": "config.origins.RefusalLogFilter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["client_ip"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "axes": {"level": "WARNING"},
         "django.channels.server": {"level": "WARNING"},
+        # A refused websocket handshake is one line (config.origins, config.ws): uvicorn's own two are dropped.
+        "uvicorn.error": {"filters": ["refused_handshakes"]},
     },
 }
 CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
+
+# Live sessions: every server process holding sockets beats every SULH_HEARTBEAT_SECONDS; a process silent for
+# SULH_CONNECTION_TIMEOUT seconds is taken for dead and its sockets' people shown as left
+# (deliberation.services.connections_sweep).
+SULH_HEARTBEAT_SECONDS = env_int("SULH_HEARTBEAT_SECONDS", 20)
+SULH_CONNECTION_TIMEOUT = env_int("SULH_CONNECTION_TIMEOUT", 60)
 
 # Periodic tasks. django-celery-beat's database scheduler copies these into its tables at start-up,
 # where administrators can also pause them.

@@ -6,6 +6,8 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit import services as audit
+
 from . import selectors, services
 from .serializers import (
     InvitationCreateSerializer,
@@ -63,6 +65,10 @@ class SessionTranscriptApi(APIView):
     @extend_schema(responses={200: dict})
     def get(self, request, session_id: int):
         session = selectors.session_get_for_attendee(user=request.user, session_id=session_id)
+        audit.read_record(
+            user=request.user, kind=audit.Kind.TRANSCRIPT, case_id=session.case_id, object_id=session.pk,
+            request=request, door=audit.Door.API,
+        )  # fmt: skip
         return Response(selectors.transcript(session=session))
 
 

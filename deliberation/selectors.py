@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from cases import rules as case_rules
 from cases import selectors as case_selectors
@@ -12,7 +15,7 @@ from config.errors import NotFoundError
 
 from . import rules
 from .events import EventFrame, event_payload
-from .models import AgendaItem, DialogueSession, Participant, Proposal, Response, SessionEvent
+from .models import AgendaItem, DialogueSession, Invitation, Participant, Proposal, Response, SessionEvent
 
 
 def may_attend(*, user, session_id) -> bool:
@@ -30,6 +33,44 @@ def session_get_for_attendee(*, user, session_id) -> DialogueSession:
     return DialogueSession.objects.select_related("case", "case__forum", "facilitator").get(pk=session_id)
 
 
+def invitation_preview(*, token: str) -> Invitation | None:
+    """The invitation a one-time link holds, for the join page to say what it is (forum, time, who invited,
+    under what name) before it is used; None when it is used, expired, unknown, or its session has ended.
+    Reading it uses nothing up (link previews open it too)."""
+    invitation = (
+        Invitation.objects.select_related("session__case__forum", "created_by")
+        .filter(token_hash=hashlib.sha256((token or "").encode()).hexdigest(), used_at__isnull=True,
+                expires_at__gt=timezone.now())
+        .first()
+    )  # fmt: skip
+    if invitation is None or invitation.session.status == DialogueSession.Status.ENDED:
+        return None
+    return invitation
+
+
+def session_get_for_printing(*, user, session_id) -> DialogueSession:
+    """The session whose transcript the caller may print (its forum's facilitators); NotFoundError for others,
+    who are not told it exists."""
+    try:
+        session = DialogueSession.objects.select_related("case", "case__forum").get(pk=int(session_id))
+    except (DialogueSession.DoesNotExist, TypeError, ValueError):
+        raise NotFoundError() from None
+    if not rules.may_print_transcript(user, session):
+        raise NotFoundError()
+    return session
+
+
+def transcript_lines(*, session: DialogueSession) -> list[dict]:
+    """The transcript as a page shows it: each event with the name of who acted ("" for the session's own)."""
+    names: dict[int | None, str] = dict(Participant.objects.filter(session=session).values_list("id", "display_name"))
+    return [{**event, "actor_name": names.get(event["actor"], "")} for event in transcript(session=session)]
+
+
+def session_people(*, session: DialogueSession) -> list[Participant]:
+    """Everyone who took part, in the order they came (the printable transcript lists them)."""
+    return list(Participant.objects.filter(session=session).order_by("id"))
+
+
 def session_list_for_case(*, user, case_id) -> QuerySet[DialogueSession]:
     """The case's sessions, for those who may see the case (NotFoundError otherwise)."""
     case = case_selectors.case_get_for_user(user=user, case_id=case_id)
@@ -45,7 +86,7 @@ def sessions_panel(*, user, case_id) -> dict:
         "case": case,
         "sessions": list(DialogueSession.objects.filter(case=case).order_by("-scheduled_for", "-id")),
         "sessions_open_to_me": bool(case_rules.is_forum_member(user, case.forum)),
-        "may_schedule": bool(case_rules.is_forum_facilitator(user, case.forum)) and case.state not in workflows.ENDED,
+        "may_schedule": rules.may_schedule(user, case.forum) and case.state not in workflows.ENDED,
     }
 
 

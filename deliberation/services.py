@@ -18,13 +18,15 @@ from datetime import timedelta
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cases import rules as case_rules
+from accounts import broadcast
 from cases import selectors as case_selectors
 from cases import services as case_services
 from cases import workflows
@@ -33,7 +35,17 @@ from config.errors import ConflictError, DomainRuleError, ForbiddenError, NotFou
 
 from . import rules
 from .events import EventFrame, event_payload, group_message, group_name
-from .models import AgendaItem, DialogueSession, Invitation, Participant, Proposal, Response, SessionEvent
+from .models import (
+    AgendaItem,
+    DialogueSession,
+    Invitation,
+    LiveConnection,
+    Participant,
+    ProcessBeat,
+    Proposal,
+    Response,
+    SessionEvent,
+)
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -132,7 +144,11 @@ class Acting:
 
     @property
     def is_facilitator(self) -> bool:
-        return self.participant.role == Participant.Role.FACILITATOR
+        # The participant row says who facilitated; the rule says whether they still may (a demoted facilitator
+        # keeps attending as a member but no longer runs the room).
+        return self.participant.role == Participant.Role.FACILITATOR and rules.may_facilitate(
+            self.participant.user, self.session
+        )
 
     def require_facilitator(self) -> None:
         if not self.is_facilitator:
@@ -164,7 +180,7 @@ def session_schedule(*, user, case_id, scheduled_for) -> DialogueSession:
     case = case_selectors.case_get_for_user(user=user, case_id=case_id)
     # Not administrators: sessions are confidential to the forum's members and invited guests, and an
     # administrator who scheduled one could not attend it (deliberation.rules.attends).
-    if not case_rules.is_forum_facilitator(user, case.forum):
+    if not rules.may_schedule(user, case.forum):
         raise ForbiddenError(_("Only the forum's facilitators may do this."))
     if case.state in workflows.ENDED:
         raise DomainRuleError(_("The case has ended; no more sessions."), code="case_not_open")
@@ -180,7 +196,7 @@ def _facilitating(*, user, session_id) -> Acting:
     if not rules.attends(user, session):
         raise NotFoundError()  # Not an attendee: the session does not exist for them.
     participant = Participant.objects.filter(session=session, user=user).first()
-    if session.facilitator_id != user.pk:
+    if not rules.may_facilitate(user, session):
         raise ForbiddenError(_("Only the session's facilitator may do this."))
     assert participant is not None  # session_schedule made the facilitator a participant, with the session.
     return Acting(session, participant)
@@ -221,15 +237,20 @@ def session_end(*, user, session_id) -> DialogueSession:
             actor=user,
             data={"session": session.pk, "events": session.last_seq, "accepted_proposals": accepted},
         )
+        # Guests attend only until the session ends (rules.attends): after `ended` reaches them (published on
+        # commit, before this), their sockets close, in every process.
+        broadcast.sockets_recheck_in_group(group=group_name(session.pk))
     return session
 
 
 # --- Attending ---------------------------------------------------------------------------------------------
 
 
-def participant_connect(*, user, session_id) -> tuple[Participant, DialogueSession]:
+def participant_connect(*, user, session_id, process: str | None = None) -> tuple[Participant, DialogueSession]:
     """A socket of `user` opened (the selector has checked they may attend): their participant row, created
-    on first arrival, one more connection; `joined` when it is their first open socket."""
+    on first arrival, one more connection; `joined` when it is their first open socket. With `process` (the
+    server process holding the socket) the connection is recorded, so that it can be swept if that process
+    dies: `participant.connection_id` names it for participant_disconnect."""
     from . import selectors
 
     with transaction.atomic():
@@ -245,23 +266,62 @@ def participant_connect(*, user, session_id) -> tuple[Participant, DialogueSessi
         if participant.joined_at is None:
             participant.joined_at = timezone.now()
         participant.save(update_fields=["connections", "joined_at"])
+        participant.connection_id = (
+            LiveConnection.objects.create(participant=participant, process=process).pk if process else None
+        )
         if first and session.status != DialogueSession.Status.ENDED:  # An ended transcript stays ended.
             _append(session, kind="joined", actor=participant, data={"name": participant.display_name,
                                                                      "role": participant.role})  # fmt: skip
     return participant, session
 
 
-def participant_disconnect(*, participant_id: int) -> None:
+def participant_disconnect(*, participant_id: int, connection_id: int | None = None) -> None:
+    """A socket closed: one connection less, and `left` when it was the participant's last. A connection the
+    sweep already closed (its process was taken for dead) is not counted twice."""
     with transaction.atomic():
         participant = Participant.objects.select_related("session").filter(pk=participant_id).first()
         if participant is None:
             return
         session = _lock(participant.session_id)
+        if connection_id is not None and not LiveConnection.objects.filter(pk=connection_id).delete()[0]:
+            return
         participant.refresh_from_db(fields=["connections"])
         participant.connections = max(participant.connections - 1, 0)
         participant.save(update_fields=["connections"])
         if participant.connections == 0 and session.status != DialogueSession.Status.ENDED:
             _append(session, kind="left", actor=participant, data={})
+
+
+def process_beat(*, process: str) -> None:
+    """The server process `process`, holding session sockets, is alive."""
+    ProcessBeat.objects.update_or_create(process=process, defaults={"seen_at": timezone.now()})
+
+
+def connections_sweep(*, timeout: float | None = None) -> int:
+    """Close the connections of server processes that stopped beating more than `timeout` seconds ago
+    (SULH_CONNECTION_TIMEOUT, a minute by default): each is a disconnect, `left` when it was someone's last. Run
+    by every live process while it holds sockets (deliberation/consumers.py), so that one process's death is
+    seen by the others, or by its successor. Returns how many connections it closed."""
+    timeout = settings.SULH_CONNECTION_TIMEOUT if timeout is None else timeout
+    cutoff = timezone.now() - timedelta(seconds=timeout)
+    dead = set(ProcessBeat.objects.filter(seen_at__lt=cutoff).values_list("process", flat=True))
+    alive = set(ProcessBeat.objects.filter(seen_at__gte=cutoff).values_list("process", flat=True))
+    stale = (
+        LiveConnection.objects.exclude(process__in=alive)
+        .filter(Q(process__in=dead) | Q(opened_at__lt=cutoff))
+        .values_list("pk", "participant_id")
+    )
+    closed = 0
+    for connection_id, participant_id in list(stale):
+        participant_disconnect(participant_id=participant_id, connection_id=connection_id)
+        closed += 1
+    if dead:
+        ProcessBeat.objects.filter(process__in=dead, seen_at__lt=cutoff).exclude(
+            process__in=LiveConnection.objects.values("process")
+        ).delete()
+    if closed:
+        logger.info("Closed %d connections of server processes that stopped answering", closed)
+    return closed
 
 
 # --- Speaking and the talking piece ------------------------------------------------------------------------
@@ -509,6 +569,28 @@ def _decide(session: DialogueSession, proposal: Proposal, outcome: str, *, now) 
         data={"session": session.pk, **data},
     )
     return _append(session, kind="proposal_decided", actor=None, data=data, at=now)
+
+
+def screening_decided_announce(*, case_id: int, position: int, decision: str, practice: str | None) -> None:
+    """A legal reviewer decided a held term of the case: every live session of the case tells its room
+    (`screening_reviewed`, naming the proposal the term came from when it came from one of the session's)."""
+    for session_id in DialogueSession.objects.filter(case_id=case_id, status=DialogueSession.Status.LIVE).values_list(
+        "pk", flat=True
+    ):
+        with transaction.atomic():
+            session = _lock(session_id)
+            if session.status != DialogueSession.Status.LIVE:
+                continue
+            data: dict = {"term_position": position, "decision": decision, "practice": practice}
+            proposal = (
+                Proposal.objects.filter(session=session, term_position=position, status=Proposal.Status.ACCEPTED)
+                .order_by("-decided_at")
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if proposal is not None:
+                data["proposal"] = proposal
+            _append(session, kind="screening_reviewed", actor=None, data=data)
 
 
 # --- Invitations ---------------------------------------------------------------------------------------------

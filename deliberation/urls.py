@@ -5,6 +5,11 @@ from . import views
 urlpatterns = [
     path("sessions/<int:session_id>/", views.session_room, name="session-room"),
     path("sessions/<int:session_id>/transcript/", views.session_transcript, name="session-transcript"),
+    path(
+        "sessions/<int:session_id>/transcript/print/",
+        views.session_transcript_print,
+        name="session-transcript-print",
+    ),
     path("sessions/<int:session_id>/invite/", views.session_invite, name="session-invite"),
     path("sessions/<int:session_id>/<str:action>/", views.session_control, name="session-control"),
     path("cases/<int:case_id>/sessions/", views.case_sessions, name="case-sessions"),

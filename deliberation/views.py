@@ -3,18 +3,25 @@ from the case page. Every rule is the services'; these only translate between fo
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
+import segno
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import formats, timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from audit import services as audit
+from cases import rules as case_rules
 from cases.models import Term
 from config.errors import NotFoundError, SulhError
 
-from . import selectors, services
+from . import rules, selectors, services
 from .forms import InvitationForm, SessionScheduleForm
 from .models import DialogueSession, Participant
 
@@ -28,7 +35,7 @@ def room_strings() -> dict[str, str]:
         "connecting": _("Connecting…"),
         "reconnecting": _("Connection lost. Reconnecting…"),
         "logged_out": _("You have been logged out. Reload the page to log in again."),
-        "revoked": _("You no longer have access to this session: your role in the forum was changed."),
+        "revoked": _("You no longer have access to this session: it has ended, or your role in the forum changed."),
         # The session's status.
         "status_scheduled": DialogueSession.Status.SCHEDULED.label,
         "status_live": DialogueSession.Status.LIVE.label,
@@ -51,10 +58,18 @@ def room_strings() -> dict[str, str]:
         "hand_raised": _("hand raised"),
         "priority": _("victim or woman"),
         # Proposals.
-        "agree": _("Agree"),
-        "stand_aside": _("Stand aside"),
-        "block": _("Block"),
-        "tally": _("Agree: %(agree)s · Stand aside: %(stand_aside)s · Block: %(block)s"),
+        # Plain words for an elder on the buttons; the formal terms of consensus are their help (the protocol's
+        # values stay agree / stand_aside / block).
+        "agree": _("I agree"),
+        "stand_aside": _("I will not stand in the way"),
+        "block": _("I object"),
+        "term_agree": _("Formal term: agree"),
+        "term_stand_aside": _("Formal term: stand aside"),
+        "term_block": _("Formal term: block"),
+        "stance_agree": _("%(name)s agrees."),
+        "stance_stand_aside": _("%(name)s will not stand in the way."),
+        "stance_block": _("%(name)s objects."),
+        "tally": _("Agree: %(agree)s · Will not stand in the way: %(stand_aside)s · Object: %(block)s"),
         "no_proposals": _("No open proposals."),
         "observers_do_not_vote": _("The facilitator and monitors do not take part in consensus checks."),
         "accepted": _("Accepted: now a draft term of the agreement."),
@@ -63,7 +78,7 @@ def room_strings() -> dict[str, str]:
             "Held for a legal reviewer: it may describe a prohibited practice. The agreement cannot become final "
             "until the reviewer decides."
         ),
-        "blocked": _("Blocked."),
+        "blocked": _("Not accepted: someone objected."),
         # The agenda.
         "agenda_empty": _("Nothing on the agenda yet."),
         "done": _("Done"),
@@ -78,8 +93,18 @@ def room_strings() -> dict[str, str]:
         "ev_floor_taken": _("The floor was taken back."),
         "ev_proposed": _("Proposal: %(text)s"),
         "ev_agree": _("%(name)s agrees."),
-        "ev_stand_aside": _("%(name)s stands aside."),
-        "ev_block": _("%(name)s blocks."),
+        "ev_stand_aside": _("%(name)s will not stand in the way (stands aside)."),
+        "ev_block": _("%(name)s objects (blocks)."),
+        # Comings and goings in a row are drawn as one line (static/js/room/render.js).
+        "ev_reconnected": _("%(name)s reconnected."),
+        "ev_joined_and_left": _("%(name)s joined and left."),
+        "ev_many_joined": _("%(count)s people joined: %(names)s."),
+        "ev_many_left": _("%(count)s people left: %(names)s."),
+        "ev_screening_lawful": _("A legal reviewer found this term lawful: %(text)s"),
+        "ev_screening_prohibited": _(
+            "A legal reviewer ruled this term prohibited; it was taken out of the draft agreement: %(text)s"
+        ),
+        "term_n": _("term %(n)s of the agreement"),
         "ev_started": _("The session started."),
         "ev_ended": _("The session ended."),
         "ev_mode_set": _("The facilitator changed how the room runs."),
@@ -103,6 +128,11 @@ def room_strings() -> dict[str, str]:
     return {key: str(value) for key, value in strings.items()}
 
 
+def _refused(request, error: SulhError):
+    """A 403 page saying why: the caller may see the session or case but not do this (only its facilitators may)."""
+    return render(request, "errors/403.html", {"detail": error.detail}, status=403)
+
+
 def _session_or_404(request, session_id: int) -> DialogueSession:
     try:
         return selectors.session_get_for_attendee(user=request.user, session_id=session_id)
@@ -121,6 +151,9 @@ def session_room(request, session_id: int):
         {
             "session": session,
             "is_facilitator": is_facilitator,
+            "may_print": rules.may_print_transcript(request.user, session),
+            # A guest (invited by link) may not see the case: no link to it on their page.
+            "may_see_case": case_rules.is_forum_member(request.user, session.case.forum),
             "invitation_form": InvitationForm() if is_facilitator else None,
             "ws_path": f"/ws/sessions/{session.pk}/",
             "room_strings": room_strings(),
@@ -133,10 +166,33 @@ def session_room(request, session_id: int):
 @require_GET
 def session_transcript(request, session_id: int):
     session = _session_or_404(request, session_id)
-    # Keyed by the event's actor, which is None for the session's own events (no name).
-    names: dict[int | None, str] = dict(Participant.objects.filter(session=session).values_list("id", "display_name"))
-    events = [{**event, "actor_name": names.get(event["actor"], "")} for event in selectors.transcript(session=session)]
-    return render(request, "deliberation/transcript.html", {"session": session, "events": events})
+    audit.read_record(
+        user=request.user, kind=audit.Kind.TRANSCRIPT, case_id=session.case_id, object_id=session.pk, request=request,
+        door=audit.Door.PAGE,
+    )  # fmt: skip
+    events = selectors.transcript_lines(session=session)
+    may_print = rules.may_print_transcript(request.user, session)
+    return render(request, "deliberation/transcript.html", {"session": session, "events": events,
+                                                            "may_print": may_print})  # fmt: skip
+
+
+@login_required
+@require_GET
+def session_transcript_print(request, session_id: int):
+    """The transcript on paper, for the forum's facilitators to hand to the parties deliberately: guests lose
+    access to the session when it ends (deliberation.rules.attends)."""
+    try:
+        session = selectors.session_get_for_printing(user=request.user, session_id=session_id)
+    except NotFoundError:
+        raise Http404 from None
+    audit.read_record(
+        user=request.user, kind=audit.Kind.TRANSCRIPT, case_id=session.case_id, object_id=session.pk, request=request,
+        door=audit.Door.PAGE,
+    )  # fmt: skip
+    events = selectors.transcript_lines(session=session)
+    participants = selectors.session_people(session=session)
+    return render(request, "deliberation/transcript_print.html",
+                  {"session": session, "events": events, "participants": participants})  # fmt: skip
 
 
 @login_required
@@ -166,6 +222,8 @@ def session_schedule(request, case_id: int):
     except NotFoundError:
         raise Http404 from None
     except SulhError as error:
+        if error.status == 403:
+            return _refused(request, error)
         messages.error(request, str(error.detail))
         return redirect("case-detail", case_id=case_id)
     messages.success(request, _("Session scheduled."))
@@ -184,8 +242,38 @@ def session_control(request, session_id: int, action: str):
     except SulhError as error:
         if error.status == 404:
             raise Http404 from None
+        if error.status == 403:
+            return _refused(request, error)
         messages.error(request, str(error.detail))
     return redirect("session-room", session_id=session_id)
+
+
+def _when(session: DialogueSession) -> str:
+    """The session's time in the reader's language and format (Django's locale formats)."""
+    return formats.date_format(timezone.localtime(session.scheduled_for), "DATETIME_FORMAT")
+
+
+def _name_of(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def invitation_share(*, session: DialogueSession, link: str) -> dict:
+    """What the facilitator needs to hand a one-time link to someone who is not a computer user: the message
+    (naming the forum and the time), WhatsApp and SMS links carrying it, and a QR code to show on their phone."""
+    message = _("You are invited to a dialogue session of %(forum)s on %(time)s. Open this link to join: %(link)s") % {
+        "forum": session.case.forum.name, "time": _when(session), "link": link,
+    }  # fmt: skip
+    # segno writes the SVG itself from the link: nothing in it comes from a user, so it is safe to inline.
+    qr = segno.make(link, error="m").svg_inline(
+        scale=4, border=2, dark="#000", light="#fff", omitsize=True, title=_("QR code of the invitation link")
+    )
+    return {
+        "link": link,
+        "message": message,
+        "whatsapp_url": f"https://wa.me/?text={quote(message)}",
+        "sms_url": f"sms:?&body={quote(message)}",
+        "qr_svg": mark_safe(qr),  # segno's own markup, see above.
+    }
 
 
 @login_required
@@ -204,10 +292,17 @@ def session_invite(request, session_id: int):
         except SulhError as error:
             if error.status == 404:
                 raise Http404 from None
+            if error.status == 403:
+                return _refused(request, error)
             form.add_error(None, str(error.detail))
     status = 200 if link else 400
-    return render(request, "deliberation/invitation.html", {"session": session, "form": form, "link": link},
-                  status=status)  # fmt: skip
+    context = {"session": session, "form": form, "link": link}
+    if link:
+        context.update(invitation_share(session=session, link=link))
+    # The room's "Invite someone" panel posts here with fetch and shows only the result, without leaving the room.
+    template = "deliberation/_invitation_result.html" if request.headers.get("X-Sulh-Fragment") else (
+        "deliberation/invitation.html")  # fmt: skip
+    return render(request, template, context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -220,4 +315,12 @@ def session_join(request, token: str):
             return render(request, "deliberation/join.html", {"invalid": True, "detail": error.detail}, status=404)
         login(request, guest, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("session-room", session_id=session.pk)
-    return render(request, "deliberation/join.html", {"invalid": False})
+    invitation = selectors.invitation_preview(token=token)
+    if invitation is None:
+        detail = services.InvitationInvalid.default_detail
+        return render(request, "deliberation/join.html", {"invalid": True, "detail": detail}, status=404)
+    session = invitation.session
+    return render(request, "deliberation/join.html", {
+        "invalid": False, "invitation": invitation, "session": session, "forum": session.case.forum,
+        "inviter": _name_of(invitation.created_by),
+    })  # fmt: skip

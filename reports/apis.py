@@ -6,7 +6,7 @@ import uuid
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,8 +19,8 @@ from . import pattern_report, selectors, services
 from .serializers import EarlyWarningQuerySerializer, EscalationReportQuerySerializer
 
 PATTERN_PARAMETERS = [
-    OpenApiParameter("from", str, description="First month, YYYY-MM"),
-    OpenApiParameter("to", str, description="Last month, YYYY-MM"),
+    OpenApiParameter("from", {"type": "string", "pattern": r"^\d{4}-\d{2}$"}, description="First month, YYYY-MM"),
+    OpenApiParameter("to", {"type": "string", "pattern": r"^\d{4}-\d{2}$"}, description="Last month, YYYY-MM"),
     OpenApiParameter("group_by", str, description="Comma-separated: region, dispute_type, forum_kind, month"),
     OpenApiParameter("region", str, description="A district code"),
     OpenApiParameter("forum_kind", str),
@@ -53,10 +53,8 @@ class EarlyWarningApi(APIView):
     baselines; more than 25% above both is an alert."""
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("week", OpenApiTypes.DATE, description="Any day of the week (default: the latest)"),
-            OpenApiParameter("region", str, description="A district code"),
-        ],
+        # week: any day of the week, 1900 to 9998 (default: the latest); region: a district code.
+        parameters=[EarlyWarningQuerySerializer],
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> Response:
@@ -69,13 +67,9 @@ class EscalationReportApi(APIView):
     """The pyramid's shape for administrators (all forums) and facilitators (their forums)."""
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("forum", int),
-            OpenApiParameter("region", str, description="A province or district code"),
-            OpenApiParameter("from", OpenApiTypes.DATE),
-            OpenApiParameter("to", OpenApiTypes.DATE),
-        ],
-        responses={200: OpenApiTypes.OBJECT},
+        # The query serializer states the filters as they are checked; region: a province or district code.
+        parameters=[EscalationReportQuerySerializer],
+        responses={200: OpenApiTypes.OBJECT, 404: OpenApiResponse(description="`not_found`: a forum not the caller's")},
     )
     def get(self, request: Request) -> Response:
         serializer = EscalationReportQuerySerializer(data=request.query_params)

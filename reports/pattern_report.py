@@ -8,6 +8,7 @@ MIN_CELL (or zero), rates and medians of such counts, district codes and the voc
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -48,9 +49,14 @@ COUNTS = (
     "recurrences",
     "prohibited_blocked",
     "sessions",
+    "deposits_forfeited",
+    "guarantors_called",
 )
 HIDDEN_PARTS = ("checks", "checks_met", "surveys")
 CACHE_SECONDS = 3600
+# In every cache key: cells cached by a release with other counts (a new count added) are never read as this
+# release's, which would be a KeyError for an hour after an upgrade.
+CACHE_VERSION = hashlib.sha256(",".join(COUNTS).encode()).hexdigest()[:8]
 
 # A protected cell: {count: value, or None when hidden; "compliance_rate", "satisfaction_mean",
 # "fairness_mean": a figure or None; "suppressed": bool; "_hidden": the hidden parts (HIDDEN_PARTS)}.
@@ -187,7 +193,7 @@ def patterns(
     # A filter picks cells of the grouping that holds the filtered dimension too.
     grouping = tuple(d for d in DIMENSIONS if d in group_by or d in wanted)
     shown = [*group_by, *(d for d in DIMENSIONS if d in wanted and d not in group_by)]
-    medians_key = f"patterns-medians:{mark}:{month_from}:{month_to}:{','.join(grouping)}"
+    medians_key = f"patterns-medians:{CACHE_VERSION}:{mark}:{month_from}:{month_to}:{','.join(grouping)}"
     medians: dict[Key, float] | None = cache.get(medians_key)
     if medians is None:
         medians = _medians(grouping, month_from, month_to)
@@ -229,7 +235,7 @@ def _months(month_from: dt.date | None, month_to: dt.date | None) -> QuerySet[Pa
 def _cached(mark: int, month_from: dt.date | None, month_to: dt.date | None) -> Cells:
     """The protected cells of the period at every grouping the API serves, worked out once per summary
     (watermark) and period."""
-    key = f"patterns:{mark}:{month_from}:{month_to}"
+    key = f"patterns:{CACHE_VERSION}:{mark}:{month_from}:{month_to}"
     cells: Cells | None = cache.get(key)
     if cells is None:
         all_time = _all_time_cached(mark)
@@ -247,7 +253,7 @@ def cells_warm() -> None:
 
 
 def _all_time_cached(mark: int) -> Cells:
-    key = f"patterns-all-time:{mark}"
+    key = f"patterns-all-time:{CACHE_VERSION}:{mark}"
     cells: Cells | None = cache.get(key)
     if cells is None:
         cells = _all_time_cells()

@@ -43,7 +43,8 @@ Which events count, and where (the services and deliberation.services write them
   PatternWeek.escalations_up); `breach_recorded` → breaches (and PatternWeek.breaches);
   `compliance_checked` → checks, and checks_met when data.status is "met"; `recurrence_linked` →
   recurrences; `prohibited_term_blocked` → prohibited_blocked; `session_started` → sessions (hearings);
-  `survey_recorded` → surveys, satisfaction_sum, fairness_sum, felt_heard.
+  `survey_recorded` → surveys, satisfaction_sum, fairness_sum, felt_heard; `deposit_forfeited` →
+  deposits_forfeited; `guarantor_called` → guarantors_called (cases.services.guarantees).
 """
 
 from __future__ import annotations
@@ -89,6 +90,8 @@ MONTH_COUNTS = (
     ("sessions", "kind = 'session_started'"),
     ("surveys", "kind = 'survey_recorded'"),
     ("felt_heard", "kind = 'survey_recorded' AND felt_heard"),
+    ("deposits_forfeited", "kind = 'deposit_forfeited'"),
+    ("guarantors_called", "kind = 'guarantor_called'"),
 )
 # PatternMonth's sums: (column, value, condition).
 MONTH_SUMS = (
@@ -112,6 +115,8 @@ COUNTED_KINDS = (
     "prohibited_term_blocked",
     "session_started",
     "survey_recorded",
+    "deposit_forfeited",
+    "guarantor_called",
 )
 ENDS = ("closed", "withdrawn", "referred")
 

@@ -162,6 +162,13 @@ def as_user():
     return token_client
 
 
+@pytest.fixture
+def tokens_outlive_the_simulation(settings):
+    """For tests that replay months or years of a forum's work (time_machine) with one API client throughout: its
+    token must not expire on the way. Expiry itself is tested in tests/accounts/test_tokens.py."""
+    settings.SULH_TOKEN_TTL = 36500
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -189,7 +196,10 @@ def start_server(env_overrides: dict[str, str], *, workers: int = 1) -> Server:
     port = free_port()
     # Its output goes to a file: a pipe nobody reads fills up, and the server then blocks writing a log line.
     log = tempfile.NamedTemporaryFile(prefix="sulh-server-", suffix=".log", delete=False)  # noqa: SIM115
-    env = {**os.environ, **env_overrides, "PORT": str(port), "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env = {
+        **os.environ, **env_overrides, "PORT": str(port), "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SULH_DB_APPLICATION_NAME": SERVER_APPLICATION,
+    }  # fmt: skip
     process = subprocess.Popen(
         [
             sys.executable,
@@ -203,6 +213,8 @@ def start_server(env_overrides: dict[str, str], *, workers: int = 1) -> Server:
             "--workers",
             str(workers),
             "--no-access-log",
+            # As `make run`: the app alone decides whom to believe about client addresses (config/proxies.py).
+            "--no-proxy-headers",
         ],
         cwd=ROOT,
         env=env,
@@ -235,13 +247,21 @@ def stop_server(server: Server) -> None:
     _wait_for_other_sessions_to_end()
 
 
+SERVER_APPLICATION = "sulh-test-server"
+
+
 def _wait_for_other_sessions_to_end(timeout: float = 5.0) -> None:
-    """PostgreSQL ends a dead client's backend a moment after the process exits, and a connection opened
-    from another thread or Playwright's greenlet is never closed by Django; either keeps the test
-    database from being dropped at the end ("being accessed by other users"). Wait, then end stragglers."""
+    """PostgreSQL ends a dead server's backends a moment after the process exits; they would keep the test
+    database from being dropped at the end ("being accessed by other users"). Wait, then end the stragglers —
+    only the servers' (by their application_name): this process's own connections from other threads or
+    Playwright's greenlet may still be used by the tests that follow (end_every_other_connection ends them
+    once, before the database is dropped)."""
     if connection.vendor != "postgresql":
         return
-    others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    others = (
+        "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+        f"AND application_name = '{SERVER_APPLICATION}'"
+    )
     deadline = time.monotonic() + timeout
     with connection.cursor() as cursor:
         while time.monotonic() < deadline:
@@ -250,6 +270,21 @@ def _wait_for_other_sessions_to_end(timeout: float = 5.0) -> None:
                 return
             time.sleep(0.1)
         cursor.execute(f"SELECT pg_terminate_backend(pid) {others}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def end_every_other_connection(django_db_setup, django_db_blocker):
+    """After the last test, before pytest-django drops the test database: end every other connection to it
+    (a thread's or Playwright greenlet's that Django never closes), which would make the drop fail."""
+    yield
+    with django_db_blocker.unblock():
+        if connection.vendor != "postgresql":
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
 
 
 def db_url_for_subprocess() -> str:

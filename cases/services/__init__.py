@@ -10,7 +10,10 @@ whichever module holds it:
 - agreements: drafts, terms, instalments, screening;
 - monitoring: compliance checks, payments, conflicts, monitors, surveys, what is due;
 - recurrences: one feud, several cases;
-- ladder: escalation and de-escalation, review reminders.
+- ladder: escalation and de-escalation, review reminders;
+- settlements: the written settlement frozen when an agreement becomes final, and its attestations;
+- registers: a forum's paper register brought in (the rows checked by cases.registers);
+- guarantees: guarantors and deposits, called in or forfeited after a breach, deposits returned.
 """
 
 from ..instalments import instalments_split, month_later  # Arithmetic the services use; kept at hand.
@@ -19,6 +22,7 @@ from .agreements import (
     TermInput,
     agreement_record,
     agreement_term_add,
+    screening_decided,
     term_check,
     term_screening_decide,
     timeline_record,
@@ -39,6 +43,13 @@ from .forums import (
     ladder_default,
     membership_grant,
     region_ensure,
+)
+from .guarantees import (
+    deposit_add,
+    deposit_forfeit,
+    deposit_return,
+    guarantor_add,
+    guarantor_call,
 )
 from .ladder import (
     case_escalate,
@@ -67,6 +78,19 @@ from .recurrences import (
     recurrence_decide,
     recurrence_link,
     recurrences_find,
+)
+from .registers import (
+    ImportResult,
+    register_import,
+    register_numbers_known,
+    register_preview,
+)
+from .settlements import (
+    SPOKEN_LANGUAGES,
+    SettlementNotFinal,
+    settlement_attest,
+    settlement_ensure,
+    settlement_freeze,
 )
 from .transitions import (
     GUARD_MESSAGES,
@@ -98,6 +122,7 @@ __all__ = [
     "instalments_split",
     "TermInput",
     "term_check",
+    "screening_decided",
     "term_screening_decide",
     "NotUnderReview",
     "agreement_term_add",
@@ -118,4 +143,18 @@ __all__ = [
     "case_escalate",
     "reminders_create_for_due_reviews",
     "reminder_dismiss",
+    "SPOKEN_LANGUAGES",
+    "SettlementNotFinal",
+    "settlement_freeze",
+    "settlement_ensure",
+    "settlement_attest",
+    "ImportResult",
+    "register_import",
+    "register_preview",
+    "register_numbers_known",
+    "guarantor_add",
+    "guarantor_call",
+    "deposit_add",
+    "deposit_forfeit",
+    "deposit_return",
 ]

@@ -8,6 +8,7 @@ from typing import Any, Required, TypedDict
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -310,6 +311,19 @@ class NotUnderReview(ConflictError):
     default_detail = gettext_lazy("This term is not waiting for a legal review.")
 
 
+#: Sent once a legal reviewer's decision is committed, with `case_id`, `position` (the term's place in the draft when
+#: it was decided), `decision` and `practice`: live sessions of the case tell their room (deliberation/receivers.py).
+screening_decided = Signal()
+
+
+def _announce_decision(*, case_id: int, position: int, decision: str, practice: str | None) -> None:
+    transaction.on_commit(
+        lambda: screening_decided.send(
+            sender=Term, case_id=case_id, position=position, decision=decision, practice=practice
+        )
+    )
+
+
 def term_screening_decide(*, user: User, term_id: int, decision: str, note: str = "") -> Term | None:
     """A legal reviewer's decision on a term held for review (administrators, and the forum's legal reviewers):
     `lawful` keeps it, passed, with the decision; `prohibited` takes it out of the draft as a block would have
@@ -351,6 +365,9 @@ def term_screening_decide(*, user: User, term_id: int, decision: str, note: str 
                 "practice": term.screening_practice or None, **({"note": note} if note else {}),
             },
         )  # fmt: skip
+        _announce_decision(
+            case_id=case.pk, position=term.position, decision=decision, practice=term.screening_practice or None
+        )
         if decision == "lawful":
             term.screening_verdict = Term.Screening.PASS
             term.reviewed_decision = "lawful"

@@ -32,7 +32,7 @@ from ..models import (
     Survey,
     Term,
 )
-from .common import AgreementNotFinal, check_can_manage, event_append, lock_case
+from .common import AgreementNotFinal, check_can_manage, check_can_see, event_append, lock_case
 
 
 def compliance_record(
@@ -156,7 +156,10 @@ def compliance_conflict_review(*, user: User, conflict_id: int | str) -> None:
     conflict = ComplianceConflict.objects.select_related("case__forum").filter(pk=conflict_id).first()
     if conflict is None:
         raise NotFoundError()
-    check_can_manage(user=user, forum=conflict.case.forum)
+    check_can_see(user=user, forum=conflict.case.forum)
+    # One rule with reading the checks (cases.rules.can_review_conflicts): not administrators.
+    if not case_rules.can_review_conflicts(user, conflict.case.forum):
+        raise ForbiddenError(_("Only the forum's facilitators mark conflicting checks reviewed."))
     with transaction.atomic():
         case = lock_case(user=user, case_id=conflict.case_id)
         updated = ComplianceConflict.objects.filter(pk=conflict.pk, reviewed_at__isnull=True).update(

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from config.errors import DomainRuleError, SulhError
 
-from .. import guardrails, ladder_stats, workflows
+from .. import ladder_stats, selectors, workflows
 from ..models import (
     Case,
     CaseParty,
@@ -133,7 +133,8 @@ def case_open(
 
 
 def party_name_key(name: str) -> str:
-    return guardrails.normalise(name)[:200]
+    """What Party.name_key holds: the keyed hash of the normalised name (selectors.party_name_key)."""
+    return selectors.party_name_key(name)
 
 
 def _known_parties(*, forum: Forum, parties: list[PartyInput]) -> dict[int, Party]:
@@ -188,3 +189,26 @@ def case_risk_factors_set(*, user: User, case_id: int | str, factors: Iterable[o
             data={"factors": sorted(wanted), "added": sorted(wanted - tagged), "removed": sorted(tagged - wanted)},
         )
     return case
+
+
+def party_name_keys_refresh(*, batch: int = 2000) -> tuple[int, int]:
+    """Recompute every party's name_key from its (decrypted) name, after SULH_HASH_KEY changed: `batch` parties
+    per transaction, in id order, only those whose hash differs. Returns (recomputed, already current)."""
+    changed = current = 0
+    last = 0
+    while True:
+        with transaction.atomic():
+            parties = list(Party.objects.filter(pk__gt=last).order_by("pk").only("pk", "name", "name_key")[:batch])
+            if not parties:
+                return changed, current
+            last = parties[-1].pk
+            stale = []
+            for party in parties:
+                key = party_name_key(party.name)
+                if key == party.name_key:
+                    current += 1
+                else:
+                    party.name_key = key
+                    stale.append(party)
+            Party.objects.bulk_update(stale, ["name_key"])
+            changed += len(stale)

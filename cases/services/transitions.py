@@ -19,6 +19,7 @@ from ..models import (
     Reminder,
 )
 from .common import StaleVersion, TransitionNotAllowed, check_can_manage, event_append, lock_case
+from .settlements import settlement_freeze
 
 GUARD_MESSAGES = {
     workflows.REASON_REQUIRED: gettext_lazy("This move needs a reason."),
@@ -33,6 +34,9 @@ GUARD_MESSAGES = {
         "A term of the agreement waits for a legal reviewer: the agreement cannot become final until it is decided."
     ),
     workflows.OUTCOME_REQUIRED: gettext_lazy("Closing needs an outcome: resolved, partly resolved or breakdown."),
+    workflows.DEPOSIT_OPEN: gettext_lazy(
+        "A deposit is still held: return it or, after a breach, declare it forfeited before closing as resolved."
+    ),
 }
 
 
@@ -83,6 +87,8 @@ def case_transition(
                 at=now,
                 data={"agreement": agreement.pk, "revision": agreement.revision},
             )
+            # The written settlement is frozen in the same transaction: a final agreement always has its paper.
+            settlement_freeze(agreement=agreement, finalised_by=user)
         case.state = to
         case.version += 1
         if to in workflows.ENDED:

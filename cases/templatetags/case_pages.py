@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from cases import workflows
-from cases.models import ComplianceCheck, DisputeType, Outcome, RiskLevel
+from cases.models import ComplianceCheck, Deposit, DisputeType, GuaranteeSide, Outcome, RiskLevel
 from cases.screening.law import law_for
 
 register = template.Library()
@@ -68,6 +68,14 @@ def _transitioned(data: dict) -> str:
     return " ".join(parts)
 
 
+def _imported(sentence: str, data: dict) -> str:
+    """An event brought in from a paper register (cases.services.registers) says so."""
+    if not data.get("imported"):
+        return sentence
+    note = _("From the paper register (number %(number)s).") % {"number": data.get("register_no", "")}
+    return f"{sentence} {note}"
+
+
 def _rung_label(level, code, names: dict) -> str:
     """“rung 2 (Mediation)”: the ladder's name for the level, else the code the event kept."""
     name = names.get(level) or str(code or "").replace("_", " ")
@@ -98,13 +106,14 @@ def event_sentence(event, rung_names=None) -> str:
     names = rung_names if isinstance(rung_names, dict) else {}
     kind = event.kind
     if kind == "opened":
-        return _("Case opened: %(dispute)s dispute, risk %(risk)s, at rung %(rung)s.") % {
+        sentence = _("Case opened: %(dispute)s dispute, risk %(risk)s, at rung %(rung)s.") % {
             "dispute": _choice(DisputeType, data.get("dispute_type", "")),
             "risk": _choice(RiskLevel, data.get("risk_level", "")),
             "rung": data.get("rung", 1),
         }
+        return _imported(sentence, data)
     if kind == "transitioned":
-        return _transitioned(data)
+        return _imported(_transitioned(data), data)
     if kind == "agreement_recorded":
         count = len(data.get("terms") or [])
         return ngettext(
@@ -114,6 +123,12 @@ def event_sentence(event, rung_names=None) -> str:
         ) % {"revision": data.get("revision", 1), "count": count}
     if kind == "agreement_finalised":
         return _("The agreement became final (revision %(revision)s).") % {"revision": data.get("revision", 1)}
+    if kind == "settlement_attested":
+        return ngettext(
+            "The written settlement was read aloud before %(count)s witness.",
+            "The written settlement was read aloud before %(count)s witnesses.",
+            int(data.get("witnesses") or 0),
+        ) % {"count": int(data.get("witnesses") or 0)}
     if kind == "prohibited_term_blocked":
         return _("A prohibited term was refused: %(practice)s (term %(number)s; law: %(law)s).") % {
             "practice": _practice(data),
@@ -136,6 +151,8 @@ def event_sentence(event, rung_names=None) -> str:
         }
     if kind == "breach_recorded":
         return _("Breach recorded. A step up the ladder may be needed.")
+    if kind in GUARANTEE_SENTENCES:
+        return _guarantee_sentence(kind, data)
     if kind == "risk_factors_tagged":
         factors = ", ".join(str(factor) for factor in data.get("factors") or []) or _("none")
         return _("Risk factors of the UN Framework now tagged: %(factors)s.") % {"factors": factors}
@@ -144,3 +161,24 @@ def event_sentence(event, rung_names=None) -> str:
     if kind == "de_escalated":
         return _rung_move(data, up=False, names=names)
     return _("Event: %(kind)s.") % {"kind": kind.replace("_", " ")}
+
+
+# The guarantees ledger's events (cases.services.guarantees): sides, kinds and amounts, never a name.
+GUARANTEE_SENTENCES = frozenset(
+    ("guarantor_added", "guarantor_called", "deposit_received", "deposit_forfeited", "deposit_returned")
+)
+
+
+def _guarantee_sentence(kind: str, data: dict) -> str:
+    side = _choice(GuaranteeSide, data.get("stands_for") or data.get("deposited_by") or "").lower()
+    what = _choice(Deposit.Kind, data.get("kind", "")).lower()
+    if data.get("amount"):
+        what = f"{data['amount']} {data.get('currency', '')}".strip()
+    values = {"side": side, "what": what, "reason": data.get("reason", "")}
+    return {
+        "guarantor_added": _("A guarantor now stands for the %(side)s."),
+        "guarantor_called": _("The guarantor for the %(side)s was called: %(reason)s"),
+        "deposit_received": _("Deposit received from the %(side)s: %(what)s."),
+        "deposit_forfeited": _("Deposit of the %(side)s declared forfeited (%(what)s): %(reason)s"),
+        "deposit_returned": _("Deposit returned to the %(side)s (%(what)s)."),
+    }[kind] % values

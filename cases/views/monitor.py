@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from audit import services as audit
 from config.errors import SulhError
 from config.pages import first_error, refusal_text
 
@@ -116,6 +117,8 @@ def monitor_due(request):
     """The checks due this week and every term of the agreements the user follows, each with a form."""
     if not selectors.monitor_page_allowed(user=request.user):
         return _monitor_refused_page(request)
+    # The agreements' terms of every case the user follows: one read of the list (audit), not one per case.
+    audit.read_record(user=request.user, kind=audit.Kind.CASE_LIST, request=request, door=audit.Door.PAGE)
     return render(request, "cases/monitor.html", _monitor_context(request))
 
 

@@ -13,13 +13,18 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from audit import rules as audit_rules
+from audit import selectors as audit_selectors
+from audit import services as audit
 from config.errors import NotFoundError, SulhError
 from config.pages import render_page, wants_fragment
 
 from .. import rules as case_rules
 from .. import selectors, services, workflows
+from .. import settlements as settlement_docs
 from ..forms import (
     INITIAL_PARTIES,
+    AttestationForm,
     BaseTermFormSet,
     CaseFilterForm,
     CaseOpenForm,
@@ -32,7 +37,8 @@ from ..forms import (
     TransitionForm,
     term_initial,
 )
-from ..models import Agreement, RiskFactor
+from ..models import Agreement, RiskFactor, Settlement
+from .guarantees import guarantees_context
 
 CASES_PER_PAGE = 50
 RECENT_CASES_ON_HOME = 5
@@ -112,6 +118,8 @@ def case_list(request):
         q=filters.get("q") or None,
     )
     page = Paginator(cases, CASES_PER_PAGE).get_page(request.GET.get("page"))
+    # One read of the list, not one per case listed (audit: lists are recorded whole).
+    audit.read_record(user=request.user, kind=audit.Kind.CASE_LIST, request=request, door=audit.Door.PAGE)
     context = {
         "form": form,
         "page": page,
@@ -198,6 +206,7 @@ def _case_context(
     ladder_data: dict | None = None,
     section_error: dict | None = None,
     survey_form: SurveyForm | None = None,
+    settlement_form: AttestationForm | None = None,
 ) -> dict:
     user = request.user
     agreement = selectors.case_agreement(case=case)
@@ -242,7 +251,32 @@ def _case_context(
         "rung_names": ladder["names"],
         "ladder": ladder,
         "notice": notice,
+        # Who looked at the case: its forum's facilitators and administrators see it, monitors do not.
+        "case_reads": audit_selectors.case_reads(case_id=case.pk) if may_manage else None,
+        "case_reads_full": may_manage and bool(audit_rules.can_read_audit(user)),
         **_follow_up_context(request, case, agreement, may_manage, section_error or {}, survey_form),
+        **_settlement_context(request, case, agreement, settlement_form),
+        **guarantees_context(request, case),
+    }
+
+
+def _settlement_context(request, case, agreement, form: AttestationForm | None) -> dict:
+    """The written settlement of a final agreement: its code, its attestations, the link to print it and, for the
+    forum's facilitators, the form to record that it was read aloud (cases.services.settlement_attest)."""
+    if agreement is None or agreement.status != Agreement.Status.FINAL:
+        return {"settlement_final": False, "settlement": None, "attest_form": None}
+    settlement = Settlement.objects.filter(agreement=agreement).prefetch_related("attestations").first()
+    if case_rules.is_forum_facilitator(request.user, case.forum):
+        if form is None:
+            language = settlement_docs.print_language(forum_kind=case.kind, country=case.forum.country)
+            form = AttestationForm(initial={"language": language})
+    else:
+        form = None
+    return {
+        "settlement_final": True,
+        "settlement": settlement,
+        "settlement_code": settlement_docs.code_display(settlement.code) if settlement else "",
+        "attest_form": form,
     }
 
 
@@ -251,11 +285,12 @@ def _follow_up_context(request, case, agreement, may_manage: bool, error: dict, 
     the monitor, the feud's history and the closing surveys. Which actions are allowed stays the services'
     call; this decides which controls to show."""
     user = request.user
-    follows = bool(case_rules.can_log_compliance(user, case.forum))
+    follows = bool(case_rules.can_read_compliance(user, case.forum))
     workflow = workflows.workflow_for(case.kind)
     at_closing = case.state in workflows.ENDED or case.state == workflow.states[-2]
     context = {
         "follows": follows,
+        "may_review_conflicts": bool(case_rules.can_review_conflicts(user, case.forum)),
         "section_error": error,
         "compliance": selectors.case_compliance(case=case, agreement=agreement) if follows else [],
         "conflicts": list(selectors.case_conflicts(case=case, open_only=True)) if follows else [],
@@ -327,7 +362,17 @@ def render_case(request: HttpRequest, case, status: int = 200, **context) -> Htt
 @login_required
 @require_GET
 def case_detail(request, case_id: int):
-    return render_case(request, case_or_404(request, case_id))
+    case = case_or_404(request, case_id)
+    # The page shows the case with its parties' names, its timeline and its agreement: one read of kind `case`.
+    audit.read_record(
+        user=request.user,
+        kind=audit.Kind.CASE,
+        case_id=case.pk,
+        object_id=case.pk,
+        request=request,
+        door=audit.Door.PAGE,
+    )
+    return render_case(request, case)
 
 
 def _monitor_home_context(request: HttpRequest, *, shown: bool) -> dict:

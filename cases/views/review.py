@@ -62,6 +62,8 @@ def screening_decide(request: HttpRequest, term_id: int) -> HttpResponse:
     except SulhError as error:
         if error.status == 404:
             raise Http404 from None
+        if error.status == 403:  # Not a reviewer of the term's forum: refused, not redirected with a notice.
+            return render(request, "errors/403.html", {"detail": error.detail}, status=403)
         messages.error(request, error.detail)
         return redirect("screening-reviews")
     if kept is None:

@@ -41,8 +41,9 @@ from collections.abc import Callable
 from functools import cache, lru_cache, partial
 from typing import TYPE_CHECKING
 
-from cases import services, workflows
+from cases import guardrails, workflows
 from cases.models import CaseParty, Reminder
+from config.crypto import keyed_hash
 
 from .drafts import AgreementDraft, CaseDraft, CheckDraft, TermDraft, _opened_json, _uuid4, instalments_split
 from .encoding import DAY, as_json, cents_text, day_text, iso
@@ -88,17 +89,17 @@ if TYPE_CHECKING:
 
 @cache
 def _part_key(part: str) -> str:
-    key = services.party_name_key(part)
+    key = guardrails.normalise(part)[:200]
     if not key:  # A part of signs only would leave two spaces where normalise() leaves one.
         raise GenerationError(f"{part!r} has no letters: it cannot be a part of a name")
     return key
 
 
-# A name's key (services.party_name_key) is made from its parts' keys: normalise() works letter by letter and
-# makes every run of other signs one space, so the key of "Afridi family of Gul Zaman, Badaber" is the keys of
-# "Afridi", "family of", "Gul Zaman" and "Badaber" joined by spaces. Each part (a vocabulary word) is normalised
-# once, not each of the hundreds of thousands of names they make (some 15 µs each). The tests check every
-# party's key against the service's.
+# A name's key (services.party_name_key, before its keyed hash) is made from its parts' keys: normalise() works
+# letter by letter and makes every run of other signs one space, so the key of "Afridi family of Gul Zaman,
+# Badaber" is the keys of "Afridi", "family of", "Gul Zaman" and "Badaber" joined by spaces. Each part (a
+# vocabulary word) is normalised once, not each of the hundreds of thousands of names they make (some 15 µs
+# each); the whole key is hashed once per party record. The tests check every party's key against the service's.
 
 
 def _person(rng: random.Random, forum: ForumInfo, *, woman: bool = False, village: bool = False) -> tuple[str, str]:
@@ -173,8 +174,9 @@ def history_open(draft: CaseDraft, run: Run) -> None:
         parties.append((None, "witness", *_person(rng, forum), "person"))
     for ref, role, name, key, kind in parties:
         if ref is None:
-            ref = PartyRef(run.take_id("party"), key, run.pseudonyms.next())
-            run.add_row("party", (ref.id, name, kind, ref.pseudonym, forum.id, key))
+            # The keyed hash of the normalised name, as services.case_open stores it (config.crypto).
+            ref = PartyRef(run.take_id("party"), keyed_hash(key), run.pseudonyms.next())
+            run.add_row("party", (ref.id, name, kind, ref.pseudonym, forum.id, ref.key))
             run.party_refs.append(ref)
         run.add_row("case_party", (draft.id, ref.id, role))
         draft.parties.append((ref, role))
@@ -816,6 +818,84 @@ def _survey_json(party: PartyRef, role: str, satisfaction: int, fairness: int, f
     )
 
 
+# Guarantees (issue 19, item 2): how often a forum kind's cases lodge them, and what they hold.
+GUARANTEE_SHARE = {"jirga": 0.5, "sulha": 0.4, "muslahathi": 0.08}  # Of a forum kind's cases.
+GUARANTEE_CALLED_IN = 0.5  # Of those with a breach.
+GUARANTEE_TEXTS = (
+    "That the truce holds until the decision is carried out.",
+    "That the compensation is paid when due.",
+    "That the family keeps away from the other side's fields.",
+)
+DEPOSIT_GOODS = ("Two rifles", "A motorcycle", "Gold jewellery", "Title papers of a field")
+
+
+def history_guarantees(draft: CaseDraft, run: Run) -> None:
+    """Guarantors and deposits, as cases.services.guarantees records them: lodged a few days after the case
+    opens (the jirga's mandate, a sulha's truce) while it is open; after the first breach, now and then a
+    deposit forfeited and a guarantor called, with a reason; every deposit still held when the case ends is
+    returned just before it ends, so a case closed as resolved never closes with a deposit held (deposit_open).
+    Event data as the services write it: ids, sides, kinds and amounts, never a name."""
+    rng = run.rng
+    kind = draft.forum.kind
+    if rng.random() >= GUARANTEE_SHARE[kind]:
+        return
+    ends = draft.closed_at if draft.closed_at is not None else run.end
+    at = draft.opened_at + _between(rng, DAY, 6 * DAY)
+    if at >= ends - 2 * 3600:
+        return
+    actor = _one(rng, draft.forum.facilitators)
+    currency = draft.forum.people["currency"]
+    received = at // DAY
+    guarantor_id = run.take_id("guarantor")
+    side = FIRST if rng.random() < 0.5 else SECOND
+    name, _key = _person(rng, draft.forum)
+    guarantor = [guarantor_id, draft.id, name, side, _one(rng, GUARANTEE_TEXTS), "active", actor, at, None, ""]
+    draft.event(at, "guarantor_added", actor, f'{{"guarantor":{guarantor_id},"stands_for":"{side}","party":null}}')
+    deposit_id = run.take_id("deposit")
+    depositor = SECOND if side == FIRST else FIRST
+    money = rng.random() < 0.7
+    if money:
+        low, high, step = AMOUNTS[currency][0]
+        amount: int | None = _between(rng, low // step, high // step) * step
+        what, dcur, dkind = "", currency, "money"
+    else:
+        amount, what, dcur, dkind = None, _one(rng, DEPOSIT_GOODS), "", "goods"
+    holder, _key = _person(rng, draft.forum)
+    deposit = [deposit_id, draft.id, dkind, what, amount, dcur, holder, depositor, received, "held", None, "",
+               actor, at + 60]  # fmt: skip
+    amount_json = "null" if amount is None else f'"{amount}.00"'
+    deposit_json = (
+        f'"deposit":{deposit_id},"kind":"{dkind}","amount":{amount_json},"currency":"{dcur}",'
+        f'"deposited_by":"{depositor}","received_at":"{day_text(received)}"'
+    )
+    draft.event(at + 60, "deposit_received", actor, f"{{{deposit_json}}}")
+    breaches = [event[0] for event in draft.events if event[1] == "breach_recorded"]
+    if breaches and rng.random() < GUARANTEE_CALLED_IN:
+        called = max(min(breaches), at + 120) + _between(rng, 3600, 5 * DAY)
+        if called < ends - 3600:
+            reason = _one(rng, REASONS["breakdown"])
+            deposit[9:12] = ["forfeited", called, reason]
+            draft.event(called, "deposit_forfeited", actor, as_json_text(deposit_json, reason))
+            guarantor[5], guarantor[8], guarantor[9] = "called", called + 60, reason
+            draft.event(called + 60, "guarantor_called", actor, as_json({
+                "guarantor": guarantor_id, "stands_for": side, "reason": reason,
+            }))  # fmt: skip
+    if deposit[9] == "held" and draft.closed_at is not None:
+        returned = draft.closed_at - _between(rng, 60, 1800)
+        if returned > at + 120:
+            deposit[9], deposit[10] = "returned", returned
+            draft.event(returned, "deposit_returned", actor, f"{{{deposit_json}}}")
+    if draft.outcome == "resolved" and deposit[9] == "held":
+        raise GenerationError(f"case {draft.id} closes as resolved with a deposit held")
+    run.add_row("guarantor", tuple(guarantor))
+    run.add_row("deposit", tuple(deposit))
+
+
+def as_json_text(fields: str, reason: str) -> str:
+    """A deposit's event fields (JSON text without braces) and a reason, as one JSON object."""
+    return f"{{{fields},{as_json({'reason': reason})[1:]}"
+
+
 # The steps that write a case's history, in order. Add one by appending a function step(draft, run).
 HISTORY_STEPS: list[Callable[[CaseDraft, Run], None]] = [
     history_open,
@@ -825,4 +905,5 @@ HISTORY_STEPS: list[Callable[[CaseDraft, Run], None]] = [
     history_ladder,
     history_survey,
     history_risk_factors,
+    history_guarantees,
 ]

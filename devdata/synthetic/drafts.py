@@ -11,6 +11,7 @@ from datetime import timedelta
 from functools import lru_cache
 
 from cases import services, workflows
+from config.crypto import encrypt
 
 from .encoding import _EPOCH, as_json, cents_text, day_text
 from .register import Known, PartyRef
@@ -114,8 +115,9 @@ class TermDraft:
     paid: int = 0  # Cents recorded as paid so far.
 
     def payload(self) -> dict:
-        """As services._term_payload writes a term into `agreement_recorded`."""
-        data: dict[str, str | list[dict[str, str]]] = {"kind": self.kind, "description": self.description}
+        """As services._term_payload writes a term into `agreement_recorded`, the description encrypted as the
+        timeline's field stores it (config.crypto)."""
+        data: dict[str, str | list[dict[str, str]]] = {"kind": self.kind, "description": encrypt(self.description)}
         if self.amount is not None:
             data["amount"] = f"{self.amount}.00"
             data["currency"] = self.currency

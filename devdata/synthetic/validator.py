@@ -69,6 +69,11 @@ class _DraftFacts:
     def screening_pending(self) -> bool:
         return False  # Drafted terms are lawful by construction: none is ever held for review.
 
+    def deposits_open(self) -> bool:
+        # Deposits are drafted after the workflow (drafting.history_guarantees), each one still held at the end
+        # returned just before it: that step refuses a resolved case left with a deposit held.
+        return False
+
 
 def check_move(draft: CaseDraft, to: str, *, at: int, reason: str, outcome: str) -> workflows.Transition:
     """The transition of the draft's forum kind from its state to `to`, if services.case_transition would

@@ -39,6 +39,8 @@ from cases.models import (
     CaseRiskFactor,
     ComplianceCheck,
     ComplianceConflict,
+    Deposit,
+    Guarantor,
     Instalment,
     LadderMove,
     Party,
@@ -48,6 +50,7 @@ from cases.models import (
     Survey,
     Term,
 )
+from config import crypto
 from deliberation.models import DialogueSession, Participant, SessionEvent
 
 from .encoding import _DAYS, _EPOCH, _HMS, _HMS_COPY, DAY, cents_text, day_text
@@ -106,7 +109,7 @@ class IdPool:
 
 # --- Rows and where they go ----------------------------------------------------------------------------
 
-INT, OPT_INT, KEY, TEXT, TS, DATE, JSON, AMOUNT, UUID, BOOL, CENTS = range(11)
+INT, OPT_INT, KEY, TEXT, TS, DATE, JSON, AMOUNT, UUID, BOOL, CENTS, ENC, ENC_JSON = range(13)
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,8 @@ class Table:
     INT an int, OPT_INT an int or None, KEY a string needing no escaping (a choice's value, a reference),
     TEXT any string, TS epoch seconds (UTC) or None, DATE days since the epoch or None, JSON JSON text,
     AMOUNT whole currency units or None, CENTS an amount in cents or None, UUID 32 hex digits, BOOL a bool.
+    ENC any string and ENC_JSON JSON text, both written encrypted (config.crypto: the models' EncryptedTextField
+    and EncryptedJSONField), as Fernet tokens that need no escaping.
     A table without `id` lets the database number its rows: nothing the generator writes points at them."""
 
     key: str
@@ -129,14 +134,14 @@ class Table:
 
 TABLES = (
     Table("case", Case, (
-        ("id", INT), ("reference", KEY), ("forum_id", INT), ("kind", KEY), ("title", TEXT), ("summary", TEXT),
+        ("id", INT), ("reference", KEY), ("forum_id", INT), ("kind", KEY), ("title", TEXT), ("summary", ENC),
         ("dispute_type", KEY), ("risk_level", KEY), ("offence_class", KEY), ("state", KEY), ("rung_id", INT),
         ("version", INT), ("last_seq", INT), ("outcome", KEY), ("opened_at", TS), ("closed_at", TS),
         ("review_due", DATE), ("truce_expires", DATE), ("referral_source", KEY), ("fir_number", TEXT),
         ("opened_by_id", OPT_INT), ("monitor_id", OPT_INT),
     )),
     Table("party", Party, (
-        ("id", INT), ("name", TEXT), ("kind", KEY), ("pseudonym", KEY), ("forum_id", INT), ("name_key", TEXT),
+        ("id", INT), ("name", ENC), ("kind", KEY), ("pseudonym", KEY), ("forum_id", INT), ("name_key", KEY),
     )),
     Table("case_party", CaseParty, (("case_id", INT), ("party_id", INT), ("role", KEY))),
     Table("agreement", Agreement, (
@@ -144,12 +149,12 @@ TABLES = (
         ("finalised_at", TS),
     )),
     Table("term", Term, (
-        ("id", INT), ("agreement_id", INT), ("position", INT), ("kind", KEY), ("description", TEXT),
+        ("id", INT), ("agreement_id", INT), ("position", INT), ("kind", KEY), ("description", ENC),
         ("amount", AMOUNT), ("currency", KEY), ("due", DATE),
     )),
     Table("instalment", Instalment, (("term_id", INT), ("number", INT), ("due_on", DATE), ("amount", CENTS))),
     Table("check", ComplianceCheck, (
-        ("id", INT), ("term_id", INT), ("case_id", INT), ("status", KEY), ("notes", TEXT), ("observed_at", TS),
+        ("id", INT), ("term_id", INT), ("case_id", INT), ("status", KEY), ("notes", ENC), ("observed_at", TS),
         ("recorded_at", TS), ("recorded_by_id", OPT_INT), ("idempotency_key", UUID), ("paid", CENTS),
     )),
     Table("conflict", ComplianceConflict, (
@@ -165,6 +170,15 @@ TABLES = (
         ("would_use_again", BOOL), ("recorded_at", TS), ("recorded_by_id", OPT_INT),
     )),
     Table("risk_factor", CaseRiskFactor, (("case_id", INT), ("factor", INT), ("tagged_at", TS), ("tagged_by_id", OPT_INT))),
+    Table("guarantor", Guarantor, (
+        ("id", INT), ("case_id", INT), ("name", ENC), ("stands_for", KEY), ("guarantees", ENC), ("status", KEY),
+        ("recorded_by_id", OPT_INT), ("recorded_at", TS), ("called_at", TS), ("reason", TEXT),
+    )),
+    Table("deposit", Deposit, (
+        ("id", INT), ("case_id", INT), ("kind", KEY), ("description", ENC), ("amount", AMOUNT), ("currency", KEY),
+        ("held_by", ENC), ("deposited_by", KEY), ("received_at", DATE), ("status", KEY), ("settled_at", TS),
+        ("reason", TEXT), ("recorded_by_id", OPT_INT), ("recorded_at", TS),
+    )),
     Table("event", CaseEvent, (
         ("case_id", INT), ("seq", INT), ("kind", KEY), ("actor_id", OPT_INT), ("at", TS), ("data", JSON),
     )),
@@ -177,7 +191,7 @@ TABLES = (
         ("floor_only", BOOL), ("priority_first", BOOL), ("turn_seconds", OPT_INT), ("last_seq", INT),
     )),
     Table("participant", Participant, (
-        ("id", INT), ("session_id", INT), ("user_id", INT), ("role", KEY), ("display_name", TEXT),
+        ("id", INT), ("session_id", INT), ("user_id", INT), ("role", KEY), ("display_name", ENC),
         ("priority", BOOL), ("connections", INT), ("hand_raised_at", TS), ("joined_at", TS),
     )),
     Table("ladder_move", LadderMove, (
@@ -185,7 +199,7 @@ TABLES = (
         ("stay_bucket", OPT_INT), ("first_up", BOOL), ("came_down", BOOL),
     )),
     Table("session_event", SessionEvent, (
-        ("session_id", INT), ("seq", INT), ("kind", KEY), ("actor_id", OPT_INT), ("client_id", KEY), ("data", JSON),
+        ("session_id", INT), ("seq", INT), ("kind", KEY), ("actor_id", OPT_INT), ("client_id", KEY), ("data", ENC_JSON),
         ("at", TS),
     )),
 )  # fmt: skip
@@ -213,7 +227,17 @@ _COPY_FORMAT: dict[int, Callable[[Any], str]] = {
     UUID: lambda v: v,
     BOOL: lambda v: "t" if v else "f",
     CENTS: lambda v: "\\N" if v is None else cents_text(v),
+    ENC: lambda v: _ENCRYPT[0](v),
+    ENC_JSON: lambda v: _ENCRYPT[0](v),
 }
+
+# How ENC values are written in the current batch: encrypted (a token needs no escaping), or with
+# SULH_ENCRYPTION=off as plain text, escaped. Set by copy_text, as the settings may change between runs.
+_ENCRYPT: list[Callable[[str], str]] = [_copy_text]
+
+
+def _encryptor() -> Callable[[str], str]:
+    return crypto.encryptor() if crypto.enabled() else _copy_text
 
 
 # How each kind of value is written into a line, as an expression on the row `r` (see _line_format).
@@ -229,6 +253,8 @@ _COPY_EXPRESSION = {
     JSON: "{r[%d] if B not in r[%d] else r[%d].replace(B, BB)}",
     BOOL: "{'t' if r[%d] else 'f'}",
     CENTS: "{N if r[%d] is None else C(r[%d])}",
+    ENC: "{E[0](r[%d])}",
+    ENC_JSON: "{E[0](r[%d])}",
 }
 _LINE_FORMATS: dict[str, Callable[[tuple], str]] = {}
 
@@ -242,7 +268,7 @@ def _line_format(table: Table) -> Callable[[tuple], str]:
         fields = [_COPY_EXPRESSION[kind].replace("%d", str(i)) for i, (_name, kind) in enumerate(table.columns)]
         source = 'lambda r: f"' + "\\t".join(fields) + '\\n"'
         scope = {"N": "\\N", "F": _COPY_FORMAT, "D": _DAYS, "H": _HMS_COPY, "C": cents_text, "DAY": DAY}
-        scope.update({"TEXT": TEXT, "B": "\\", "BB": "\\\\"})
+        scope.update({"TEXT": TEXT, "B": "\\", "BB": "\\\\", "E": _ENCRYPT})
         line = _LINE_FORMATS[table.key] = eval(source, scope)  # noqa: S307 (our own source, from the kinds above)
     return line
 
@@ -251,6 +277,7 @@ def copy_text(table: Table, rows: Sequence[tuple]) -> str:
     """The rows in COPY's text format. Formatting by hand is several times faster than psycopg adapting each
     value, which matters at millions of rows: ints and keys go in as they are, the rest as _COPY_FORMAT
     writes them."""
+    _ENCRYPT[0] = _encryptor()
     return "".join(map(_line_format(table), rows))
 
 
@@ -386,6 +413,7 @@ _ORM_VALUE: dict[int, Callable[[Any], object]] = {
     CENTS: lambda v: None if v is None else Decimal(cents_text(v)),
     UUID: lambda v: uuid.UUID(v),
     JSON: json.loads,
+    ENC_JSON: json.loads,  # The model's field encrypts.
 }
 
 

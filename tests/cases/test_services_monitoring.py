@@ -26,7 +26,8 @@ from cases.models import (
 )
 from tests.factories import ForumFactory
 
-pytestmark = pytest.mark.django_db
+# These tests replay months of work with one API client (time_machine): see tokens_outlive_the_simulation.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tokens_outlive_the_simulation")]
 
 INSTALMENT_TERMS = [
     {"kind": "apology", "description": "The second family apologises publicly at the mosque."},

@@ -21,7 +21,8 @@ from cases.models import Case, Reminder
 from reports import selectors as report_selectors
 from tests.cases.test_services_escalation import climb
 
-pytestmark = pytest.mark.django_db
+# These tests replay months of work with one API client (time_machine): see tokens_outlive_the_simulation.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tokens_outlive_the_simulation")]
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 

@@ -12,7 +12,7 @@ The guards, per CONTRACT.md section 4:
 - leaving it forward makes the agreement final, which waits while a term is under legal review
   (`screening_pending`, CONTRACT.md section 6);
 - closing needs an outcome (`outcome_required`), and closing as resolved needs every term met
-  (`compliance_open`);
+  (`compliance_open`) and no deposit still held (`deposit_open`, issue 19);
 - the exits need a reason (`reason_required`), and so do the back moves (a truce renewed or breached, a
   re-hearing on appeal: the move names why).
 """
@@ -33,11 +33,12 @@ AGREEMENT = "agreement_missing"
 OUTCOME = "outcome_required"
 COMPLIANCE = "compliance_open"
 SCREENING = "screening_pending"
+DEPOSIT = "deposit_open"
 
 FORWARD = ("forward", frozenset({OFFENCE}))
 INTO_AGREEMENT = ("forward", frozenset({OFFENCE, AGREEMENT}))
 FINALISING = ("forward", frozenset({OFFENCE, SCREENING}))
-CLOSING = ("forward", frozenset({OFFENCE, OUTCOME, COMPLIANCE}))
+CLOSING = ("forward", frozenset({OFFENCE, OUTCOME, COMPLIANCE, DEPOSIT}))
 BACK = ("back", frozenset({OFFENCE, REASON}))
 EXIT = ("exit", frozenset({REASON}))
 
@@ -224,6 +225,10 @@ class Facts:
     terms: bool = True
     met: bool = True
     pending: bool = False
+    deposits: bool = False
+
+    def deposits_open(self) -> bool:
+        return self.deposits
 
     def has_agreement_terms(self) -> bool:
         return self.terms
@@ -243,9 +248,10 @@ FAILING = {
     SCREENING: Facts(pending=True),
     OUTCOME: Facts(outcome=""),
     COMPLIANCE: Facts(met=False),
+    DEPOSIT: Facts(deposits=True),
 }
 # The order in which a move's guards are asked: the first refusal is the one a client sees.
-ORDER = [OFFENCE, REASON, AGREEMENT, SCREENING, OUTCOME, COMPLIANCE]
+ORDER = [OFFENCE, REASON, AGREEMENT, SCREENING, OUTCOME, COMPLIANCE, DEPOSIT]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -263,9 +269,17 @@ def test_check_refuses_each_move_with_exactly_its_guards(kind):
             # Everything wrong at once: the refusals come in ORDER. Without an outcome there is nothing to
             # be compliant for; with "resolved" the outcome is fine and compliance is what is missing.
             no_outcome = Facts(
-                offence_class="non_compoundable", reason="", outcome="", terms=False, met=False, pending=True
+                offence_class="non_compoundable",
+                reason="",
+                outcome="",
+                terms=False,
+                met=False,
+                pending=True,
+                deposits=True,
             )
-            assert workflow.check(source, target, no_outcome) == [g for g in ORDER if g in guards - {COMPLIANCE}]
+            assert workflow.check(source, target, no_outcome) == [
+                g for g in ORDER if g in guards - {COMPLIANCE, DEPOSIT}
+            ]
             resolved = dataclasses.replace(no_outcome, outcome="resolved")
             assert workflow.check(source, target, resolved) == [g for g in ORDER if g in guards - {OUTCOME}]
 
@@ -273,7 +287,7 @@ def test_check_refuses_each_move_with_exactly_its_guards(kind):
 def test_check_outcomes_other_than_resolved_close_without_compliance():
     workflow = workflow_for("jirga")
     for outcome in ("partly_resolved", "breakdown"):
-        assert workflow.check("implementation", "closed", Facts(outcome=outcome, met=False)) == []
+        assert workflow.check("implementation", "closed", Facts(outcome=outcome, met=False, deposits=True)) == []
     assert workflow.check("implementation", "closed", Facts(outcome="resolved", met=False)) == [COMPLIANCE]
     # An exit's outcome is its own: "withdrawn" is no closing outcome.
     assert workflow.check("implementation", "closed", Facts(outcome="withdrawn")) == [OUTCOME]
@@ -312,7 +326,7 @@ def test_a_new_declaration_gets_forward_back_and_exit_moves():
     # Closing straight from the agreement's state makes the agreement final too.
     assert table(with_agreement, "deed")[0] == (
         "closed",
-        ("forward", frozenset({OFFENCE, SCREENING, OUTCOME, COMPLIANCE})),
+        ("forward", frozenset({OFFENCE, SCREENING, OUTCOME, COMPLIANCE, DEPOSIT})),
     )
 
 

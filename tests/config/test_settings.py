@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from cryptography.fernet import Fernet
 
 from tests.conftest import ROOT
 
@@ -29,7 +30,7 @@ print(json.dumps({
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "DJANGO_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "DJANGO_", "SULH_"))}
     env["DJANGO_SETTINGS_MODULE"] = "config.settings"
     env.update(extra)
     return env
@@ -85,8 +86,10 @@ def test_production_needs_a_secret_key():
 
 def test_check_deploy_is_clean_in_production_settings():
     env = clean_env(
-        DJANGO_DEBUG="0", DJANGO_SECRET_KEY=secrets.token_urlsafe(50), DJANGO_ALLOWED_HOSTS="sulh.example.org"
-    )
+        DJANGO_DEBUG="0", DJANGO_SECRET_KEY=secrets.token_urlsafe(50), DJANGO_ALLOWED_HOSTS="sulh.example.org",
+        # Encryption at rest needs its own keys in production (config/crypto.py; tests/config/test_encryption.py).
+        SULH_ENCRYPTION_KEYS=Fernet.generate_key().decode(), SULH_HASH_KEY=secrets.token_hex(32),
+    )  # fmt: skip
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,

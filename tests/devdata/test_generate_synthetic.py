@@ -30,8 +30,10 @@ from cases.models import (
     CaseRiskFactor,
     ComplianceCheck,
     ComplianceConflict,
+    Deposit,
     DueItem,
     Forum,
+    Guarantor,
     Instalment,
     Membership,
     Party,
@@ -56,7 +58,8 @@ EVENT_KINDS = {
     "opened", "transitioned", "agreement_recorded", "agreement_finalised", "compliance_checked", "breach_recorded",
     "prohibited_term_blocked", "escalated", "de_escalated", "session_started", "session_ended", "monitor_assigned",
     "compliance_conflict", "compliance_conflict_reviewed", "recurrence_linked", "recurrence_confirmed",
-    "recurrence_rejected", "survey_recorded", "risk_factors_tagged",
+    "recurrence_rejected", "survey_recorded", "risk_factors_tagged", "guarantor_added", "deposit_received",
+    "guarantor_called", "deposit_forfeited", "deposit_returned",
 }  # fmt: skip
 SURVEYED_ROLES = {"first_party", "second_party", "victim"}  # As services.survey_record asks them.
 FIRST, SECOND = "first_party", "second_party"
@@ -82,6 +85,8 @@ class Monitoring:
     monitors: dict[int, str] = field(default_factory=dict)  # user id → username
     references: dict[int, str] = field(default_factory=dict)  # case id → reference, of every case
     risk_factors: dict[int, tuple] = field(default_factory=dict)  # factor → (tagged_at, tagged_by_id)
+    guarantors: dict[int, Guarantor] = field(default_factory=dict)  # By id.
+    deposits: dict[int, Deposit] = field(default_factory=dict)  # By id.
 
 
 def history_problems(case: Case, events: list[CaseEvent], agreement: Agreement | None, terms: list[Term],
@@ -117,6 +122,9 @@ def history_problems(case: Case, events: list[CaseEvent], agreement: Agreement |
     survey_of = {more.parties[s.party_id][1]: s for s in more.surveys if s.party_id in more.parties}
     monitor, reviewed, decided, surveyed, linked = None, 0, [], [], 0
     tags: dict[int, tuple] = {}  # factor → (at, actor) of the event that added it
+    held: set[int] = set()  # Deposits received and neither forfeited nor returned (cases.services.guarantees).
+    guarantee_events: dict[int, str] = {}  # deposit or guarantor id (signed: guarantors negative) → last event
+    breached = False
     for i, event in enumerate(events):
         data = event.data
         expect(event.kind in EVENT_KINDS, f"unknown event kind {event.kind}")
@@ -143,6 +151,7 @@ def history_problems(case: Case, events: list[CaseEvent], agreement: Agreement |
             if target == "closed":
                 expect(data["outcome"] in ("resolved", "partly_resolved", "breakdown"), "closed without an outcome")
             if data.get("outcome") == "resolved":
+                expect(not held, "closed as resolved with a deposit held")
                 statuses = {status for _at, _id, status in latest.values()}
                 expect(set(latest) == term_ids and statuses == {"met"}, "resolved with a term not met")
             state = target
@@ -179,6 +188,7 @@ def history_problems(case: Case, events: list[CaseEvent], agreement: Agreement |
                 if check.term_id not in latest or (check.observed_at, check.pk) > latest[check.term_id][:2]:
                     latest[check.term_id] = (check.observed_at, check.pk, check.status)
             else:
+                breached = True
                 j = i - 2 if events[i - 1].kind == "compliance_conflict" else i - 1
                 expect(data["status"] == "breached" and events[j].kind == "compliance_checked" and events[j].data == data,
                        "breach without its check")  # fmt: skip
@@ -196,6 +206,25 @@ def history_problems(case: Case, events: list[CaseEvent], agreement: Agreement |
                    "a review does not match its conflict")  # fmt: skip
             expect(event.actor_id in more.facilitators, "a conflict reviewed by someone not a facilitator")
             reviewed += 1
+        elif event.kind in ("guarantor_added", "guarantor_called", "deposit_received", "deposit_forfeited",
+                            "deposit_returned"):  # fmt: skip
+            expect(event.actor_id in more.facilitators, f"{event.kind} by someone not a facilitator")
+            expect(event.kind == "deposit_returned" or state not in ENDED, f"{event.kind} after the case ended")
+            expect(not any(isinstance(v, str) and v.startswith("gAAAAA") for v in data.values()), "a name in an event")
+            if event.kind in ("guarantor_called", "deposit_forfeited"):
+                expect(breached and bool(data.get("reason")), f"{event.kind} without a breach or a reason")
+            if event.kind.startswith("guarantor"):
+                row = more.guarantors.get(data["guarantor"])
+                expect(row is not None and row.stands_for == data["stands_for"], "a guarantor event without its row")
+                guarantee_events[-data["guarantor"]] = event.kind
+            else:
+                row = more.deposits.get(data["deposit"])
+                expect(row is not None and row.kind == data["kind"] and row.deposited_by == data["deposited_by"]
+                       and data["amount"] == (None if row.amount is None else str(row.amount)),
+                       "a deposit event does not match its row")  # fmt: skip
+                expect((event.kind == "deposit_received") != (data["deposit"] in held), "a deposit settled twice")
+                (held.add if event.kind == "deposit_received" else held.discard)(data["deposit"])
+                guarantee_events[data["deposit"]] = event.kind
         elif event.kind == "risk_factors_tagged":
             expect(event.actor_id in more.facilitators, "risk factors tagged by someone not a facilitator")
             expect(state not in ENDED, "risk factors tagged after the case ended")
@@ -259,6 +288,12 @@ def history_problems(case: Case, events: list[CaseEvent], agreement: Agreement |
     expect(monitor == (more.monitors.get(case.monitor_id) if case.monitor_id else None),
            "the case's monitor is not the one last assigned")  # fmt: skip
     expect(more.risk_factors == tags, "the risk factor rows are not the ones the events tagged")
+    last_status = {"deposit_received": "held", "deposit_forfeited": "forfeited", "deposit_returned": "returned",
+                   "guarantor_added": "active", "guarantor_called": "called"}  # fmt: skip
+    rows = {pk: row.status for pk, row in more.deposits.items()}
+    rows.update({-pk: row.status for pk, row in more.guarantors.items()})
+    expect(rows == {pk: last_status[kind] for pk, kind in guarantee_events.items()},
+           "the guarantee rows are not what their events left")  # fmt: skip
     expect(reviewed == sum(c.reviewed_at is not None for c in more.conflicts), "a reviewed conflict without its event")
     expect(all((c.reviewed_at is None) == (c.reviewed_by_id is None) for c in more.conflicts), "half a review")
     expect(linked == (1 if more.recurrences else 0), "recurrence rows without their one event")
@@ -464,6 +499,10 @@ def all_problems(*, now: datetime | None = None) -> list[str]:
         more[survey.case_id].surveys.append(survey)
     for tag in CaseRiskFactor.objects.all():
         more[tag.case_id].risk_factors[tag.factor] = (tag.tagged_at, tag.tagged_by_id)
+    for guarantor in Guarantor.objects.all():
+        more[guarantor.case_id].guarantors[guarantor.pk] = guarantor
+    for deposit in Deposit.objects.all():
+        more[deposit.case_id].deposits[deposit.pk] = deposit
     for case_id, party_id, role, pseudonym in CaseParty.objects.values_list("case_id", "party_id", "role",
                                                                            "party__pseudonym"):  # fmt: skip
         more[case_id].parties[party_id] = (role, pseudonym)
@@ -537,6 +576,11 @@ def digest() -> str:
     check_key = dict(ComplianceCheck.objects.values_list("id", "idempotency_key"))
     reference = dict(Case.objects.values_list("id", "reference"))
     agreement_case = dict(Agreement.objects.values_list("id", "case_id"))
+    # A guarantee by its case and when it was recorded (the generator writes at most one of each per case).
+    guarantor_key = {pk: (ref, str(at)) for pk, ref, at in Guarantor.objects.values_list("id", "case__reference",
+                                                                                         "recorded_at")}  # fmt: skip
+    deposit_key = {pk: (ref, str(at)) for pk, ref, at in Deposit.objects.values_list("id", "case__reference",
+                                                                                     "recorded_at")}  # fmt: skip
     from deliberation.models import DialogueSession, SessionEvent
 
     session_key = {
@@ -566,7 +610,8 @@ def digest() -> str:
         for key, replace in (("agreement", lambda v: reference[agreement_case[v]]), ("term", term_position.get),
                              ("check", lambda v: str(check_key[v])), ("session", session_key.get),
                              ("other", lambda v: str(check_key[v])), ("conflicts_with", checks_of),
-                             ("earlier", cases_of), ("case", reference.get)):  # fmt: skip
+                             ("earlier", cases_of), ("case", reference.get), ("guarantor", guarantor_key.get),
+                             ("deposit", deposit_key.get)):  # fmt: skip
             if key in data:
                 data[key] = replace(data[key])
         actor = event.actor.username if event.actor else None

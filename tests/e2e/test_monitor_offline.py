@@ -62,7 +62,7 @@ def open_monitor_page(page, base_url: str) -> None:
     log_in(page, base_url, "bob")
     page.goto(f"{base_url}/monitor/")
     expect(page.locator("h1")).to_have_text("Checks due")
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=20000)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=20000)
     assert page.evaluate("navigator.serviceWorker.ready.then(r => r.active.state)") == "activated"
     expect(page.locator("#connection")).to_have_attribute("data-state", "online")
 

@@ -23,6 +23,8 @@ SIMPLE_KINDS = {
     "recurrence_linked": "recurrences",
     "prohibited_term_blocked": "prohibited_blocked",
     "session_started": "sessions",
+    "deposit_forfeited": "deposits_forfeited",
+    "guarantor_called": "guarantors_called",
 }
 
 

@@ -22,7 +22,8 @@ from tests.cases.test_services_monitoring import survey_body
 from tests.factories import ForumFactory, UserFactory
 from tests.reports.pattern_totals import raw_rows, recount, summary_tables
 
-pytestmark = pytest.mark.django_db
+# These tests replay months of work with one API client (time_machine): see tokens_outlive_the_simulation.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tokens_outlive_the_simulation")]
 
 UTC = dt.UTC
 SWARA = "The offender's family gives a girl in marriage to the victim's family (swara)."

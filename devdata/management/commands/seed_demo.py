@@ -1,6 +1,7 @@
 """`python manage.py seed_demo [--password P]` (CONTRACT.md section 2)."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from devdata import demo
@@ -27,7 +28,11 @@ class Command(BaseCommand):
                 return
             if password == demo.DEFAULT_PASSWORD:
                 raise CommandError("With DJANGO_DEBUG=0 the demo users need a password of your own, not the demo's.")
-        logins = demo.seed(password=password or demo.DEFAULT_PASSWORD, reset_passwords=password is not None)
+        try:
+            # Every new or reset password goes through AUTH_PASSWORD_VALIDATORS (accounts.services.user_ensure).
+            logins = demo.seed(password=password or demo.DEFAULT_PASSWORD, reset_passwords=password is not None)
+        except ValidationError as exc:
+            raise CommandError("The password was refused: " + " ".join(exc.messages)) from None
         published = set(demo.users_with_the_published_password())
         self.stdout.write(self.style.SUCCESS("Demo data ready. Log in at /login/ with:"))
         for login in logins:

@@ -19,6 +19,15 @@ function clock(iso) {
   }
 }
 
+/** Names as a list in the page's language ("A, B and C"). */
+function listOf(names) {
+  try {
+    return new Intl.ListFormat(document.documentElement.lang || undefined, { type: "conjunction" }).format(names);
+  } catch (error) {
+    return names.join(", ");
+  }
+}
+
 /** Replace a list's items only when what they show changed (keeps focus and clicks steady). */
 function fill(list, signature, build) {
   if (!list || list.dataset.signature === signature) { return; }
@@ -35,6 +44,9 @@ export function createView(root, t, isFacilitator) {
   let drawn = null; // The state last drawn (the countdown ticks on it).
   let countdownTimer = null;
   const pendingLines = new Map(); // client_id → its "waiting to send" line.
+  // Comings and goings in a row (a reload, a phone changing networks, people arriving) are drawn as one line,
+  // {line, actors: Map(participant id → {name, first, last})}; each event keeps its own hidden line.
+  let presence = null;
 
   const nameOf = (state, id) => {
     if (id === null || id === undefined) { return t("someone"); }
@@ -125,6 +137,10 @@ export function createView(root, t, isFacilitator) {
         const text = state.proposalTexts.get(data.proposal);
         return text ? `${outcome} — ${text}` : outcome;
       }
+      case "screening_reviewed": {
+        const text = state.proposalTexts.get(data.proposal) || t("term_n", { n: data.term_position });
+        return t(data.decision === "prohibited" ? "ev_screening_prohibited" : "ev_screening_lawful", { text });
+      }
       case "started": return t("ev_started");
       case "ended": return t("ev_ended");
       case "mode_set": return t("ev_mode_set");
@@ -134,10 +150,48 @@ export function createView(root, t, isFacilitator) {
     }
   }
 
+  /** One sentence for a run of joined/left events: "X reconnected.", "3 people joined: A, B and C." */
+  function presenceText(actors) {
+    const joined = [];
+    const left = [];
+    const others = [];
+    for (const { name, first, last } of actors.values()) {
+      if (first === last) {
+        (last === "joined" ? joined : left).push(name);
+      } else {
+        others.push(t(first === "left" ? "ev_reconnected" : "ev_joined_and_left", { name }));
+      }
+    }
+    const sentences = [];
+    if (joined.length === 1) { sentences.push(t("ev_joined", { name: joined[0] })); }
+    if (joined.length > 1) { sentences.push(t("ev_many_joined", { count: joined.length, names: listOf(joined) })); }
+    if (left.length === 1) { sentences.push(t("ev_left", { name: left[0] })); }
+    if (left.length > 1) { sentences.push(t("ev_many_left", { count: left.length, names: listOf(left) })); }
+    return [...sentences, ...others].join(" ");
+  }
+
+  function addPresence(list, line, event, state) {
+    if (!presence) {
+      const summary = h("li", { class: "transcript-line muted presence-summary", "data-presence": "" },
+        h("time", { datetime: event.at }, clock(event.at)), h("span", { class: "body" }));
+      list.insertBefore(summary, list.querySelector(":scope > .pending"));
+      presence = { line: summary, actors: new Map() };
+    }
+    const key = event.actor === null || event.actor === undefined ? `seq-${event.seq}` : event.actor;
+    // Isolated (FSI … PDI), so a name in another direction does not reorder the sentence around it.
+    const name = `\u2068${(event.kind === "joined" && event.data && event.data.name) || nameOf(state, event.actor)}\u2069`;
+    const known = presence.actors.get(key);
+    presence.actors.set(key, { name, first: known ? known.first : event.kind, last: event.kind });
+    presence.line.querySelector(".body").textContent = presenceText(presence.actors);
+    line.hidden = true;
+  }
+
   /** The transcript's line for an event, drawn with the state that includes it. */
   function addLine(event, state) {
     const list = byId("transcript");
     if (!list) { return; }
+    const comingOrGoing = event.kind === "joined" || event.kind === "left";
+    if (!comingOrGoing) { presence = null; }
     const said = event.kind === "said";
     const classes = ["transcript-line", `kind-${event.kind}`];
     if (!said && !["proposed", "proposal_decided"].includes(event.kind)) { classes.push("muted"); }
@@ -152,6 +206,7 @@ export function createView(root, t, isFacilitator) {
     );
     // Confirmed lines go above the ones still waiting to be sent.
     list.insertBefore(line, list.querySelector(":scope > .pending"));
+    if (comingOrGoing) { addPresence(list, line, event, state); }
     keepScrolled(list);
   }
 
@@ -178,6 +233,8 @@ export function createView(root, t, isFacilitator) {
       element.dataset.status = status;
       element.textContent = t(`status_${status}`);
     }
+    const waiting = byId("waiting");
+    if (waiting) { waiting.hidden = status !== "scheduled"; }
     const start = byId("start-form");
     const end = byId("end-form");
     if (start) { start.hidden = status !== "scheduled"; }
@@ -282,14 +339,15 @@ export function createView(root, t, isFacilitator) {
         h("p", { class: "tally muted small" }, t("tally", counts)),
         Object.keys(p.responses).length
           ? h("ul", { class: "stances" }, ...Object.entries(p.responses).map(([id, stance]) => h(
-            "li", { "data-participant": id, "data-stance": stance }, `${nameOf(state, Number(id))}: ${t(stance)}`,
+            "li", { "data-participant": id, "data-stance": stance }, t(`stance_${stance}`, { name: nameOf(state, Number(id)) }),
           )))
           : null,
         voting
           ? h("div", { class: "stance-buttons" }, ...STANCES.map((stance) => h(
             "button",
-            { type: "button", class: `stance stance-${stance}`, "data-respond": p.id, "data-stance": stance, "aria-pressed": String(mine === stance) },
-            t(stance),
+            { type: "button", class: `stance stance-${stance}`, "data-respond": p.id, "data-stance": stance, "aria-pressed": String(mine === stance), title: t(`term_${stance}`) },
+            h("span", { class: "stance-words" }, t(stance)),
+            h("small", { class: "stance-term" }, t(`term_${stance}`)),
           )))
           : null,
       );
