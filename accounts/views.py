@@ -158,14 +158,18 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
-    """Django's own (the validators of AUTH_PASSWORD_VALIDATORS apply; the other sessions of the user end)."""
+    """Django's own (the validators of AUTH_PASSWORD_VALIDATORS apply; the other sessions of the user end), and
+    the user's API tokens are revoked too: a password changed because it leaked leaves nothing working that was
+    obtained with it."""
 
     template_name = "registration/password_change.html"
     success_url = reverse_lazy("account")
 
     def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        services.token_revoke(user=form.user)
         messages.success(self.request, _("Your password was changed."))
-        return super().form_valid(form)
+        return response
 
 
 def admin_login(request: HttpRequest) -> HttpResponseBase:

@@ -38,6 +38,16 @@ def test_a_user_changes_their_own_password(client, world):
     assert client.get("/account/").status_code == 200
 
 
+def test_changing_the_password_revokes_the_users_api_tokens(client, world):
+    token = services.token_issue(user=world.alice).key
+    others = services.token_issue(user=world.bob).key
+    client.force_login(world.alice)
+    client.post("/account/password/", {"old_password": PASSWORD, "new_password1": STRONG, "new_password2": STRONG})
+    client.logout()
+    assert client.get("/api/forums/", HTTP_AUTHORIZATION=f"Token {token}").status_code == 401
+    assert client.get("/api/forums/", HTTP_AUTHORIZATION=f"Token {others}").status_code == 200
+
+
 def test_a_weak_new_password_is_refused_with_the_reason(client, world):
     client.force_login(world.alice)
     response = client.post(
