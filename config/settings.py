@@ -401,9 +401,9 @@ SECURE_HSTS_PRELOAD = not DEBUG
 
 # --- Encryption at rest (config/crypto.py) ------------------------------------------------------
 # Comma-separated Fernet keys, the current one first (older ones decrypt until rotate_encryption_key has run),
-# and the key of the keyed hash of party names. Never in the database. Without them (development, tests) both
-# are derived from SECRET_KEY; `check --deploy` refuses that. SULH_ENCRYPTION=off stores plain text: for
-# bench/bench_encryption.py only, and refused by `check --deploy` too.
+# and the key of the keyed hash of party names. Never in the database. Without them both are derived from
+# SECRET_KEY (and SECRET_KEY_FALLBACKS, to decrypt); production should set its own. SULH_ENCRYPTION=off stores
+# plain text: for bench/bench_encryption.py only, and refused by `check --deploy`.
 SULH_ENCRYPTION_KEYS = env.list("SULH_ENCRYPTION_KEYS", default=[])
 SULH_HASH_KEY = env.str("SULH_HASH_KEY", default="")
 SULH_ENCRYPTION = env_bool("SULH_ENCRYPTION", True)
