@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
+from config.degraded import outage
 from config.errors import SulhError
 
 from .models import Forum, Settlement
@@ -63,9 +63,6 @@ SPOKEN_LANGUAGES = [code for code, _name in settings.LANGUAGES] + list(OTHER_LAN
 def language_name(code: str) -> str:
     """The language's name in the active language."""
     return str(dict(settings.LANGUAGES).get(code) or OTHER_LANGUAGES.get(code) or code)
-
-
-logger = logging.getLogger(__name__)
 
 
 class VerifyThrottled(SulhError):
@@ -200,7 +197,7 @@ def verify_allowed(request: HttpRequest) -> bool:
     try:
         cache.add(key, 0, timeout=90)
         count = cache.incr(key)
-    except Exception:  # noqa: BLE001 - the cache is down: verification must not go down with it
-        logger.warning("Settlement verification is not throttled: its cache does not answer")
+    except Exception as error:  # noqa: BLE001 - the cache is down: verification must not go down with it
+        outage("The settlement verification's cache", error, consequence="settlement verification is not throttled")
         return True
     return int(count) <= int(getattr(settings, "SETTLEMENT_VERIFY_PER_MINUTE", VERIFY_PER_MINUTE))

@@ -32,15 +32,16 @@ LOG_EVERY = 60.0
 _logged_at: dict[str, float] = {}
 
 
-def outage(what: str, exc: BaseException) -> None:
-    """Log that `what` is unreachable and Sulh carries on without it: one line, at most once a minute per process."""
+def outage(what: str, exc: BaseException, *, consequence: str = "carrying on without it") -> None:
+    """Log that `what` is unreachable and what Sulh does meanwhile: one line, at most once a minute per process.
+    The one outage log of every part that fails open (the cache, the throttles, the channel layer, the broker)."""
     now = time.monotonic()
     last = _logged_at.get(what)
     if last is not None and now - last < LOG_EVERY:
         return
     _logged_at[what] = now
     reason = str(exc).splitlines()[0][:200] if str(exc) else ""
-    logger.warning("%s unreachable, carrying on without it: %s %s", what, type(exc).__name__, reason)
+    logger.warning("%s unreachable, %s: %s %s", what, consequence, type(exc).__name__, reason)
 
 
 def caused_by_outage(exc: BaseException) -> bool:

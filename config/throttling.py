@@ -1,22 +1,18 @@
 """API throttles that fail open. Their counts live in the cache, which is Redis in production: when Redis is down
 DRF's own throttles raise and every throttled request becomes a 500 (PITFALLS.md). Here the request goes through
-unthrottled, and the outage is logged once a minute per process, not once a request.
+unthrottled, and the outage is logged once a minute per process (config.degraded.outage), not once a request.
 
 Anonymous callers are keyed on the client address resolved from the trusted proxies (config/proxies.py), never on
 an `X-Forwarded-For` the client wrote itself (DRF's own get_ident believes that header)."""
 
 from __future__ import annotations
 
-import logging
-import time
 from typing import Any
 
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
+from config.degraded import outage
 from config.proxies import client_ip
-
-logger = logging.getLogger(__name__)
-_last_warning = 0.0
 
 
 class FailOpen:
@@ -24,14 +20,10 @@ class FailOpen:
     caller by the resolved client address."""
 
     def allow_request(self, request: Any, view: Any) -> bool:
-        global _last_warning
         try:
             return bool(super().allow_request(request, view))  # type: ignore[misc]  # the throttle class after it
-        except Exception:  # noqa: BLE001 - the cache is down; throttling must not take the API with it
-            now = time.monotonic()
-            if now - _last_warning > 60:
-                _last_warning = now
-                logger.warning("API throttling is off: its cache does not answer", exc_info=True)
+        except Exception as error:  # noqa: BLE001 - the cache is down; throttling must not take the API with it
+            outage("The throttles' cache", error, consequence="API throttling is off")
             return True
 
     def get_ident(self, request: Any) -> str:

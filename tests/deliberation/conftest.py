@@ -15,6 +15,7 @@ from accounts import services as account_services
 from cases import services as case_services
 from config.asgi import application
 from deliberation import services
+from tests.conftest import db_url_for_subprocess, start_server, stop_server
 
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 PARTIES = [
@@ -107,3 +108,13 @@ async def connect(room: Room, user, *, after: int | None = None, session=None):
     welcome = json.loads(await communicator.receive_from(timeout=5))
     assert welcome["type"] == "welcome", welcome
     return Client(communicator, welcome)
+
+
+@pytest.fixture
+def two_servers(postgres, redis_url):
+    """Two real uvicorn processes sharing the test database and Redis (the multi-process tests)."""
+    env = {"DATABASE_URL": db_url_for_subprocess(), "REDIS_URL": redis_url}
+    servers = [start_server(env), start_server(env)]
+    yield servers
+    for server in servers:
+        stop_server(server)

@@ -46,15 +46,6 @@ def said_bodies(session) -> list[str]:
     return [event.data["body"] for event in SessionEvent.objects.filter(session=session, kind="said").order_by("seq")]
 
 
-@pytest.fixture
-def two_servers(postgres, redis_url):
-    env = {"DATABASE_URL": db_url_for_subprocess(), "REDIS_URL": redis_url}
-    servers = [start_server(env), start_server(env)]
-    yield servers
-    for server in servers:
-        stop_server(server)
-
-
 def test_two_processes_one_gap_free_sequence(world, two_servers):
     session, tokens = live_session(world)
     a, b = two_servers

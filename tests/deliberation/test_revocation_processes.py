@@ -16,21 +16,11 @@ from accounts import services as account_services
 from cases.models import Membership
 from config.ws import CLOSE_LOGGED_OUT, CLOSE_NOT_ALLOWED
 from deliberation import services
-from tests.conftest import db_url_for_subprocess, start_server, stop_server
 from tests.deliberation.conftest import invite, open_case
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 db = database_sync_to_async
-
-
-@pytest.fixture
-def two_servers(postgres, redis_url):
-    env = {"DATABASE_URL": db_url_for_subprocess(), "REDIS_URL": redis_url}
-    servers = [start_server(env), start_server(env)]
-    yield servers
-    for server in servers:
-        stop_server(server)
 
 
 async def open_socket(server, session_id: int, token: str):
