@@ -147,6 +147,12 @@ function openMonitor(root, S) {
   }
 
   async function flushOnce() {
+    if (!navigator.onLine) {
+      // The phone says it has no network: nothing is tried (a "true" may be wrong, a "false" is not).
+      showConnection();
+      await render();
+      return;
+    }
     const waiting = (await pending()).filter((entry) => entry.state === "waiting");
     for (const entry of waiting) {
       let response;
