@@ -38,19 +38,19 @@ class Compiled:
     users: dict[int, tuple[int, ...]]  # alternative id → the patterns that use it
     concept_users: dict[str, tuple[int, ...]]
     practices: dict[str, tuple[str, tuple[str, ...]]]  # active practices: code → (name, citations)
+    alternative_concepts: dict[int, frozenset[str]]  # alternative id → the concepts it belongs to
 
     def term(self, raw: str) -> Term:
         analysed = text.analyse(raw, stopwords=lexicon.stopwords(), dividers=lexicon.dividers())
-        return Term(analysed, self.index.hits(analysed.tokens), self.concept_alternatives)
+        return Term(analysed, self.index.hits(analysed.tokens), self.concept_alternatives, self.alternative_concepts)
 
     def hits(self, term: Term) -> list[Hit]:
         """Every pattern that matches the term (negated ones too), in the order of the patterns."""
         candidates: set[int] = set()
         for alternative_id in term.alternative_hits:
             candidates.update(self.users.get(alternative_id, ()))
-        for name, users in self.concept_users.items():
-            if users and term.concept(name):
-                candidates.update(users)
+        for name in term.present_concepts():
+            candidates.update(self.concept_users.get(name, ()))
         language = term.analysed.language
         found = []
         for pattern_id in sorted(candidates):
@@ -120,7 +120,17 @@ def build(phrases: Iterable[ProhibitedPhrase], practices: Iterable[ProhibitedPra
         {k: tuple(sorted(set(v))) for k, v in users.items()},
         {k: tuple(sorted(set(v))) for k, v in concept_users.items()},
         active,
+        _reverse(concept_alternatives),
     )
+
+
+def _reverse(concept_alternatives: dict[str, dict[str, tuple[int, ...]]]) -> dict[int, frozenset[str]]:
+    concepts: dict[int, set[str]] = {}
+    for name, languages in concept_alternatives.items():
+        for alternative_ids in languages.values():
+            for alternative_id in alternative_ids:
+                concepts.setdefault(alternative_id, set()).add(name)
+    return {a: frozenset(names) for a, names in concepts.items()}
 
 
 # --- The in-process copy --------------------------------------------------------------------------------------

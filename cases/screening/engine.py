@@ -10,9 +10,12 @@ Policy
    description in a clause that also rejects or forbids something or reports a proposal (ambiguous scope: "the
    elder who proposed swara was asked to leave, and the proposal struck out"), holds it for a legal reviewer:
    `review`.
-3. When nothing at all matched (not even negated or lawful uses), the statistical model's score at or above its
-   threshold holds the term for review, with the practice it finds most likely.
+3. When nothing matched affirmed (no lawful use either; negated matches do not count), the statistical model's
+   score at or above its threshold holds the term for review, with the practice it finds most likely.
 4. Otherwise `pass`.
+
+A refusal (1) of a term that the statistical model scores below its doubt line (the model's `doubt_below`) is
+held for review instead (`combine`).
 
 Modules: `text` (script-aware normalisation, language from letters, stemming, clauses), `phrases` (the phrase
 syntax), `lexicon` (concepts and rules, data/lexicon.json and data/rules.json), `matcher` (windows and negation
@@ -42,7 +45,10 @@ def decide(text_: str) -> tuple[str, Hit | None, list[Hit]]:
     """The rules' verdict (BLOCK, REVIEW, or "" when they decide nothing), the hit that decided it, and every
     hit."""
     current = compiled.current()
-    hits = current.hits(current.term(text_))
+    return _decide(current.hits(current.term(text_)))
+
+
+def _decide(hits: list[Hit]) -> tuple[str, Hit | None, list[Hit]]:
     affirmed = [h for h in hits if not h.negated]
     lawful = [h for h in affirmed if h.pattern.level == LAWFUL]
 
@@ -56,6 +62,14 @@ def decide(text_: str) -> tuple[str, Hit | None, list[Hit]]:
         if found:
             return level, min(found, key=_order), hits
     return "", None, hits
+
+
+def model_may_hold(hits: list[Hit]) -> bool:
+    """Whether the statistical model may hold a term the rules did not decide: unless a phrase or rule matched it
+    affirmed (a lawful use: "badal-e-sulh of Rs. 500,000"). Negated matches leave it to the model, which has
+    learnt from lawful negations ("no girl shall be given") as from prohibited terms whose negation is of
+    something else ("the girls' consent will not be asked")."""
+    return not any(not h.negated for h in hits)
 
 
 def _level(hit: Hit) -> str:
@@ -80,16 +94,40 @@ def _detail(level: str, hit: Hit) -> str:
 
 
 def screen(text_: str) -> Screening:
-    level, hit, hits = decide(text_)
+    current = compiled.current()
+    term = current.term(text_)
+    level, hit, hits = _decide(current.hits(term))
     shipped = model.shipped()
-    score, guess = shipped.score(text_) if shipped is not None else (None, None)
+    score, guess = shipped.score(text_, term) if shipped is not None else (None, None)
+    threshold = shipped.threshold if shipped is not None else None
+    doubt_below = shipped.doubt_below if shipped is not None else None
+    return combine(level, hit, hits, score, guess, threshold=threshold, doubt_below=doubt_below)
+
+
+def combine(
+    level: str,
+    hit: Hit | None,
+    hits: list[Hit],
+    score: float | None,
+    guess: str | None,
+    *,
+    threshold: float | None,
+    doubt_below: float | None,
+) -> Screening:
+    """The verdict from the rules' (`decide`) and the model's (score, the practice it guesses, its threshold and
+    doubt line). A rule's refusal of a term the model finds unlike every prohibited term it has learnt (a score
+    below `doubt_below`) is held for a legal reviewer rather than refused: two independent readings disagree,
+    and a lawful term wrongly refused is a facilitator lost to the tool."""
     if hit is not None:
-        verdict = BLOCK_VERDICT if level == BLOCK else REVIEW_VERDICT
-        return Screening(verdict, hit.pattern.practice, _detail(level, hit), score)
-    if hits or shipped is None or score is None or score < shipped.threshold:
+        if level == BLOCK and (doubt_below is None or score is None or score >= doubt_below):
+            return Screening(BLOCK_VERDICT, hit.pattern.practice, _detail(BLOCK, hit), score)
+        detail = _detail(REVIEW, hit)
+        if level == BLOCK:
+            detail += f"; held, not refused: the statistical model scores it only {score:.2f}"
+        return Screening(REVIEW_VERDICT, hit.pattern.practice, detail, score)
+    if not model_may_hold(hits) or threshold is None or score is None or score < threshold:
         return Screening(PASS, None, "", score)
     detail = (
-        f"no phrase or rule matched; the statistical model scores it {score:.2f} (terms from {shipped.threshold:.2f}"
-        " are held)"
+        f"no phrase or rule matched; the statistical model scores it {score:.2f} (terms from {threshold:.2f} are held)"
     )
     return Screening(REVIEW_VERDICT, guess, detail, score)

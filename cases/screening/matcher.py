@@ -177,6 +177,7 @@ class Term:
     analysed: text.Analysed
     alternative_hits: dict[int, list[Span]]
     concept_alternatives: dict[str, dict[str, tuple[int, ...]]]
+    alternative_concepts: dict[int, frozenset[str]] = field(default_factory=dict)  # the reverse of the above
     _concepts: dict[tuple[str, str], list[Span]] = field(default_factory=dict)
     _negators: list[Negator] | None = None
     _part_starts: dict[int, text.Token] | None = None
@@ -184,6 +185,12 @@ class Term:
     @property
     def tokens(self) -> list[text.Token]:
         return self.analysed.tokens
+
+    def present_concepts(self) -> list[str]:
+        """The concepts that occur in the term, by name (found from the words that occur, not by trying every
+        concept)."""
+        names = {name for a in self.alternative_hits for name in self.alternative_concepts.get(a, ())}
+        return sorted(name for name in names if self.concept(name))
 
     def concept(self, name: str, modifier: str = "") -> list[Span]:
         key = (name, modifier)

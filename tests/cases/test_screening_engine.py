@@ -8,6 +8,7 @@ are not sentences of the labelled corpus.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 
@@ -269,6 +270,64 @@ def test_a_high_score_holds_a_term_no_rule_matches(monkeypatch):
     assert screening.score is not None
 
 
+def _eager(shipped: model.Model, **changes) -> model.Model:
+    """The shipped model with another threshold or doubt line."""
+    return dataclasses.replace(shipped, **changes)
+
+
+def test_the_model_reads_the_same_idea_in_every_language():
+    """Its concept features name the idea, not the words: what it learnt of a girl given to the other family in
+    one language it applies to the same idea in another."""
+    terms = [
+        "The girl will be given to the other family to end the enmity.",
+        "لڑکی دشمنی ختم کرنے کے لیے دوسرے خاندان کو دی جائے گی۔",
+        "دختر برای ختم دشمنی به خانواده مقابل داده می‌شود.",
+    ]
+    features = [set(model.concept_features(model.concept_term(term))) for term in terms]
+    shared = set.intersection(*features)
+    assert {"c:female", "c:give", "c:other_side", "c:settle"} <= shared
+    assert {"q:female+give", "q:give+other_side"} <= shared
+
+
+def test_a_negation_is_part_of_what_the_model_reads():
+    features = model.concept_features(model.concept_term("No girl shall be given to the other family."))
+    assert "c:female~neg" in features
+    assert "c:give~neg" in features
+    assert "c:female" not in features
+
+
+def test_a_refusal_the_model_doubts_is_held_for_a_reviewer():
+    """Two readings disagree (the rules refuse, the model finds the term unlike every prohibited one it learnt):
+    a legal reviewer decides, and nothing is refused."""
+    level, hit, hits = engine.decide("Larki ko swara mein diya jayega.")
+    assert level == "block"
+    doubted = engine.combine(level, hit, hits, 0.2, None, threshold=0.7, doubt_below=0.5)
+    assert (doubted.verdict, doubted.practice) == (REVIEW, WOMEN)
+    assert "held, not refused" in doubted.detail
+    assert engine.combine(level, hit, hits, 0.9, None, threshold=0.7, doubt_below=0.5).verdict == BLOCK
+    assert engine.combine(level, hit, hits, 0.2, None, threshold=0.7, doubt_below=None).verdict == BLOCK
+
+
+def test_the_model_reads_a_term_whose_only_matches_are_negated(monkeypatch):
+    """A negated match does not stop the model ("the girls' consent will not be asked" negates consent, not the
+    exchange); an affirmed lawful use does ("badal-e-sulh of Rs 500,000")."""
+    shipped = model.shipped()
+    assert shipped is not None
+    monkeypatch.setattr(model, "shipped", lambda: _eager(shipped, threshold=0.0))
+    negated = "No girl shall be given in swara to the other family."
+    assert engine.decide(negated)[0] == ""
+    assert engine.screen(negated).verdict == REVIEW
+    assert engine.screen("Badal-e-sulh of Rs 500,000 paid in cash.").verdict == PASS
+
+
+def test_the_shipped_model_knows_the_concepts_and_its_doubt_line():
+    shipped = model.shipped()
+    assert shipped is not None
+    assert len(shipped.concepts) > 100
+    assert shipped.doubt_below is not None
+    assert 0.0 < shipped.doubt_below < shipped.threshold
+
+
 @pytest.mark.parametrize(("language", "term"), LAWFUL)
 def test_with_the_model_a_lawful_homonym_is_never_refused(language, term):
     assert engine.screen(term).verdict != BLOCK
@@ -295,6 +354,19 @@ def test_training_is_deterministic(tmp_path):
     assert first.read_bytes() == second.read_bytes()
     trained = model.Model.from_json(json.loads(first.read_text(encoding="utf-8")))
     assert trained.score("Larki 3 swara mein di jayegi.")[0] > trained.score("Both families repair channel 3")[0]
+    assert trained.concepts  # the concept features travel in the file too
+
+
+def test_screening_train_reads_several_corpora(tmp_path):
+    first = _small_corpus(tmp_path / "first.jsonl")
+    second = tmp_path / "second.jsonl"
+    second.write_text(json.dumps({"text": "A public apology at the mosque.", "lang": "en", "prohibited": False}) + "\n")
+    out = tmp_path / "model.json"
+    output = io.StringIO()
+    call_command("screening_train", corpus=[str(first), str(second)], out=str(out), no_examples=True, stdout=output)
+    assert "Trained on 25 examples" in output.getvalue()
+    about = json.loads(out.read_text(encoding="utf-8"))["about"]
+    assert about["corpora"] == ["first.jsonl", "second.jsonl"]
 
 
 def test_screening_eval_prints_the_table(tmp_path, capsys):

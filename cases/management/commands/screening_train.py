@@ -1,4 +1,5 @@
 import hashlib
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -13,13 +14,20 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--corpus", default=str(evaluation.CORPUS_PATH), help="JSON Lines: text, lang, prohibited")
+        parser.add_argument(
+            "--corpus",
+            nargs="+",
+            default=[str(p) for p in evaluation.TRAINING_PATHS],
+            help="JSON Lines files (text, lang, prohibited; group keeps paraphrases together); default: the corpora "
+            "in cases/screening/data/ except heldout.jsonl",
+        )
         parser.add_argument("--out", default=str(model.MODEL_PATH))
         parser.add_argument("--no-examples", action="store_true", help="leave out the database's examples")
 
     def handle(self, *args, **options):
         try:
-            rows = evaluation.read(options["corpus"])
+            paths = [options["corpus"]] if isinstance(options["corpus"], str) else options["corpus"]
+            rows = [row for path in paths for row in evaluation.read(path)]
         except (OSError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         extra = [] if options["no_examples"] else evaluation.reviewed_examples()
@@ -32,7 +40,9 @@ class Command(BaseCommand):
             "from_corpus": len(rows),
             "from_reviews": len(extra),
             "data_sha256": digest.hexdigest(),
+            "corpora": [Path(p).name for p in paths],
             "trainer": f"TfidfVectorizer(char_wb-style ngrams {model.NGRAM_RANGE}, sublinear_tf, min_df=2) + "
+            f"concept features (lexicon.json, weight {model.CONCEPT_WEIGHT}) + "
             f"LogisticRegression(C={model.C}, class_weight=balanced, random_state={model.SEED})",
         }
         fitted = evaluation.fit(examples, about=about)
