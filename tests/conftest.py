@@ -37,6 +37,22 @@ def need(what: str, reason: str) -> None:
     pytest.skip(f"{what} not available: {reason}")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _channel_layer_of_this_worker(worker_id):
+    """Each xdist worker, and the servers it starts (they inherit the environment), has channel-layer groups of its
+    own: two workers' sessions share ids ("session-1" in both test databases) and one Redis, and would otherwise
+    hear each other's events."""
+    from channels.layers import channel_layers
+    from django.conf import settings
+
+    prefix = f"sulh-test-{worker_id}"
+    os.environ["CHANNEL_LAYER_PREFIX"] = prefix
+    config = settings.CHANNEL_LAYERS["default"].get("CONFIG")
+    if config is not None:
+        config["prefix"] = prefix
+    channel_layers.backends.clear()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_channel_layer():
     """Each test gets a channel layer of its own: channels-redis keeps asyncio locks bound to the event loop
