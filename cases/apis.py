@@ -45,6 +45,9 @@ from .serializers import (
     SurveySerializer,
     TermDecisionInputSerializer,
     TermSerializer,
+    TieAcceptSerializer,
+    TieInputSerializer,
+    TieSerializer,
     TransitionInputSerializer,
 )
 
@@ -408,6 +411,60 @@ class GuarantorCallApi(APIView):
         guarantor = services.guarantor_call(user=request.user, guarantor_id=guarantor_id, **serializer.validated_data)
         guarantor = selectors.case_guarantors_of(case_ids=[guarantor.case_id]).get(pk=guarantor.pk)
         return Response(GuarantorSerializer(guarantor).data)
+
+
+# --- Conflicts of interest: declared ties (issue 19, item 4) -----------------------------------------------
+
+
+def _tie_body(user, case_id: int, tie_id: int) -> dict:
+    case = selectors.case_get_for_user(user=user, case_id=case_id)
+    return TieSerializer(selectors.case_ties(case=case).get(pk=tie_id)).data
+
+
+class CaseTieApi(APIView):
+    """The ties of the forum's members to the case's parties; a post declares one: {"party", "kind", "note"?,
+    "person"?} — the caller's own tie (facilitators and monitors of the forum), or a member's, recorded by a
+    facilitator. Until it is resolved the person may not start the case's sessions nor move it (422
+    `conflict_unresolved`). 404 outside the caller's forums; 409 `tie_exists`."""
+
+    @extend_schema(responses={200: TieSerializer(many=True)})
+    def get(self, request, case_id: int):
+        case = selectors.case_get_for_user(user=request.user, case_id=case_id)
+        return Response(TieSerializer(selectors.case_ties(case=case), many=True).data)
+
+    @extend_schema(request=TieInputSerializer, responses={201: TieSerializer})
+    def post(self, request, case_id: int):
+        serializer = TieInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        tie = services.tie_declare(
+            user=request.user, case_id=case_id, party_id=data["party"], kind=data["kind"], note=data["note"],
+            person_id=data["person"],
+        )  # fmt: skip
+        return Response(_tie_body(request.user, case_id, tie.pk), status=status.HTTP_201_CREATED)
+
+
+class TieRecuseApi(APIView):
+    """The person tied steps aside from the case (themselves, or a facilitator of the forum records it): from then
+    on 422 `conflict_recused` when they try to start its sessions or move it. 409 `tie_resolved` if already."""
+
+    @extend_schema(request=None, responses={200: TieSerializer})
+    def post(self, request, case_id: int, tie_id: int):
+        services.tie_recuse(user=request.user, case_id=case_id, tie_id=tie_id)
+        return Response(_tie_body(request.user, case_id, tie_id))
+
+
+class TieAcceptApi(APIView):
+    """One side accepts the person tied, knowing of the tie: {"side": "first_party"|"second_party", "accepted_by"}
+    (who spoke for the side). Recorded by a facilitator of the forum other than the person tied (403 otherwise);
+    with both sides the tie is resolved. 409 `side_accepted`, `tie_resolved`."""
+
+    @extend_schema(request=TieAcceptSerializer, responses={200: TieSerializer})
+    def post(self, request, case_id: int, tie_id: int):
+        serializer = TieAcceptSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.tie_accept(user=request.user, case_id=case_id, tie_id=tie_id, **serializer.validated_data)
+        return Response(_tie_body(request.user, case_id, tie_id))
 
 
 # --- Legal review of held terms (CONTRACT.md section 6) ---------------------------------------------------

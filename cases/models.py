@@ -864,6 +864,7 @@ class PatternMonth(models.Model):
     felt_heard = models.IntegerField(default=0)
     deposits_forfeited = models.IntegerField(default=0)  # Guarantees called in after a breach (issue 19).
     guarantors_called = models.IntegerField(default=0)
+    cases_with_ties = models.IntegerField(default=0)  # Cases whose first tie was declared that month (issue 19).
 
     class Meta:
         constraints = [
@@ -1126,3 +1127,79 @@ class Deposit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} · {self.get_kind_display()}"
+
+
+# --- Conflicts of interest: ties to the parties (issue 19, item 4) -----------------------------------------
+
+
+class TieDeclaration(models.Model):
+    """A forum member's declared tie to a party of the case: a facilitator or a session's elder who is kin, of the
+    same tribe, or in business with one side. Until it is resolved — the person recused, or each side accepted
+    them knowing of it — the person neither runs a session of the case nor moves the case (cases.services.conflicts).
+    """
+
+    class Kind(models.TextChoices):
+        KIN = "kin", _("Kin")
+        TRIBE = "tribe", _("Tribe or clan")
+        BUSINESS = "business", _("Business")
+        OTHER = "other", _("Other")
+
+    class Status(models.TextChoices):
+        DECLARED = "declared", _("Awaiting both sides")
+        RECUSED = "recused", _("Recused")
+        ACCEPTED = "accepted", _("Accepted by both sides")
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="ties")
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("person tied"), on_delete=models.PROTECT, related_name="+"
+    )
+    party = models.ForeignKey(Party, verbose_name=_("party"), on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("kind of tie"), max_length=10, choices=Kind.choices)
+    note = EncryptedTextField(_("note"), max_length=1000, blank=True)  # May name people: encrypted at rest.
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DECLARED)
+    declared_at = models.DateTimeField(_("declared at"))
+    declared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("declared by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recused_at = models.DateTimeField(_("recused at"), null=True, blank=True)
+    recused_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recusal recorded by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )  # fmt: skip
+    # Each side's acceptance: who accepted for it (a name, encrypted at rest), when, and who recorded it.
+    first_accepted_by = EncryptedTextField(_("accepted for the first party by"), max_length=200, blank=True)
+    first_accepted_at = models.DateTimeField(_("first party accepted at"), null=True, blank=True)
+    first_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("first party's acceptance recorded by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )  # fmt: skip
+    second_accepted_by = EncryptedTextField(_("accepted for the second party by"), max_length=200, blank=True)
+    second_accepted_at = models.DateTimeField(_("second party accepted at"), null=True, blank=True)
+    second_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("second party's acceptance recorded by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )  # fmt: skip
+
+    class Meta:
+        verbose_name = _("declared tie")
+        verbose_name_plural = _("declared ties")
+        ordering = ["case", "declared_at", "id"]
+        constraints = [
+            # One declaration per person and party of a case; its index also serves the check by (case, person).
+            models.UniqueConstraint(fields=["case", "person", "party"], name="tie_once_per_person_and_party"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["kin", "tribe", "business", "other"]), name="tie_kind_known"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="declared")
+                | models.Q(status="recused", recused_at__isnull=False)
+                | models.Q(status="accepted", first_accepted_at__isnull=False, second_accepted_at__isnull=False),
+                name="tie_status_consistent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} · {self.get_kind_display()}"
+
+    def side_accepted(self, side: str) -> bool:
+        return getattr(self, f"{side.removesuffix('_party')}_accepted_at") is not None

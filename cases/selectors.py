@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import TypedDict
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -35,6 +36,7 @@ from .models import (
     Rung,
     Survey,
     Term,
+    TieDeclaration,
 )
 
 
@@ -344,6 +346,26 @@ def case_guarantors(*, case: Case) -> QuerySet[Guarantor]:
 
 def case_deposits(*, case: Case) -> QuerySet[Deposit]:
     return case_deposits_of(case_ids=[case.pk])
+
+
+def case_ties(*, case: Case) -> QuerySet[TieDeclaration]:
+    """The ties declared on the case (cases.services.conflicts), with the person, the party and who recorded what."""
+    return (
+        TieDeclaration.objects.filter(case=case)
+        .select_related("person", "party", "declared_by", "recused_by", "first_recorded_by", "second_recorded_by")
+        .order_by("declared_at", "id")
+    )
+
+
+def forum_people(*, forum: Forum):
+    """The forum's facilitators and monitors, who may declare a tie: active users, by username."""
+    roles = [Membership.Role.FACILITATOR, Membership.Role.MONITOR]
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, memberships__forum=forum, memberships__role__in=roles)
+        .distinct()
+        .order_by("username")
+    )
 
 
 def case_surveys(*, case: Case) -> QuerySet[Survey]:

@@ -30,6 +30,7 @@ from .models import (
     Settlement,
     Survey,
     Term,
+    TieDeclaration,
 )
 from .workflows import state_label
 
@@ -585,3 +586,44 @@ class DepositSerializer(serializers.ModelSerializer):
 
 class GuaranteeReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+
+
+# --- Conflicts of interest: declared ties (issue 19, item 4) -----------------------------------------------
+
+
+class TieInputSerializer(serializers.Serializer):
+    party = serializers.IntegerField(min_value=1)
+    kind = serializers.ChoiceField(choices=TieDeclaration.Kind.choices)
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    person = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+
+
+class TieAcceptSerializer(serializers.Serializer):
+    side = serializers.ChoiceField(choices=GuaranteeSide.choices)
+    accepted_by = serializers.CharField(max_length=200)
+
+
+class TieSerializer(serializers.ModelSerializer):
+    person: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    party = serializers.IntegerField(source="party_id")
+    pseudonym = serializers.CharField(source="party.pseudonym")
+    declared_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    recused_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    first_recorded_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    second_recorded_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = TieDeclaration
+        fields = [
+            "id", "case", "person", "party", "pseudonym", "kind", "note", "status", "declared_by", "declared_at",
+            "recused_by", "recused_at", "first_accepted_by", "first_accepted_at", "first_recorded_by",
+            "second_accepted_by", "second_accepted_at", "second_recorded_by",
+        ]  # fmt: skip

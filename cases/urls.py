@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import actions, guarantee_actions, monitor, pages, registers, review, settlement
+from .views import actions, guarantee_actions, monitor, pages, registers, review, settlement, tie_actions
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -37,6 +37,9 @@ urlpatterns = [
         guarantee_actions.deposit_return,
         name="case-deposit-return",
     ),
+    path("cases/<int:case_id>/ties/", tie_actions.tie_declare, name="case-tie-declare"),
+    path("cases/<int:case_id>/ties/<int:tie_id>/recuse/", tie_actions.tie_recuse, name="case-tie-recuse"),
+    path("cases/<int:case_id>/ties/<int:tie_id>/accept/", tie_actions.tie_accept, name="case-tie-accept"),
     path("cases/<int:case_id>/settlement/", settlement.settlement_print, name="case-settlement"),
     path("cases/<int:case_id>/settlement/attest/", settlement.settlement_attest, name="case-settlement-attest"),
     # Public (no login): anyone holding a written settlement checks its code here; the QR code holds the second.

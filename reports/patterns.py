@@ -44,7 +44,8 @@ Which events count, and where (the services and deliberation.services write them
   `compliance_checked` → checks, and checks_met when data.status is "met"; `recurrence_linked` →
   recurrences; `prohibited_term_blocked` → prohibited_blocked; `session_started` → sessions (hearings);
   `survey_recorded` → surveys, satisfaction_sum, fairness_sum, felt_heard; `deposit_forfeited` →
-  deposits_forfeited; `guarantor_called` → guarantors_called (cases.services.guarantees).
+  deposits_forfeited; `guarantor_called` → guarantors_called (cases.services.guarantees); `tie_declared` with
+  data.first_on_case → cases_with_ties, the month of a case's first declared tie (cases.services.conflicts).
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ MONTH_COUNTS = (
     ("felt_heard", "kind = 'survey_recorded' AND felt_heard"),
     ("deposits_forfeited", "kind = 'deposit_forfeited'"),
     ("guarantors_called", "kind = 'guarantor_called'"),
+    ("cases_with_ties", "kind = 'tie_declared' AND first_tie"),
 )
 # PatternMonth's sums: (column, value, condition).
 MONTH_SUMS = (
@@ -117,6 +119,7 @@ COUNTED_KINDS = (
     "survey_recorded",
     "deposit_forfeited",
     "guarantor_called",
+    "tie_declared",
 )
 ENDS = ("closed", "withdrawn", "referred")
 
@@ -189,7 +192,8 @@ def _chunk_rows(d: Dialect) -> str:
                CASE WHEN e.kind = 'compliance_checked' THEN {d.text("status")} END AS status,
                CASE WHEN e.kind = 'survey_recorded' THEN {d.integer("satisfaction")} END AS satisfaction,
                CASE WHEN e.kind = 'survey_recorded' THEN {d.integer("fairness")} END AS fairness,
-               CASE WHEN e.kind = 'survey_recorded' THEN {d.true("felt_heard")} END AS felt_heard
+               CASE WHEN e.kind = 'survey_recorded' THEN {d.true("felt_heard")} END AS felt_heard,
+               CASE WHEN e.kind = 'tie_declared' THEN {d.true("first_on_case")} END AS first_tie
           FROM {CaseEvent._meta.db_table} e
           JOIN {Case._meta.db_table} c ON c.id = e.case_id
           JOIN {Forum._meta.db_table} f ON f.id = c.forum_id

@@ -13,7 +13,8 @@ whichever module holds it:
 - ladder: escalation and de-escalation, review reminders;
 - settlements: the written settlement frozen when an agreement becomes final, and its attestations;
 - registers: a forum's paper register brought in (the rows checked by cases.registers);
-- guarantees: guarantors and deposits, called in or forfeited after a breach, deposits returned.
+- guarantees: guarantors and deposits, called in or forfeited after a breach, deposits returned;
+- conflicts: ties of facilitators and elders to the parties, recused or accepted by both sides (conflict_check).
 """
 
 from ..instalments import instalments_split, month_later  # Arithmetic the services use; kept at hand.
@@ -37,6 +38,14 @@ from .common import (
     check_can_see,
     event_append,
     lock_case,
+)
+from .conflicts import (
+    ConflictRecused,
+    ConflictUnresolved,
+    conflict_check,
+    tie_accept,
+    tie_declare,
+    tie_recuse,
 )
 from .forums import (
     forum_ensure,
@@ -157,4 +166,10 @@ __all__ = [
     "deposit_add",
     "deposit_forfeit",
     "deposit_return",
+    "ConflictUnresolved",
+    "ConflictRecused",
+    "conflict_check",
+    "tie_declare",
+    "tie_recuse",
+    "tie_accept",
 ]

@@ -19,6 +19,7 @@ from ..models import (
     Reminder,
 )
 from .common import StaleVersion, TransitionNotAllowed, check_can_manage, event_append, lock_case
+from .conflicts import conflict_check
 from .settlements import settlement_freeze
 
 GUARD_MESSAGES = {
@@ -58,6 +59,7 @@ def case_transition(
     with transaction.atomic():
         case = lock_case(user=user, case_id=case_id)
         check_can_manage(user=user, forum=case.forum)
+        conflict_check(user=user, case_id=case.pk)  # Not with an unresolved tie to a party (issue 19).
         if version != case.version:
             raise StaleVersion()
         workflow = workflows.workflow_for(case.kind)

@@ -896,6 +896,65 @@ def as_json_text(fields: str, reason: str) -> str:
     return f"{{{fields},{as_json({'reason': reason})[1:]}"
 
 
+# Conflicts of interest (issue 19, item 4): how often a facilitator declares a tie to one of the two sides.
+TIE_SHARE = {"jirga": 0.2, "sulha": 0.15, "muslahathi": 0.06}  # Of a forum kind's cases.
+TIE_KINDS = ("kin", "kin", "tribe", "business", "other")
+TIE_RECUSED = 0.4  # Of the ties whose person never acts on the case again: recused rather than accepted.
+TIE_NOTES = ("A cousin of the family's head.", "Of the same clan.", "A partner in a shop in the bazaar.", "")
+# The moves a person with an unresolved tie may not make (cases.services.conflicts.conflict_check).
+TIE_BLOCKED = ("transitioned", "session_started")
+
+
+def history_ties(draft: CaseDraft, run: Run) -> None:
+    """A facilitator's declared tie to the first or the second party, as cases.services.conflicts records it:
+    declared soon after the case opens; then, when another facilitator of the forum can record it, both sides'
+    acceptance before the person next moves the case or starts its session; or, when the person never acts on
+    the case again, their recusal. Otherwise no tie is drafted: every history is one the services allow. Event
+    data as the services write it: ids, kind, side and the party's pseudonym, never a name or the note."""
+    rng = run.rng
+    forum = draft.forum
+    if rng.random() >= TIE_SHARE[forum.kind]:
+        return
+    ends = draft.closed_at if draft.closed_at is not None else run.end
+    declared = draft.opened_at + _between(rng, 60, 1800)
+    person = _one(rng, forum.facilitators)
+    acts = [at for at, kind, actor, _data in draft.events if kind in TIE_BLOCKED and actor == person and at >= declared]
+    limit = min([ends, *acts])
+    others = [user for user in forum.facilitators if user != person]
+    may_recuse = not acts and ends - declared > 600  # The person never acts on the case again.
+    if may_recuse and (not others or rng.random() < TIE_RECUSED):
+        resolution = "recused"
+    elif others and limit - declared > 600:
+        resolution = "accepted"
+    else:
+        return  # Declared too late to be resolved before the person acts: the services would refuse the history.
+    party = draft.parties[0 if rng.random() < 0.5 else 1][0]
+    tie_id = run.take_id("tie")
+    kind = _one(rng, TIE_KINDS)
+    row: list = [tie_id, draft.id, person, party.id, kind, _one(rng, TIE_NOTES), resolution, declared, person,
+                 None, None, "", None, None, "", None, None]  # fmt: skip
+    events = [(declared, "tie_declared", person, as_json({
+        "tie": tie_id, "person": person, "party": party.id, "pseudonym": party.pseudonym, "kind": kind,
+        "first_on_case": True,
+    }))]  # fmt: skip
+    if resolution == "accepted":
+        recorder = _one(rng, others)
+        first_at = declared + _between(rng, 60, (limit - declared) // 3)
+        second_at = first_at + _between(rng, 60, (limit - first_at) // 2)
+        for column, at, side in ((11, first_at, FIRST), (14, second_at, SECOND)):
+            row[column : column + 3] = [_person(rng, forum)[0], at, recorder]
+            events.append((at, "tie_accepted", recorder, as_json({
+                "tie": tie_id, "person": person, "side": side, "resolved": side == SECOND,
+            })))  # fmt: skip
+    else:
+        recused = declared + _between(rng, 60, min(3 * DAY, (ends - declared) // 2))
+        row[9:11] = [recused, person]
+        events.append((recused, "tie_recused", person, as_json({"tie": tie_id, "person": person, "kind": kind})))
+    for event in events:
+        draft.events.append(event)
+    run.add_row("tie", tuple(row))
+
+
 # The steps that write a case's history, in order. Add one by appending a function step(draft, run).
 HISTORY_STEPS: list[Callable[[CaseDraft, Run], None]] = [
     history_open,
@@ -906,4 +965,5 @@ HISTORY_STEPS: list[Callable[[CaseDraft, Run], None]] = [
     history_survey,
     history_risk_factors,
     history_guarantees,
+    history_ties,
 ]

@@ -49,6 +49,7 @@ from cases.models import (
     Reminder,
     Survey,
     Term,
+    TieDeclaration,
 )
 from config import crypto
 from deliberation.models import DialogueSession, Participant, SessionEvent
@@ -178,6 +179,13 @@ TABLES = (
         ("id", INT), ("case_id", INT), ("kind", KEY), ("description", ENC), ("amount", AMOUNT), ("currency", KEY),
         ("held_by", ENC), ("deposited_by", KEY), ("received_at", DATE), ("status", KEY), ("settled_at", TS),
         ("reason", TEXT), ("recorded_by_id", OPT_INT), ("recorded_at", TS),
+    )),
+    Table("tie", TieDeclaration, (
+        ("id", INT), ("case_id", INT), ("person_id", INT), ("party_id", INT), ("kind", KEY), ("note", ENC),
+        ("status", KEY), ("declared_at", TS), ("declared_by_id", OPT_INT), ("recused_at", TS),
+        ("recused_by_id", OPT_INT), ("first_accepted_by", ENC), ("first_accepted_at", TS),
+        ("first_recorded_by_id", OPT_INT), ("second_accepted_by", ENC), ("second_accepted_at", TS),
+        ("second_recorded_by_id", OPT_INT),
     )),
     Table("event", CaseEvent, (
         ("case_id", INT), ("seq", INT), ("kind", KEY), ("actor_id", OPT_INT), ("at", TS), ("data", JSON),

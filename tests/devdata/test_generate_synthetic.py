@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -43,6 +44,7 @@ from cases.models import (
     Reminder,
     Survey,
     Term,
+    TieDeclaration,
 )
 from cases.workflows import ENDED, EXITS, WORKFLOWS
 from devdata import synthetic
@@ -59,7 +61,7 @@ EVENT_KINDS = {
     "prohibited_term_blocked", "escalated", "de_escalated", "session_started", "session_ended", "monitor_assigned",
     "compliance_conflict", "compliance_conflict_reviewed", "recurrence_linked", "recurrence_confirmed",
     "recurrence_rejected", "survey_recorded", "risk_factors_tagged", "guarantor_added", "deposit_received",
-    "guarantor_called", "deposit_forfeited", "deposit_returned",
+    "guarantor_called", "deposit_forfeited", "deposit_returned", "tie_declared", "tie_accepted", "tie_recused",
 }  # fmt: skip
 SURVEYED_ROLES = {"first_party", "second_party", "victim"}  # As services.survey_record asks them.
 FIRST, SECOND = "first_party", "second_party"
@@ -87,6 +89,7 @@ class Monitoring:
     risk_factors: dict[int, tuple] = field(default_factory=dict)  # factor → (tagged_at, tagged_by_id)
     guarantors: dict[int, Guarantor] = field(default_factory=dict)  # By id.
     deposits: dict[int, Deposit] = field(default_factory=dict)  # By id.
+    ties: dict[int, TieDeclaration] = field(default_factory=dict)  # By id.
 
 
 def history_problems(case: Case, events: list[CaseEvent], agreement: Agreement | None, terms: list[Term],
@@ -124,11 +127,17 @@ def history_problems(case: Case, events: list[CaseEvent], agreement: Agreement |
     tags: dict[int, tuple] = {}  # factor → (at, actor) of the event that added it
     held: set[int] = set()  # Deposits received and neither forfeited nor returned (cases.services.guarantees).
     guarantee_events: dict[int, str] = {}  # deposit or guarantor id (signed: guarantors negative) → last event
+    ties: dict[int, list] = {}  # tie id → [person, status, sides accepted] as its events leave it
     breached = False
     for i, event in enumerate(events):
         data = event.data
         expect(event.kind in EVENT_KINDS, f"unknown event kind {event.kind}")
         expect(event.kind != "opened" or i == 0, "opened twice")
+        if event.kind in ("transitioned", "session_started"):
+            # cases.services.conflicts: nobody with a tie neither recused nor accepted by both sides moves the case
+            # or starts its session; nobody recused does, ever.
+            expect(not any(person == event.actor_id and status != "accepted" for person, status, _s in ties.values()),
+                   f"{event.kind} by a person with an unresolved or recused tie")  # fmt: skip
         if event.kind == "transitioned":
             target = data["to"]
             transition = workflow.transition(state, target)
@@ -225,6 +234,31 @@ def history_problems(case: Case, events: list[CaseEvent], agreement: Agreement |
                 expect((event.kind == "deposit_received") != (data["deposit"] in held), "a deposit settled twice")
                 (held.add if event.kind == "deposit_received" else held.discard)(data["deposit"])
                 guarantee_events[data["deposit"]] = event.kind
+        elif event.kind in ("tie_declared", "tie_accepted", "tie_recused"):
+            tie = more.ties.get(data["tie"])
+            expect(state not in ENDED, f"{event.kind} after the case ended")
+            expect(tie is not None and tie.person_id == data["person"], f"{event.kind} without its row")
+            expect(event.actor_id in more.facilitators, f"{event.kind} by someone not a facilitator")
+            if tie is None:
+                continue
+            if event.kind == "tie_declared":
+                expect(data["tie"] not in ties and tie.declared_at == event.at and tie.declared_by_id == event.actor_id
+                       and tie.kind == data["kind"] and more.parties.get(tie.party_id, ("", ""))[1] == data["pseudonym"]
+                       and data["first_on_case"] == (not ties), "the declaration does not match its row")  # fmt: skip
+                ties[data["tie"]] = [tie.person_id, "declared", set()]
+            elif event.kind == "tie_accepted":
+                person, status, sides = ties.get(data["tie"], [None, "", set()])
+                side = data["side"]
+                expect(status == "declared" and side not in sides and event.actor_id != person,
+                       "an acceptance of a tie not awaiting it, twice, or recorded by the person tied")  # fmt: skip
+                expect(getattr(tie, f"{side.removesuffix('_party')}_accepted_at") == event.at, "acceptance time")
+                sides.add(side)
+                expect(data["resolved"] == (sides == {FIRST, SECOND}), "resolved before both sides accepted")
+                ties[data["tie"]] = [person, "accepted" if data["resolved"] else status, sides]
+            else:
+                expect(ties.get(data["tie"], [0, ""])[1] == "declared" and tie.recused_at == event.at,
+                       "a recusal of a tie not awaiting one")  # fmt: skip
+                ties.setdefault(data["tie"], [tie.person_id, "", set()])[1] = "recused"
         elif event.kind == "risk_factors_tagged":
             expect(event.actor_id in more.facilitators, "risk factors tagged by someone not a facilitator")
             expect(state not in ENDED, "risk factors tagged after the case ended")
@@ -294,6 +328,8 @@ def history_problems(case: Case, events: list[CaseEvent], agreement: Agreement |
     rows.update({-pk: row.status for pk, row in more.guarantors.items()})
     expect(rows == {pk: last_status[kind] for pk, kind in guarantee_events.items()},
            "the guarantee rows are not what their events left")  # fmt: skip
+    expect({pk: tie.status for pk, tie in more.ties.items()} == {pk: status for pk, (_p, status, _s) in ties.items()},
+           "the tie rows are not what their events left")  # fmt: skip
     expect(reviewed == sum(c.reviewed_at is not None for c in more.conflicts), "a reviewed conflict without its event")
     expect(all((c.reviewed_at is None) == (c.reviewed_by_id is None) for c in more.conflicts), "half a review")
     expect(linked == (1 if more.recurrences else 0), "recurrence rows without their one event")
@@ -503,6 +539,8 @@ def all_problems(*, now: datetime | None = None) -> list[str]:
         more[guarantor.case_id].guarantors[guarantor.pk] = guarantor
     for deposit in Deposit.objects.all():
         more[deposit.case_id].deposits[deposit.pk] = deposit
+    for tie in TieDeclaration.objects.all():
+        more[tie.case_id].ties[tie.pk] = tie
     for case_id, party_id, role, pseudonym in CaseParty.objects.values_list("case_id", "party_id", "role",
                                                                            "party__pseudonym"):  # fmt: skip
         more[case_id].parties[party_id] = (role, pseudonym)
@@ -581,6 +619,10 @@ def digest() -> str:
                                                                                          "recorded_at")}  # fmt: skip
     deposit_key = {pk: (ref, str(at)) for pk, ref, at in Deposit.objects.values_list("id", "case__reference",
                                                                                      "recorded_at")}  # fmt: skip
+    tie_key = {pk: (ref, str(at)) for pk, ref, at in TieDeclaration.objects.values_list("id", "case__reference",
+                                                                                       "declared_at")}  # fmt: skip
+    pseudonym = dict(Party.objects.values_list("id", "pseudonym"))
+    username = dict(User.objects.values_list("id", "username"))
     from deliberation.models import DialogueSession, SessionEvent
 
     session_key = {
@@ -611,7 +653,8 @@ def digest() -> str:
                              ("check", lambda v: str(check_key[v])), ("session", session_key.get),
                              ("other", lambda v: str(check_key[v])), ("conflicts_with", checks_of),
                              ("earlier", cases_of), ("case", reference.get), ("guarantor", guarantor_key.get),
-                             ("deposit", deposit_key.get)):  # fmt: skip
+                             ("deposit", deposit_key.get), ("tie", tie_key.get), ("person", username.get),
+                             ("party", lambda v: pseudonym.get(v, v))):  # fmt: skip
             if key in data:
                 data[key] = replace(data[key])
         actor = event.actor.username if event.actor else None
@@ -652,6 +695,12 @@ def digest() -> str:
     for row in CaseRiskFactor.objects.order_by("case__reference", "factor").values_list(
         "case__reference", "factor", "tagged_at", "tagged_by__username"
     ):
+        h.update(repr(row).encode())
+    for row in TieDeclaration.objects.order_by("case__reference", "declared_at").values_list(
+        "case__reference", "person__username", "party__pseudonym", "kind", "note", "status", "declared_at",
+        "declared_by__username", "recused_at", "first_accepted_by", "first_accepted_at", "first_recorded_by__username",
+        "second_accepted_by", "second_accepted_at", "second_recorded_by__username",
+    ):  # fmt: skip
         h.update(repr(row).encode())
     for row in Reminder.objects.order_by("case__reference", "due_on").values_list(
         "case__reference", "kind", "due_on", "created_at", "resolved_at"
@@ -815,6 +864,11 @@ def test_the_follow_up_data_is_all_there_and_plausible():
     }
     assert mean["resolved"] > mean["breakdown"] + 1
     assert set(Survey.objects.values_list("satisfaction", flat=True)) == {1, 2, 3, 4, 5}
+
+    # Declared ties (conflicts of interest): in some cases, accepted by both sides or recused, never left open.
+    ties = Counter(TieDeclaration.objects.values_list("status", flat=True))
+    assert 0.05 * 2000 < sum(ties.values()) < 0.25 * 2000
+    assert set(ties) == {"accepted", "recused"}
 
     assert all_problems(now=UNTIL_AT) == []
 

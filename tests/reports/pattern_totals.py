@@ -68,6 +68,8 @@ def recount(*, upto: int | None = None) -> dict:
             counts["satisfaction_sum"] += data["satisfaction"]
             counts["fairness_sum"] += data["fairness"]
             counts["felt_heard"] += bool(data["felt_heard"])
+        elif event.kind == "tie_declared":
+            counts["cases_with_ties"] += bool(data.get("first_on_case"))
         elif event.kind in SIMPLE_KINDS:
             counts[SIMPLE_KINDS[event.kind]] += 1
             if event.kind == "breach_recorded":
