@@ -18,8 +18,20 @@ synthetic cases, VACUUM ANALYZE; --reuse adds only what is missing). Then, in th
    then the incremental summary in a fresh worker;
 4. each worker's peak resident memory (VmHWM, read when the task has finished).
 
+5. (--parts api) the patterns API over the prepared cells (reports.pattern_report.prepare, which the summary
+   task runs): every grouping, for all time and for the latest year, quarter and month, cold (the first
+   request after the cache is emptied) and warm (the median of --warm more), beside the same requests worked
+   out from the summary tables as before preparing (the baseline, all time);
+6. (--parts generator) generate_synthetic adding --add cases (default 2,000) to the database as it is, in
+   cases per second.
+
 Targets (issue 7): full summary within 3x of the scan; the incremental run under 5% of the full one; the
-worker under 300 MB and flat as data grows. Without REDIS_URL the summaries run in a `manage.py
+worker under 300 MB and flat as data grows. Issue 17, at a million cases: the patterns API within 500 ms cold
+and 100 ms warm for every grouping; the generator adding 2,000 cases at 1,000 cases/s or more. At a million
+cases the summary part takes a while: `--parts api,generator` skips it, e.g.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/sulh_bench_1m REDIS_URL=redis://127.0.0.1:6379/8 \\
+        .venv/bin/python bench/bench_patterns.py --cases 1000000 --reuse --parts api,generator Without REDIS_URL the summaries run in a `manage.py
 summarise_patterns` subprocess instead, whose peak is read while it runs.
 
 Each run adds --more percent of cases to the database; rerunning with --reuse measures again on the grown
@@ -121,15 +133,128 @@ def _run_command(*, full: bool) -> tuple[dict, int]:
     return figures, peak
 
 
+DIMENSIONS = ("region", "forum_kind", "dispute_type", "month")
+
+
+def api_part(*, warm: int, baseline: bool) -> dict:
+    """The patterns API, cold and warm, for every grouping and the usual periods; prints a table. Brings the
+    summary and its prepared cells up to date first (as the task does), and prints what preparing took."""
+    import itertools
+    import statistics
+
+    from common import api_client, bench_users
+    from django.core.cache import cache
+
+    from reports import pattern_report, patterns
+    from reports.models import PatternSet
+
+    patterns.summarise()
+    prepared = pattern_report.prepare()
+    if prepared["prepared"]:
+        print(f"Prepared {prepared['cells']:,} cells of {prepared['periods']} periods in {prepared['seconds']:.1f} s.")
+    ready = PatternSet.objects.get(ready=True)
+    kinds: dict[str, list[str]] = {"year": [], "quarter": [], "month": []}
+    for period in ready.periods:
+        start, end = period.split("..")
+        if start:  # "YYYY-MM..YYYY-MM": a month, a year (January to December), else a quarter.
+            kind = "month" if start == end else "year" if (start[5:], end[5:]) == ("01", "12") else "quarter"
+            kinds[kind].append(period)
+    periods: dict[str, dict[str, str]] = {"all time": {}}
+    for kind, found in kinds.items():
+        if found:
+            start, end = max(found).split("..")
+            periods[f"{kind} {start if kind == 'month' else max(found)}"] = {"from": start, "to": end}
+    _facilitator, admin, _forums = bench_users()
+    client = api_client(admin)
+    client.get("/api/reports/patterns/", {"group_by": "region"})  # The process's first request: imports, plans.
+    groupings = [g for n in range(len(DIMENSIONS) + 1) for g in itertools.combinations(DIMENSIONS, n)]
+
+    def measure(query: dict) -> tuple[float, float, int]:
+        started = time.perf_counter()
+        response = client.get("/api/reports/patterns/", query)
+        cold = (time.perf_counter() - started) * 1000
+        if response.status_code != 200:
+            sys.exit(f"GET patterns {query} answered {response.status_code}: {response.content[:300]!r}")
+        times = []
+        for _ in range(warm):
+            started = time.perf_counter()
+            client.get("/api/reports/patterns/", query)
+            times.append((time.perf_counter() - started) * 1000)
+        return cold, statistics.median(times), len(response.getvalue())
+
+    results: dict[str, dict[str, tuple[float, float, int]]] = {}
+    cache.clear()
+    for label, period in periods.items():
+        results[label] = {",".join(g) or "(total)": measure({**period, "group_by": ",".join(g)}) for g in groupings}
+    base: dict[str, tuple[float, float, int]] = {}
+    if baseline:
+        PatternSet.objects.update(ready=False)  # As before preparing: worked out from the summary tables.
+        try:
+            cache.clear()
+            base = {",".join(g) or "(total)": measure({"group_by": ",".join(g)}) for g in groupings}
+        finally:
+            PatternSet.objects.filter(pk=ready.pk).update(ready=True)
+            cache.clear()
+    print(f"\nPatterns API, ms cold / warm (median of {warm}), load average {os.getloadavg()[0]:.2f}:")
+    header = f"{'grouping':38}" + "".join(f"{label.split('..')[0]:>20}" for label in results)
+    print(header + (f"{'baseline, all time':>22}" if base else ""))
+    for name in results["all time"]:
+        line = f"{name:38}" + "".join(f"{r[name][0]:12.0f} /{r[name][1]:6.0f}" for r in results.values())
+        if base:
+            line += f"{base[name][0]:14.0f} /{base[name][1]:6.0f}"
+        print(line + f"   {results['all time'][name][2]:>10,} bytes")
+    colds = [r[0] for figures in results.values() for r in figures.values()]
+    warms = [r[1] for figures in results.values() for r in figures.values()]
+    print(f"Slowest: {max(colds):.0f} ms cold (target 500), {max(warms):.0f} ms warm (target 100).")
+    figures = {"api_cold_max_ms": round(max(colds)), "api_warm_max_ms": round(max(warms))}
+    if base:
+        figures |= {"baseline_cold_max_ms": round(max(r[0] for r in base.values())),
+                    "baseline_warm_max_ms": round(max(r[1] for r in base.values()))}  # fmt: skip
+    return figures
+
+
+def generator_part(*, add: int, seed: int, batch: int, writers: int) -> dict:
+    from cases.models import Case
+    from devdata import synthetic
+
+    existing = Case.objects.count()
+    report = synthetic.generate(cases=add, seed=seed, batch=batch, writers=writers)
+    print(
+        f"\ngenerate_synthetic adding {report.cases:,} cases ({report.events:,} events) to {existing:,}: "
+        f"{report.seconds:.1f} s, {report.cases_per_second:,.0f} cases/s (target 1,000); load average "
+        f"{os.getloadavg()[0]:.2f}"
+    )
+    return {"added": report.cases, "add_s": round(report.seconds, 2), "add_cases_per_s": round(report.cases_per_second)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
     parser.add_argument("--more", type=float, default=1.0, help="Percent more cases before the incremental run.")
     parser.add_argument("--scans", type=int, default=3, help="Timed scans; the best counts (default 3).")
     parser.add_argument("--runs", type=int, default=3, help="Timed full summaries; the best counts (default 3).")
+    parser.add_argument(
+        "--parts", default="summary,api,generator", help="Which parts: summary, api, generator (default all)."
+    )
+    parser.add_argument("--warm", type=int, default=5, help="Warm requests per query; the median counts.")
+    parser.add_argument("--no-baseline", action="store_true", help="Skip the API worked out without prepared cells.")
+    parser.add_argument("--add", type=int, default=2000, help="Cases the generator part adds (default 2,000).")
     args = parser.parse_args()
+    parts = {part.strip() for part in args.parts.split(",") if part.strip()}
 
     prepare(args)
+    figures: dict = {}
+    if "summary" in parts:
+        figures |= summary_part(args)
+    if "api" in parts:
+        figures |= api_part(warm=args.warm, baseline=not args.no_baseline)
+    if "generator" in parts:
+        figures |= generator_part(add=args.add, seed=args.seed + 1000, batch=args.batch, writers=args.writers)
+    print(json.dumps(figures))
+
+
+def summary_part(args) -> dict:
+    """Steps 1–4 of the docstring: the scan, the full summary, more cases, the incremental summary."""
     from django.conf import settings
     from django.db import connection
 
@@ -174,12 +299,12 @@ def main() -> None:
         f"{incremental['events']:,} events in {incremental['chunks']} chunks; worker peak RSS "
         f"{incremental_rss / 1024:.0f} MB"
     )
-    print(json.dumps({
+    return {
         "cases": cases, "events": events, "scan_s": round(scan, 3), "serial_scan_s": round(serial, 3),
         "full_s": full["seconds"], "full_over_scan": round(full["seconds"] / scan, 2),
         "incremental_s": incremental["seconds"], "incremental_share": round(incremental["seconds"] / full["seconds"], 4),
         "full_max_rss_mb": round(full_rss / 1024), "incremental_max_rss_mb": round(incremental_rss / 1024),
-    }))  # fmt: skip
+    }  # fmt: skip
 
 
 if __name__ == "__main__":

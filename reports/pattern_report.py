@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
+import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypedDict, cast
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.cache import cache
+from django.db import connection, transaction
 from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,6 +30,7 @@ from config.errors import ForbiddenError, SulhError
 
 from . import disclosure
 from .disclosure import Grouping, Key
+from .models import PatternSet
 
 MIN_CELL = 5
 DIMENSIONS = ("region", "forum_kind", "dispute_type", "month")
@@ -51,6 +55,7 @@ COUNTS = (
     "sessions",
     "deposits_forfeited",
     "guarantors_called",
+    "cases_with_ties",
 )
 HIDDEN_PARTS = ("checks", "checks_met", "surveys")
 CACHE_SECONDS = 3600
@@ -181,10 +186,27 @@ def patterns(
     cells are worked out over every grouping of the period at once, so that no two answers for the same
     period let a hidden count be subtracted out; filters only pick cells of that protected lattice. A period
     publishes only what follows from what all time publishes by year, quarter and month, so that answers
-    for different periods cannot be subtracted from one another either (see _period_cells)."""
+    for different periods cannot be subtracted from one another either (see _period_cells). The usual
+    periods are read from the cells the summary task prepared (prepare), the same cells worked out ahead."""
     _check_reader(user)
-    mark, generated_at = _state()
-    lattice_cells = _cached(mark, month_from, month_to)
+    grouping, shown, wanted = _shape(group_by, region, forum_kind, dispute_type)
+    prepared = _prepared_cells(month_from, month_to, grouping, shown, wanted)
+    if prepared is not None:
+        generated_at, cells = prepared
+    else:
+        mark, generated_at = _state()
+        cells = [
+            {**{dim: keys[dim] for dim in shown}, **figures}  # The keys in the order the caller asked for.
+            for keys, figures in _computed_cells(mark, month_from, month_to, grouping, wanted)
+        ]
+        cells.sort(key=lambda c: tuple(str(c[d]) for d in shown))
+    return cast(PatternReport, {**_head(generated_at, month_from, month_to, group_by), "cells": cells})
+
+
+def _shape(
+    group_by: Sequence[str], region: str | None, forum_kind: str | None, dispute_type: str | None
+) -> tuple[Grouping, list[str], dict[str, str]]:
+    """(the grouping whose cells answer, the dimensions each cell shows in order, the filters)."""
     wanted = {
         dim: value
         for dim, value in (("region", region), ("forum_kind", forum_kind), ("dispute_type", dispute_type))
@@ -193,34 +215,53 @@ def patterns(
     # A filter picks cells of the grouping that holds the filtered dimension too.
     grouping = tuple(d for d in DIMENSIONS if d in group_by or d in wanted)
     shown = [*group_by, *(d for d in DIMENSIONS if d in wanted and d not in group_by)]
-    medians_key = f"patterns-medians:{CACHE_VERSION}:{mark}:{month_from}:{month_to}:{','.join(grouping)}"
-    medians: dict[Key, float] | None = cache.get(medians_key)
-    if medians is None:
-        medians = _medians(grouping, month_from, month_to)
-        cache.set(medians_key, medians, CACHE_SECONDS)
-    cells = []
-    for key_values, values in lattice_cells.get(grouping, {}).items():
-        keys = dict(zip(grouping, key_values, strict=True))
-        if any(keys[dim] != value for dim, value in wanted.items()):
-            continue
-        cell: dict[str, Any] = {dim: keys[dim] for dim in shown}  # In the order the caller asked for.
-        cell.update({name: values[name] for name in COUNTS})
-        closed_hidden = values["closed"] is None
-        cell["median_days_to_close"] = None if closed_hidden or not values["closed"] else medians.get(key_values)
-        cell["compliance_rate"] = values["compliance_rate"]
-        cell["satisfaction_mean"] = values["satisfaction_mean"]
-        cell["fairness_mean"] = values["fairness_mean"]
-        cell["suppressed"] = values["suppressed"]
-        cells.append(cell)
-    cells.sort(key=lambda c: tuple(str(c[d]) for d in shown))
+    return grouping, shown, wanted
+
+
+def _head(
+    generated_at: str | None, month_from: dt.date | None, month_to: dt.date | None, group_by: Sequence[str]
+) -> dict[str, Any]:
     return {
         "generated_at": generated_at,
         "min_cell": MIN_CELL,
         "from": month_from.strftime("%Y-%m") if month_from else None,
         "to": month_to.strftime("%Y-%m") if month_to else None,
         "group_by": list(group_by),
-        "cells": cells,
     }
+
+
+# A cell's figures, in the order the API answers them (after the cell's keys).
+FIGURES = (*COUNTS, "median_days_to_close", "compliance_rate", "satisfaction_mean", "fairness_mean", "suppressed")
+
+
+def _figures(values: Cell, median: float | None) -> dict[str, Any]:
+    """A protected cell's figures as the API answers them; the median only beside a published count closed."""
+    figures: dict[str, Any] = {name: values[name] for name in COUNTS}
+    closed_hidden = values["closed"] is None
+    figures["median_days_to_close"] = None if closed_hidden or not values["closed"] else median
+    figures["compliance_rate"] = values["compliance_rate"]
+    figures["satisfaction_mean"] = values["satisfaction_mean"]
+    figures["fairness_mean"] = values["fairness_mean"]
+    figures["suppressed"] = values["suppressed"]
+    return figures
+
+
+def _computed_cells(
+    mark: int, month_from: dt.date | None, month_to: dt.date | None, grouping: Grouping, wanted: Mapping[str, str]
+) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """(keys, figures) of the grouping's cells in the period that the filters pick, worked out from the summary
+    tables (through the cache)."""
+    lattice_cells = _cached(mark, month_from, month_to)
+    medians_key = f"patterns-medians:{CACHE_VERSION}:{mark}:{month_from}:{month_to}:{','.join(grouping)}"
+    medians: dict[Key, float] | None = cache.get(medians_key)
+    if medians is None:
+        medians = _medians(grouping, month_from, month_to)
+        cache.set(medians_key, medians, CACHE_SECONDS)
+    for key_values, values in lattice_cells.get(grouping, {}).items():
+        keys = dict(zip(grouping, key_values, strict=True))
+        if any(keys[dim] != value for dim, value in wanted.items()):
+            continue
+        yield keys, _figures(values, medians.get(key_values))
 
 
 def _months(month_from: dt.date | None, month_to: dt.date | None) -> QuerySet[PatternMonth]:
@@ -476,6 +517,229 @@ def _medians(grouping: Grouping, month_from: dt.date | None, month_to: dt.date |
     return medians
 
 
+# --- Prepared cells ------------------------------------------------------------------------------------
+#
+# The summary task (reports.tasks) calls `prepare` after each run: for the summary as it then stands, the
+# protected cells of the usual periods — all time, each year, quarter and month with data — at every grouping
+# the API serves, with their medians, worked out by the same code as above (_api_view, _period_cells,
+# _medians, _figures) and written as rows (reports.models). `patterns`, `patterns_json` and the CSV read
+# them while the summary is still the one they were prepared from; any other period, or a summary that has
+# moved on since, is worked out as before. PostgreSQL only: the embedded mode (SQLite) always works them out.
+
+PREPARE_LOCK = 0x53554C48_17  # pg_advisory_lock key: one preparation at a time.
+CELL_TABLE = "reports_patterncell"
+CELL_COLUMNS = ("pattern_set_id", "period", "grouping", "region", "forum_kind", "dispute_type", "month", "body")
+
+
+class Prepared(TypedDict):
+    """What a preparation did (the summary task's log and bench/bench_patterns.py)."""
+
+    prepared: bool  # False: the summary's cells were prepared already (or there is no summary yet).
+    periods: int
+    cells: int
+    seconds: float
+
+
+def period_key(month_from: dt.date | None, month_to: dt.date | None) -> str:
+    """ "2025-01..2025-03"; ".." for all time."""
+    return f"{month_from.strftime('%Y-%m') if month_from else ''}..{month_to.strftime('%Y-%m') if month_to else ''}"
+
+
+def usual_periods(months: Iterable[str]) -> list[tuple[dt.date | None, dt.date | None]]:
+    """All time, then each year, quarter and month of the months with data ("YYYY-MM"), as (from, to)."""
+    firsts = sorted({dt.date(int(m[:4]), int(m[5:7]), 1) for m in months})
+    periods: list[tuple[dt.date | None, dt.date | None]] = [(None, None)]
+    for year in sorted({m.year for m in firsts}):
+        periods.append((dt.date(year, 1, 1), dt.date(year, 12, 1)))
+    for year, quarter in sorted({(m.year, (m.month - 1) // 3) for m in firsts}):
+        periods.append((dt.date(year, 3 * quarter + 1, 1), dt.date(year, 3 * quarter + 3, 1)))
+    periods += [(m, m) for m in firsts]
+    return periods
+
+
+def _compact(figures: Mapping[str, Any]) -> str:
+    # As DRF's JSONRenderer writes it (compact, UTF-8 as is), so that the prepared answer is the same bytes.
+    return json.dumps(figures, separators=(",", ":"), ensure_ascii=False)
+
+
+def prepare() -> Prepared:
+    """Prepare the cells of the usual periods for the summary as it stands, in one snapshot (REPEATABLE READ)
+    so that they agree with one another, then drop the sets prepared before. Safe to run twice or at once:
+    one preparation at a time, and a summary prepared already is left as it is."""
+    started = time.perf_counter()
+    nothing: Prepared = {"prepared": False, "periods": 0, "cells": 0, "seconds": 0.0}
+    if connection.vendor != "postgresql":
+        return nothing
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [PREPARE_LOCK])
+    try:
+        outermost = not connection.in_atomic_block  # Inside a caller's transaction (tests), its snapshot holds.
+        with transaction.atomic():
+            if outermost:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            state = PatternState.objects.first()
+            if state is None or state.updated_at is None:
+                return nothing
+            mark, summary_at = state.last_event_id, state.updated_at
+            done = PatternSet.objects.filter(
+                ready=True, last_event_id=mark, summary_at=summary_at, version=CACHE_VERSION
+            )
+            if done.exists():
+                return nothing
+            all_time = _all_time_cells()
+            cache.set(f"patterns-all-time:{CACHE_VERSION}:{mark}", all_time, CACHE_SECONDS)
+            periods = usual_periods({key[-1] for key in all_time.get(MONTH_LEVEL, {})})
+            pattern_set = PatternSet.objects.create(
+                last_event_id=mark,
+                summary_at=summary_at,
+                version=CACHE_VERSION,
+                periods=[period_key(*period) for period in periods],
+            )
+            count = 0
+            for month_from, month_to in periods:
+                whole = month_from is None and month_to is None
+                cells = _api_view(all_time) if whole else _period_cells(month_from, month_to, all_time)
+                rows = []
+                for grouping in disclosure.groupings(DIMENSIONS):
+                    medians = _medians(grouping, month_from, month_to)
+                    name = ",".join(grouping)
+                    for key_values, values in cells.get(grouping, {}).items():
+                        keys = dict(zip(grouping, key_values, strict=True))
+                        rows.append((
+                            pattern_set.pk, period_key(month_from, month_to), name, keys.get("region", ""),
+                            keys.get("forum_kind", ""), keys.get("dispute_type", ""), keys.get("month", ""),
+                            _compact(_figures(values, medians.get(key_values))),
+                        ))  # fmt: skip
+                sql = f"COPY {CELL_TABLE} ({', '.join(CELL_COLUMNS)}) FROM STDIN"
+                with connection.cursor() as cursor, cursor.copy(sql) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                count += len(rows)
+            seconds = round(time.perf_counter() - started, 3)
+            PatternSet.objects.filter(pk=pattern_set.pk).update(ready=True, seconds=seconds)
+            with connection.cursor() as cursor:
+                # Older sets by hand: the ORM's cascade would read their cells into Python first.
+                cursor.execute(f"DELETE FROM {CELL_TABLE} WHERE pattern_set_id <> %s", [pattern_set.pk])
+            PatternSet.objects.exclude(pk=pattern_set.pk).delete()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [PREPARE_LOCK])
+    return {"prepared": True, "periods": len(periods), "cells": count, "seconds": seconds}
+
+
+def _prepared_query(
+    month_from: dt.date | None, month_to: dt.date | None, grouping: Grouping, wanted: Mapping[str, str]
+) -> tuple[str, str, list[Any]]:
+    """The prepared set of the summary as it stands (none if it moved on, or the period is not a usual one)
+    as a CTE `s` (id, generated), and the conditions picking the cells asked for, with their parameters.
+    The readers read the set and its cells in one statement: one snapshot, whatever a preparation deletes."""
+    state = PatternState._meta.db_table
+    sets = PatternSet._meta.db_table
+    cte = f"""
+        WITH s AS (
+            SELECT s.id, st.updated_at AS generated FROM {sets} s
+              JOIN {state} st ON st.last_event_id = s.last_event_id AND st.updated_at = s.summary_at
+             WHERE s.ready AND s.version = %s AND s.periods @> %s::jsonb
+             ORDER BY s.id DESC LIMIT 1
+        )
+    """
+    conditions = "c.pattern_set_id = s.id AND c.period = %s AND c.grouping = %s"
+    period = period_key(month_from, month_to)
+    params: list[Any] = [CACHE_VERSION, json.dumps([period]), period]
+    params.append(",".join(grouping))
+    for dim, value in wanted.items():
+        conditions += f" AND c.{dim} = %s"
+        params.append(value)
+    return cte, conditions, params
+
+
+def _prepared_order(shown: Sequence[str]) -> str:
+    # The cells' order of `patterns`: by the shown keys as strings, compared by code point (COLLATE "C").
+    return ", ".join(f'c.{dim} COLLATE "C"' for dim in shown) or "c.id"
+
+
+def _prepared_cells(
+    month_from: dt.date | None,
+    month_to: dt.date | None,
+    grouping: Grouping,
+    shown: Sequence[str],
+    wanted: Mapping[str, str],
+) -> tuple[str | None, list[dict[str, Any]]] | None:
+    """(generated_at, the cells as `patterns` answers them) from the prepared set, or None without one."""
+    if connection.vendor != "postgresql":
+        return None
+    cte, conditions, params = _prepared_query(month_from, month_to, grouping, wanted)
+    sql = f"""
+        {cte}
+        SELECT s.generated, {", ".join(f"c.{dim}" for dim in shown) or "NULL"}, c.body
+          FROM s LEFT JOIN {CELL_TABLE} c ON {conditions}
+         ORDER BY {_prepared_order(shown)}
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    generated = rows[0][0].isoformat() if rows[0][0] else None
+    cells = []
+    for row in rows:
+        if row[-1] is None:
+            continue  # The set, with no cell at this grouping.
+        cell: dict[str, Any] = dict(zip(shown, row[1:-1], strict=False))
+        cell.update(json.loads(row[-1]))
+        cells.append(cell)
+    return generated, cells
+
+
+def patterns_json(
+    *,
+    user: User | AnonymousUser,
+    month_from: dt.date | None = None,
+    month_to: dt.date | None = None,
+    group_by: Sequence[str] = (),
+    region: str | None = None,
+    forum_kind: str | None = None,
+    dispute_type: str | None = None,
+) -> str | None:
+    """`patterns` as the JSON text the API answers, put together by PostgreSQL from the prepared cells
+    (nothing parsed nor built per cell in Python) and kept in the cache for the summary as it stands; None
+    when there are none to read (see `patterns`)."""
+    _check_reader(user)
+    if connection.vendor != "postgresql":
+        return None
+    grouping, shown, wanted = _shape(group_by, region, forum_kind, dispute_type)
+    mark, generated_at = _state()
+    asked = [period_key(month_from, month_to), ",".join(group_by), *(f"{d}={v}" for d, v in wanted.items())]
+    digest = hashlib.sha256(json.dumps([mark, generated_at, *asked]).encode()).hexdigest()[:32]
+    cache_key = f"patterns-json:{CACHE_VERSION}:{digest}"
+    text: str | None = cache.get(cache_key)
+    if text is not None:
+        return text
+    cte, conditions, params = _prepared_query(month_from, month_to, grouping, wanted)
+    keys = " || ',' || ".join(f"'\"{dim}\":' || to_json(c.{dim})::text" for dim in shown)
+    cell = f"'{{' || {keys} || ',' || substr(c.body, 2)" if shown else "c.body"
+    sql = f"""
+        {cte}
+        SELECT s.generated,
+               (SELECT string_agg({cell}, ',' ORDER BY {_prepared_order(shown)}) FROM {CELL_TABLE} c
+                 WHERE {conditions})
+          FROM s
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    generated, cells = row
+    generated = generated.isoformat() if generated else None
+    head = _compact(_head(generated, month_from, month_to, group_by))
+    text = f'{head[:-1]},"cells":[{cells or ""}]}}'
+    if generated == generated_at:  # Not when the summary moved on in between: the key is the one before.
+        cache.set(cache_key, text, CACHE_SECONDS)
+    return text
+
+
 # --- Early warning -------------------------------------------------------------------------------------
 
 WARNING_METRICS = ("breaches", "escalations_up", "imminent")
@@ -588,18 +852,28 @@ def region_choices() -> list[tuple[str, str]]:
 def as_csv(report: PatternReport) -> str:
     """The report's cells as CSV: the group keys, then every figure; a hidden one is an empty field. Column
     names are the API's field names (English), so that a spreadsheet or a script can rely on them."""
+    return "".join(csv_lines(report))
+
+
+def csv_lines(report: PatternReport) -> Iterator[str]:
+    """as_csv line by line, each written when asked for (the CSV API streams them)."""
     import csv
     import io
 
     out = io.StringIO()
     writer = csv.writer(out)
     keys = [k for k in (report["cells"][0] if report["cells"] else {}) if k in DIMENSIONS]
-    figures = [*COUNTS, "median_days_to_close", "compliance_rate", "satisfaction_mean", "fairness_mean", "suppressed"]
-    writer.writerow([*keys, *figures])
+
+    def line(row: list[Any]) -> str:
+        out.seek(0)
+        out.truncate()
+        writer.writerow(row)
+        return out.getvalue()
+
+    yield line([*keys, *FIGURES])
     for cell in report["cells"]:
         row = [cell[k] for k in keys]
-        for name in figures:
+        for name in FIGURES:
             value = cell[name]
             row.append("" if value is None else ("true" if value is True else "false" if value is False else value))
-        writer.writerow(row)
-    return out.getvalue()
+        yield line(row)

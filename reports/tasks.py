@@ -24,6 +24,8 @@ def summarise_patterns(self: Task, full: bool = False) -> patterns.Summary:
         self.update_state(state="PROGRESS", meta={"progress": round(fraction, 4)})
 
     result = patterns.summarise(full=full, progress=report)
-    # The reports' protected cells are worked out once per summary: here, rather than in a regulator's request.
+    # The reports' protected cells are worked out once per summary: here, rather than in a regulator's request,
+    # and written as rows for the usual periods and every grouping (the patterns API reads them).
+    pattern_report.prepare()
     pattern_report.cells_warm()
     return result

@@ -63,6 +63,9 @@ class Register:
         self.cutoff = -(1 << 62)  # Cases ended before it are gone for good.
         self.size = 0
         self.swept = 0  # The size after the last sweep.
+        self.swept_cutoff = -(1 << 62)  # The cutoff of the last sweep: what it dropped is gone from every list.
+        # Lazily (load_lazily): the database's cases read by name key when an opening first asks for the key.
+        self.lazy: LazySource | None = None
 
     def add(self, known: Known, *, pickable: bool) -> None:
         by_key = self.by_key
@@ -74,6 +77,17 @@ class Register:
                         by_key[known.region_id, party.key] = [known]
                     elif entries[-1] is not known:
                         entries.append(known)
+        self.file_pairs(known)
+        if pickable:
+            pool = self.pools.get(known.forum_id)
+            if pool is None:
+                self.pools[known.forum_id] = [known]
+            else:
+                pool.append(known)
+        self.size += 1
+
+    def file_pairs(self, known: Known) -> None:
+        """File the case under each pair of name keys of a first and a second party it holds."""
         by_pair = self.by_pair
         for one in known.sides[0]:
             for other in known.sides[1]:
@@ -85,19 +99,13 @@ class Register:
                         by_pair[pair] = [known]
                     elif entries[-1] is not known:
                         entries.append(known)
-        if pickable:
-            pool = self.pools.get(known.forum_id)
-            if pool is None:
-                self.pools[known.forum_id] = [known]
-            else:
-                pool.append(known)
-        self.size += 1
 
     def advance(self, opened_at: int) -> None:
         """The clock moves to the next opening. When the register has doubled since the last sweep, the cases
         ended more than 24 months before it are dropped (their memory too)."""
         self.cutoff = cutoff = opened_at - WINDOW
-        if self.size > 2 * self.swept + 50_000:
+        if self.size > 2 * self.swept + SWEEP_AFTER:
+            self.swept_cutoff = cutoff
             tables: tuple[dict[Any, list[Known]], ...] = (self.by_key, self.by_pair, self.pools)
             for table in tables:
                 for key, entries in list(table.items()):
@@ -133,6 +141,8 @@ class Register:
     ) -> list[tuple[Known, str]]:
         """matches() for a case with one first and one second party (every case the generator opens), quicker:
         a link needs a match on each side, so only the cases holding both names, one on each side, are read."""
+        if self.lazy is not None:
+            self.lazy.load(self, region_id, (first.key, second.key))
         by_key = self.by_key
         holding_first = by_key.get((region_id, first.key))
         if not holding_first:
@@ -141,6 +151,8 @@ class Register:
         if not holding_second:
             return []  # Most openings end here or above.
         if 2 * (len(holding_first) + len(holding_second)) > services.RECURRENCE_CANDIDATES:
+            if self.lazy is not None:  # matches() reads every case holding either name, with its parties.
+                self.lazy.complete(self, [*holding_first, *holding_second])
             return self.matches(region_id, opened_at, [(first, FIRST), (second, SECOND)])
         a, b = first.key, second.key
         holding_both = self.by_pair.get((region_id, a, b) if a <= b else (region_id, b, a))
@@ -227,7 +239,13 @@ class Register:
         return links
 
     def preload(self, start: int) -> None:
-        """The database's cases that a case of this run could be linked to (a run adding to earlier ones)."""
+        """The database's cases that a case of this run could be linked to (a run adding to earlier ones).
+
+        All of them at once while they are few; from LAZY_FROM of them on, each name key's when an opening first
+        asks for it (load_lazily): a run of a few thousand cases then reads a few thousand keys' cases, not
+        the million a big database holds (reading them all cost 45 s at a million cases, for 2,000 new ones)."""
+        if load_lazily(self, start):
+            return
         sides: dict[int, tuple[list, list]] = {}
         cases: dict[int, list[Any]] = {}
         for case_id, role, party_id, key, pseudonym, *case in preload_rows(start - WINDOW):
@@ -240,6 +258,117 @@ class Register:
                       reference),
                 pickable=False,
             )  # fmt: skip
+
+
+SWEEP_AFTER = 50_000  # The register sweeps when it has grown by this much (and doubled) since the last sweep.
+LAZY_FROM = SWEEP_AFTER  # Preloading this many cases or more, the register reads them by key instead.
+
+
+class LazySource:
+    """The database's cases, as preload would have read them, read per name key of a district instead, when a
+    case opening first asks for the key (PostgreSQL). A key's list then holds what it would have held had every
+    case been preloaded: the cases holding the key, less those the sweeps since dropped (ended before the last
+    sweep's cutoff), each case one Known shared by all its keys' lists. Their parties are read only for the
+    cases an opening may be linked to — those holding both its names (by_pair), or every one when matches()
+    reads them all — as most cases holding one name hold not the other: a third of the reads."""
+
+    def __init__(self, *, highest: int, cutoff: int):
+        self.highest = highest  # The cases there before the run: the run's own come in through add().
+        self.cutoff = cutoff  # Preload's own: open, or ended since.
+        self.holding: dict[tuple[int, str], list[Known]] = {}  # The database's cases holding a key, as read.
+        self.cases: dict[int, Known] = {}
+        self.complete_ids: set[int] = set()  # Cases whose parties are read (and filed under their pairs).
+
+    def load(self, register: Register, region_id: int, keys: tuple[str, str]) -> None:
+        wanted = sorted({key for key in keys if key and (region_id, key) not in self.holding})
+        if wanted:
+            cutoff = max(self.cutoff, register.swept_cutoff)
+            for key in wanted:
+                self.holding[region_id, key] = []
+            for key, case_id, forum_id, opened, closed, outcome, dispute_type, reference in holder_rows(
+                region_id, wanted, self.highest, cutoff
+            ):
+                known = self.cases.get(case_id)
+                if known is None:
+                    known = self.cases[case_id] = Known(case_id, region_id, forum_id, opened, closed, outcome,
+                                                        dispute_type, ((), ()), reference)  # fmt: skip
+                self.holding[region_id, key].append(known)
+                entries = register.by_key.get((region_id, key))
+                if entries is None:
+                    register.by_key[region_id, key] = [known]
+                else:
+                    entries.append(known)
+        first, second = (self.holding.get((region_id, key), ()) for key in keys)
+        if first and second:
+            ids = {known.id for known in first}
+            self.complete(register, [known for known in second if known.id in ids])
+
+    def complete(self, register: Register, cases: Iterable[Known]) -> None:
+        """Read the parties of the database's cases among `cases` that lack them, and file them under their pairs."""
+        todo = {known.id: known for known in cases if known.id in self.cases and known.id not in self.complete_ids}
+        if not todo:
+            return
+        sides: dict[int, tuple[list, list]] = {case_id: ([], []) for case_id in todo}
+        for case_id, role, party_id, key, pseudonym in party_rows(sorted(todo)):
+            sides[case_id][role == SECOND].append(PartyRef(party_id, key, pseudonym))
+        for case_id in sorted(todo):
+            known = todo[case_id]
+            known.sides = (tuple(sides[case_id][0]), tuple(sides[case_id][1]))
+            self.complete_ids.add(case_id)
+            register.file_pairs(known)
+
+
+def load_lazily(register: Register, start: int) -> bool:
+    """Make the register read the database's cases by key (LazySource) when preload would read LAZY_FROM of
+    them or more, on PostgreSQL; False otherwise. The first opening's sweep, which preloading so many makes
+    at once, is made all the same (the register counts them as added)."""
+    if connection.vendor != "postgresql":
+        return False
+    cutoff = start - WINDOW
+    with connection.cursor() as cursor:
+        # How many preload would read, up to one more than a sweep waits for.
+        cursor.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM cases_case WHERE closed_at IS NULL OR closed_at >= %s LIMIT %s) c",
+            [_at(cutoff), max(LAZY_FROM, SWEEP_AFTER + 1)],
+        )
+        count = cursor.fetchone()[0]
+        if count < LAZY_FROM:
+            return False
+        cursor.execute("SELECT max(id) FROM cases_case")
+        highest = cursor.fetchone()[0]
+    register.lazy = LazySource(highest=highest, cutoff=cutoff)
+    register.size = count  # As the preloaded cases would count: a million of them make the first opening sweep.
+    return True
+
+
+def holder_rows(region_id: int, keys: list[str], highest: int, cutoff: int) -> list[tuple]:
+    """(name key, case id, forum, opened, closed, outcome, dispute type, reference) of the cases of the district
+    (by their forum's) up to id `highest`, still open or ended since `cutoff`, with a first or second party
+    bearing one of the name keys; times in epoch seconds."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT p.name_key, c.id, c.forum_id, EXTRACT(EPOCH FROM c.opened_at)::bigint, "
+            "EXTRACT(EPOCH FROM c.closed_at)::bigint, c.outcome, c.dispute_type, c.reference "
+            "FROM cases_party p JOIN cases_caseparty cp ON cp.party_id = p.id JOIN cases_case c ON c.id = cp.case_id "
+            "WHERE p.name_key = ANY(%s) AND cp.role IN (%s, %s) AND c.id <= %s "
+            # The district's forums as a list: joined, the planner read the cases once per forum.
+            "AND c.forum_id IN (SELECT id FROM cases_forum WHERE region_id = %s) "
+            "AND (c.closed_at IS NULL OR c.closed_at >= %s) ORDER BY 2, 1",
+            [keys, FIRST, SECOND, highest, region_id, _at(cutoff)],
+        )
+        return cursor.fetchall()
+
+
+def party_rows(case_ids: list[int]) -> list[tuple]:
+    """(case id, role, party id, name key, pseudonym) of the cases' first and second parties, in preload's order."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT cp.case_id, cp.role, cp.party_id, p.name_key, p.pseudonym FROM cases_caseparty cp "
+            "JOIN cases_party p ON p.id = cp.party_id WHERE cp.case_id = ANY(%s) AND cp.role IN (%s, %s) "
+            "ORDER BY cp.case_id, cp.party_id, cp.role",
+            [case_ids, FIRST, SECOND],
+        )
+        return cursor.fetchall()
 
 
 def preload_rows(cutoff: int) -> Iterable[tuple]:

@@ -165,7 +165,7 @@ def test_the_trend_tables_and_the_csv_have_the_same_rows(client, world, month):
     json_url = re.search(r'id="export-json" href="([^"]+)"', html).group(1).replace("&amp;", "&")
     assert json_url == "/api/reports/patterns/?group_by=month&region=bannu"
     # The browser's session is enough for the exports.
-    exported = list(csv.DictReader(io.StringIO(client.get(csv_url).content.decode())))
+    exported = list(csv.DictReader(io.StringIO(client.get(csv_url).getvalue().decode())))
     assert len(exported) == len(rows) == 6
     for row, line in zip(rows, exported, strict=True):
         opened = "" if row[1] == HIDDEN else row[1]

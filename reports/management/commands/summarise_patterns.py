@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from reports import patterns
+from reports import pattern_report, patterns
 
 
 class Command(BaseCommand):
@@ -29,3 +29,10 @@ class Command(BaseCommand):
             f"{'Full' if full else 'Incremental'} summary: {figures['events']:,} events folded in "
             f"{figures['chunks']:,} chunks, {figures['seconds']:.1f} s; watermark at event {figures['last_event_id']:,}."
         )
+        # As the task does: the reports' cells for the usual periods, prepared for the summary as it now stands.
+        prepared = pattern_report.prepare()
+        if prepared["prepared"] and options["verbosity"] > 0:
+            self.stdout.write(
+                f"Report cells prepared: {prepared['cells']:,} cells of {prepared['periods']:,} periods, "
+                f"{prepared['seconds']:.1f} s."
+            )
