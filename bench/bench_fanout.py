@@ -98,6 +98,8 @@ class Recorder:
         self.received = self.duplicates = self.out_of_order = self.foreign = 0
         self.first_send = self.last_receipt = 0.0
         self.schedule_lag = 0.0
+        self.slowed = 0  # slow_down refusals (Sulh): each frame sent again after its retry_after.
+        self.hold_until = 0.0  # After a slow_down the speakers send nothing new before this (time.perf_counter()).
         self.all_in = asyncio.Event()
 
     def sent(self, counter: int, at: float) -> None:
@@ -222,15 +224,15 @@ def say_frame(run: str, counter: int, at: float) -> str:
 
 async def speak(recorder: Recorder, rate: float, send) -> None:
     """Send recorder.messages messages at a steady rate: message i is due at start + i / rate. A late send
-    is not made up by bunching: it goes as soon as it can, and the lag is recorded."""
+    is not made up by bunching: it goes as soon as it can but never sooner than 1 / rate after the one before, and
+    the lag is recorded. Told to slow down (Sulh's slow_down), the speakers send nothing new for its retry_after."""
     interval = 1.0 / rate
-    start = time.perf_counter()
+    start = last = time.perf_counter()
     for counter in range(recorder.messages):
         due = start + counter * interval
-        delay = due - time.perf_counter()
-        if delay > 0:
+        while (delay := max(due, last + interval if counter else due, recorder.hold_until) - time.perf_counter()) > 0:  # noqa: ASYNC110, E501 - a schedule
             await asyncio.sleep(delay)
-        now = time.perf_counter()
+        now = last = time.perf_counter()
         recorder.schedule_lag = max(recorder.schedule_lag, now - due)
         recorder.sent(counter, now)
         await send(counter, now)
@@ -442,6 +444,7 @@ class WsClient:
     closed: str = ""
     welcome: dict = field(default_factory=dict)
     first_said: dict = field(default_factory=dict)  # Kept to check its shape against the contract.
+    pending: dict = field(default_factory=dict)  # A speaker's frames by counter, to send again after slow_down.
 
 
 async def ws_connect(url: str, port: int, token: str = ""):
@@ -497,8 +500,23 @@ async def read_frames(client: WsClient, recorder: Recorder, sulh: bool) -> None:
             elif kind == "error":
                 code = str(frame.get("code"))
                 client.errors[code] = client.errors.get(code, 0) + 1
+                if code == "slow_down":
+                    resend_later(client, recorder, frame)
     except ConnectionClosed as exc:
         client.closed = f"code {exc.rcvd.code if exc.rcvd else 'none'}"
+
+
+def resend_later(client: WsClient, recorder: Recorder, frame: dict) -> None:
+    """A say frame refused with slow_down: sent again (same client_id) after the retry_after it names. Its latency
+    still counts from the first send."""
+    recorder.slowed += 1
+    text = client.pending.get(counter_of("x " + str(frame.get("client_id", "")).rsplit("-", 1)[-1]))
+    if text is None:
+        return
+    wait = frame.get("retry_after") if isinstance(frame.get("retry_after"), (int, float)) else 0.25
+    recorder.hold_until = max(recorder.hold_until, time.perf_counter() + wait)
+    loop = asyncio.get_running_loop()
+    loop.call_later(wait, lambda: loop.create_task(client.ws.send(text)))
 
 
 async def close_all(clients: list[WsClient], readers: list[asyncio.Task]) -> list[str]:
@@ -595,10 +613,10 @@ async def scenario_relay(args, log_dir: Path) -> Result:
 
         clients = await connect_all(args.participants, connect_one)
         readers = [asyncio.create_task(read_frames(client, recorder, sulh=False)) for client in clients]
-        speaker = clients[0].ws
+        speakers = [client.ws for client in clients[: max(1, args.speakers)]]
 
         async def send(counter: int, at: float) -> None:
-            await speaker.send(say_frame(run, counter, at))
+            await speakers[counter % len(speakers)].send(say_frame(run, counter, at))
 
         with Measured(result, args.relay_redis_url, processes):
             await speak(recorder, args.rate, send)
@@ -638,6 +656,16 @@ def sulh_prepare(args) -> SulhWorld:
     os.environ["REDIS_URL"] = args.sulh_redis_url
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     os.environ["DJANGO_DEBUG"] = "1"  # This process only sets up; the servers run as --debug says.
+    # One encryption key for this process and the servers (each with a random DJANGO_SECRET_KEY): the key the
+    # development secret derives, which earlier runs' rows (the reused forum, members and case) were written with.
+    import base64
+    import hashlib
+
+    dev_secret = "django-insecure-dev-only-do-not-use-in-production"
+    os.environ.setdefault(
+        "SULH_ENCRYPTION_KEYS",
+        base64.urlsafe_b64encode(hashlib.sha256(f"sulh:encryption:{dev_secret}".encode()).digest()).decode(),
+    )
     database_ensure(args.database_url)
 
     import django
@@ -809,11 +837,13 @@ async def scenario_sulh(args, log_dir: Path, world: SulhWorld | None, prepare_er
             f"the {args.participants} `joined` events ({args.participants**2:,} deliveries) had reached everyone "
             f"{time.perf_counter() - joined_at:.1f} s after the last welcome"
         )
-        speaker = clients[0].ws
+        speakers = clients[: max(1, args.speakers)]
         run = secrets.token_hex(4)
 
         async def send(counter: int, at: float) -> None:
-            await speaker.send(say_frame(run, counter, at))
+            speaker = speakers[counter % len(speakers)]
+            speaker.pending[counter] = text = say_frame(run, counter, at)
+            await speaker.ws.send(text)
 
         opened = await asyncio.to_thread(pg_sessions, args.database_url)
         with Measured(result, args.sulh_redis_url, processes):
@@ -941,6 +971,337 @@ def _now():
     return timezone.now()
 
 
+# --- Issue 17's scenarios: ten runs, saturation, many sessions, a join storm, a busy machine ---------------------
+
+
+def load_text() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def summary_of(result: Result) -> dict:
+    """p50/p99/p99.9/max (ms), loss and duplicates of one scenario's run (NaN when it was skipped)."""
+    recorder = result.recorder
+    if recorder is None:
+        return {"p50": NAN, "p99": NAN, "p999": NAN, "max": NAN, "loss": -1, "dup": 0, "slowed": 0}
+    latencies = recorder.latencies_ms(result.warmup)
+    quantiles = [nearest_rank(latencies, q) if latencies else NAN for q in (0.5, 0.99, 0.999, 1.0)]
+    return dict(
+        zip(("p50", "p99", "p999", "max"), quantiles, strict=True),
+        loss=recorder.expected - recorder.received, dup=recorder.duplicates, slowed=recorder.slowed,
+    )  # fmt: skip
+
+
+async def suite_runs(args, world, prepare_error) -> None:
+    """The 50-participant scenario --runs times, each run measuring raw Redis, the bare relay and Sulh one after
+    the other; per run the ratios of Sulh's p99 to theirs."""
+    rows = []
+    for run in range(args.runs):
+        print(f"… run {run + 1} of {args.runs} ({load_text()})", file=sys.stderr, flush=True)
+        results = await run_all(args, world, prepare_error)
+        figures = {result.scenario[0]: summary_of(result) for result in results}
+        rows.append((run + 1, figures, results[0].load1, [r for r in results if r.recorder is None]))
+        if args.verbose:
+            print_table(results)
+    print()
+    print(f"{args.participants} participants, {args.messages} messages at {args.rate:g}/s per run, two processes each")
+    header = (
+        f"{'run':>3} {'redis p99':>9} {'relay p99':>9} {'sulh p50':>8} {'sulh p99':>8} {'sulh p99.9':>10} "
+        f"{'/relay':>7} {'/redis':>7} {'loss':>5} {'dup':>4} {'slowed':>6} {'load1':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+    relay_ratios, redis_ratios = [], []
+    for run, figures, load1, skipped in rows:
+        a, b, c = (figures.get(key, summary_of(Result("", 0, 0, 0, 0.0))) for key in "abc")
+        to_relay, to_redis = c["p99"] / b["p99"], c["p99"] / a["p99"]
+        relay_ratios.append(to_relay)
+        redis_ratios.append(to_redis)
+        print(
+            f"{run:>3} {a['p99']:>9.2f} {b['p99']:>9.2f} {c['p50']:>8.2f} {c['p99']:>8.2f} {c['p999']:>10.2f} "
+            f"{to_relay:>6.2f}x {to_redis:>6.2f}x {c['loss']:>5} {c['dup']:>4} {c['slowed']:>6} {load1:>6.2f}"
+        )
+        for result in skipped:
+            print(f"    {result.scenario} skipped: {result.skipped}")
+    good = [r for r in relay_ratios if not math.isnan(r)]
+    if good:
+        print(
+            f"Sulh p99 / bare relay p99: min {min(good):.2f}x, median {sorted(good)[len(good) // 2]:.2f}x, max "
+            f"{max(good):.2f}x; at most 1.5x in {sum(r <= 1.5 for r in good)} of {len(good)} runs. Sulh p99 / raw "
+            f"Redis p99: max {max(r for r in redis_ratios if not math.isnan(r)):.2f}x. Now: {load_text()}"
+        )
+
+
+async def suite_saturation(args, log_dir: Path, world, prepare_error) -> None:
+    """The highest rate one session sustains with --participants listeners, p99 under --p99-limit ms and nothing
+    lost, stepping up --rates: the bare relay's, then Sulh's. Sulh's speakers are as many as the rate needs at 40
+    lines a second each (one connection may send 100 frames in 2 seconds)."""
+    import copy
+
+    best: dict[str, float] = {}
+    print()
+    print(
+        f"Saturation: {args.participants} listeners, {args.step_seconds:g} s per step, p99 limit {args.p99_limit:g} ms"
+    )
+    for scenario in ("b", "c"):
+        best[scenario] = 0.0
+        for rate in args.rates:
+            step = copy.copy(args)
+            step.rate, step.speakers = rate, max(1, math.ceil(rate / 40))
+            step.messages = max(100, int(rate * args.step_seconds))
+            step.warmup = max(1, int(rate))
+            load1 = os.getloadavg()[0]
+            GC_WATCH.active = False
+            if scenario == "b":
+                result = await scenario_relay(step, log_dir)
+            else:
+                result = await scenario_sulh(step, log_dir, world, prepare_error)
+            gc.unfreeze()
+            gc.collect()
+            figures = summary_of(result)
+            ok = result.recorder is not None and figures["p99"] < args.p99_limit and figures["loss"] == 0
+            lag = result.recorder.schedule_lag if result.recorder else NAN
+            print(
+                f"  {'relay' if scenario == 'b' else 'sulh ':<5} {rate:>6g}/s ({step.speakers} speakers): p50 "
+                f"{figures['p50']:.1f} ms, p99 {figures['p99']:.1f} ms, loss {figures['loss']}, slowed "
+                f"{figures['slowed']}, speaker lag {lag * 1000:.0f} ms, load1 {load1:.2f}"
+                + ("" if ok else "  <- over" + (f" ({result.skipped})" if result.skipped else ""))
+            )
+            if not ok:
+                break
+            best[scenario] = rate
+            await asyncio.sleep(1)
+    share = best["c"] / best["b"] if best["b"] else NAN
+    print(
+        f"Sustained (p99 < {args.p99_limit:g} ms, no loss): bare relay {best['b']:g}/s, Sulh {best['c']:g}/s "
+        f"({share:.0%} of the relay's). Now: {load_text()}"
+    )
+
+
+async def sulh_servers(args, log_dir: Path) -> tuple[list[subprocess.Popen], list[int]]:
+    ports = [free_port(), free_port()]
+    env = dict(
+        os.environ, DJANGO_SETTINGS_MODULE="config.settings", DATABASE_URL=args.database_url,
+        REDIS_URL=args.sulh_redis_url, DJANGO_DEBUG="1" if args.debug else "0",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50), DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DJANGO_SECURE_SSL_REDIRECT="0",
+    )  # fmt: skip
+    env.update(args.sulh_env)
+    processes = [server_start("config.asgi:application", port, env, log_dir, []) for port in ports]
+    for process, port in zip(processes, ports, strict=True):
+        await wait_healthz(process, port)
+    return processes, ports
+
+
+async def live_session(base: str, world: SulhWorld) -> int:
+    scheduled = (_now() + timedelta(minutes=5)).isoformat()
+    status, body = await asyncio.to_thread(
+        http, "POST", f"{base}/api/cases/{world.case_id}/sessions/", token=world.speaker_token,
+        body={"scheduled_for": scheduled},
+    )  # fmt: skip
+    if status != 201 or not isinstance(body, dict):
+        raise RuntimeError(f"creating a session answered {status} {body}")
+    status, started = await asyncio.to_thread(
+        http, "POST", f"{base}/api/sessions/{body['id']}/start/", token=world.speaker_token, body={}
+    )
+    if status >= 300:
+        raise RuntimeError(f"starting session {body['id']} answered {status} {started}")
+    return int(body["id"])
+
+
+async def sulh_client(index: int, port: int, session: int, token: str) -> WsClient:
+    ws = await ws_connect(f"ws://127.0.0.1:{port}/ws/sessions/{session}/", port, token)
+    while True:
+        async with asyncio.timeout(60):
+            frame = json.loads(await ws.recv())
+        if frame.get("type") == "welcome":
+            return WsClient(index, ws, port, welcome=frame)
+
+
+async def suite_many(args, log_dir: Path, world: SulhWorld) -> None:
+    """--sessions sessions of --per-session participants each over two processes, one speaker in each at
+    --session-rate lines a second for --duration seconds."""
+    sessions_count, per = args.sessions, args.per_session
+    processes, ports = await sulh_servers(args, log_dir)
+    try:
+        base = f"http://127.0.0.1:{ports[0]}"
+        sessions = [await live_session(base, world) for _ in range(sessions_count)]
+        messages = max(3, int(args.session_rate * args.duration))
+        warmup = min(messages - 1, max(1, int(args.session_rate * 2)))
+        recorders = [Recorder(per, messages) for _ in sessions]
+        print(f"… connecting {sessions_count * per} clients ({load_text()})", file=sys.stderr, flush=True)
+
+        async def connect_one(index: int) -> WsClient:
+            session = sessions[index // per]
+            return await sulh_client(index % per, ports[index % 2], session, world.tokens[1 + index])
+
+        started = time.perf_counter()
+        clients = await connect_all(sessions_count * per, connect_one)
+        connected = time.perf_counter() - started
+        groups = [clients[s * per : (s + 1) * per] for s in range(sessions_count)]
+        readers = [
+            asyncio.create_task(read_frames(client, recorders[s], sulh=True))
+            for s, group in enumerate(groups)
+            for client in group
+        ]
+        await asyncio.sleep(2)  # The arrivals' presence goes by.
+        runs = [secrets.token_hex(4) for _ in sessions]
+
+        async def one_session(s: int) -> None:
+            speaker = groups[s][0]
+
+            async def send(counter: int, at: float) -> None:
+                speaker.pending[counter] = text = say_frame(runs[s], counter, at)
+                await speaker.ws.send(text)
+
+            await asyncio.sleep(s / sessions_count / args.session_rate)  # Spread the speakers over the interval.
+            await speak(recorders[s], args.session_rate, send)
+            await drain(recorders[s], args.drain)
+
+        load1 = os.getloadavg()[0]
+        result = Result("many sessions", sessions_count * per, messages, warmup, load1)
+        print(f"… {sessions_count} sessions speaking for {args.duration:g} s", file=sys.stderr, flush=True)
+        with Measured(result, args.sulh_redis_url, processes):
+            await asyncio.gather(*(one_session(s) for s in range(sessions_count)))
+        latencies: list[float] = []
+        for recorder in recorders:
+            latencies.extend(recorder.latencies_ms(warmup))
+        latencies.sort()
+        expected = sum(r.expected for r in recorders)
+        received = sum(r.received for r in recorders)
+        checks = seq_check(clients)
+        await close_all(clients, readers)
+        errors = log_errors(processes)
+    finally:
+        for process in processes:
+            server_stop(process)
+    print()
+    print(
+        f"Many sessions: {sessions_count} sessions x {per} participants over 2 processes, {args.session_rate:g} "
+        f"lines/s each for {args.duration:g} s ({connected:.1f} s to connect everyone)"
+    )
+    if latencies:
+        print(
+            f"  p50 {nearest_rank(latencies, 0.5):.2f} ms, p99 {nearest_rank(latencies, 0.99):.2f} ms, p99.9 "
+            f"{nearest_rank(latencies, 0.999):.2f} ms, max {latencies[-1]:.2f} ms over {len(latencies):,} deliveries"
+        )
+    print(
+        f"  expected {expected:,}, lost {expected - received:,}, duplicates {sum(r.duplicates for r in recorders)}, "
+        f"slowed {sum(r.slowed for r in recorders)}; load1 at start {load1:.2f}; {result.cpu}"
+    )
+    for line in [*checks, *errors]:
+        print(f"  {line}")
+    print(f"  Now: {load_text()}")
+
+
+@dataclass
+class StormClient:
+    client: WsClient
+    present: set = field(default_factory=set)
+    full_at: float = NAN
+    presence_events: int = 0
+
+
+async def storm_read(storm: StormClient, everyone: int) -> None:
+    from websockets.exceptions import ConnectionClosed
+
+    state = storm.client.welcome.get("state") or {}
+    storm.present = {p["id"] for p in state.get("participants", []) if p.get("present")}
+    if len(storm.present) >= everyone:
+        storm.full_at = time.perf_counter()
+    try:
+        async for raw in storm.client.ws:
+            frame = json.loads(raw)
+            if frame.get("type") != "event":
+                continue
+            kind, data = frame.get("kind"), frame.get("data") or {}
+            if kind == "joined":
+                storm.present.add(frame.get("actor"))
+            elif kind == "left":
+                storm.present.discard(frame.get("actor"))
+            elif kind == "presence":
+                storm.present |= {entry.get("participant") for entry in data.get("joined", [])}
+                storm.present -= set(data.get("left", []))
+            else:
+                continue
+            storm.presence_events += 1
+            if len(storm.present) >= everyone and math.isnan(storm.full_at):
+                storm.full_at = time.perf_counter()
+    except ConnectionClosed as exc:
+        storm.client.closed = f"code {exc.rcvd.code if exc.rcvd else 'none'}"
+
+
+async def suite_storm(args, log_dir: Path, world: SulhWorld) -> None:
+    """--storm participants connect to one live session within --storm-seconds, over two processes: how long
+    after the last one's welcome every client knows every one of them present."""
+    count = args.storm
+    processes, ports = await sulh_servers(args, log_dir)
+    try:
+        session = await live_session(f"http://127.0.0.1:{ports[0]}", world)
+        storms: list[StormClient] = []
+        readers: list[asyncio.Task] = []
+        first = time.perf_counter()
+        welcomes: list[float] = []
+
+        async def arrive(index: int) -> None:
+            await asyncio.sleep(index * args.storm_seconds / count)
+            client = await sulh_client(index, ports[index % 2], session, world.tokens[1 + index])
+            welcomes.append(time.perf_counter())
+            storm = StormClient(client)
+            storms.append(storm)
+            readers.append(asyncio.create_task(storm_read(storm, count)))
+
+        load1 = os.getloadavg()[0]
+        await asyncio.gather(*(arrive(index) for index in range(count)))
+        last = max(welcomes)
+        deadline = time.monotonic() + 60
+        while any(math.isnan(s.full_at) for s in storms) and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        done = [s.full_at - last for s in storms if not math.isnan(s.full_at)]
+        events = sum(s.presence_events for s in storms)
+        last_seq = await asyncio.to_thread(session_last_seq, args.database_url, session)
+        await close_all([s.client for s in storms], readers)
+        errors = log_errors(processes)
+    finally:
+        for process in processes:
+            server_stop(process)
+    print()
+    print(
+        f"Join storm: {count} participants connecting within {args.storm_seconds:g} s over 2 processes (the last "
+        f"welcome {last - first:.1f} s after the first)"
+    )
+    if done:
+        done.sort()
+        print(
+            f"  every client knew all {count} present {max(done[-1], 0):.2f} s after the last welcome (median client "
+            f"{max(nearest_rank(done, 0.5), 0):.2f} s); {len(done)}/{count} clients got there within 60 s"
+        )
+    print(
+        f"  presence frames received: {events:,} in all ({events / max(1, count):.1f} per client; one event per "
+        f"arrival would be {count * count:,}); the session's events: {last_seq}; load1 at start {load1:.2f}"
+    )
+    for line in errors:
+        print(f"  {line}")
+    print(f"  Now: {load_text()}")
+
+
+HOGS: list[subprocess.Popen] = []
+
+
+def hogs_start() -> None:
+    """A Python busy loop per core, as a busy machine's other work."""
+    for _ in range(os.cpu_count() or 1):
+        HOGS.append(subprocess.Popen([PYTHON, "-c", "while True: pass"], start_new_session=True))
+
+
+@atexit.register
+def hogs_stop() -> None:
+    while HOGS:
+        process = HOGS.pop()
+        process.kill()
+        process.wait(5)
+
+
 # --- Report -----------------------------------------------------------------------------------------------
 
 
@@ -1037,6 +1398,8 @@ def print_table(results: list[Result]) -> None:
             print(f"  {recorder.loss_breakdown()}")
         if recorder.foreign:
             print(f"  {recorder.foreign} frames carried no counter of this run")
+        if recorder.slowed:
+            print(f"  {recorder.slowed} say frames were refused with slow_down and sent again after retry_after")
         for note in result.notes:
             print(f"  {note}")
 
@@ -1109,7 +1472,29 @@ def main() -> None:
         help="An environment variable for Sulh's servers, e.g. DATABASE_CONN_MAX_AGE=60 (repeatable).",
     )
     parser.add_argument("--log-dir", default="", help="Keep the servers' logs here (default: a temporary dir).")
+    parser.add_argument("--speakers", type=int, default=1, help="Clients that take turns sending (1).")
+    parser.add_argument(
+        "--suite",
+        default="fanout",
+        choices=["fanout", "runs", "saturation", "many", "storm"],
+        help="fanout: scenarios a,b,c once (the default); runs: a,b,c --runs times with Sulh's p99 ratios; "
+        "saturation: the highest rate with p99 under --p99-limit, relay and Sulh; many: --sessions sessions of "
+        "--per-session; storm: --storm participants joining within --storm-seconds.",
+    )
+    parser.add_argument("--runs", type=int, default=10, help="runs: how many (10).")
+    parser.add_argument("--verbose", action="store_true", help="runs: print each run's whole table too.")
+    parser.add_argument("--rates", default="40,80,160,240,320,480,640", help="saturation: rates to step through.")
+    parser.add_argument("--step-seconds", type=float, default=8.0, help="saturation: seconds per step (8).")
+    parser.add_argument("--p99-limit", type=float, default=100.0, help="saturation: p99 limit in ms (100).")
+    parser.add_argument("--sessions", type=int, default=100, help="many: sessions (100).")
+    parser.add_argument("--per-session", type=int, default=10, help="many: participants per session (10).")
+    parser.add_argument("--session-rate", type=float, default=2.0, help="many: lines a second per session (2).")
+    parser.add_argument("--duration", type=float, default=300.0, help="many: seconds of speaking (300).")
+    parser.add_argument("--storm", type=int, default=500, help="storm: participants (500).")
+    parser.add_argument("--storm-seconds", type=float, default=5.0, help="storm: seconds they arrive within (5).")
+    parser.add_argument("--hog", action="store_true", help="Run a Python busy loop per core meanwhile.")
     args = parser.parse_args()
+    args.rates = [float(rate) for rate in args.rates.split(",") if rate.strip()]
     if any("=" not in item for item in args.sulh_env):
         parser.error("--sulh-env takes NAME=VALUE")
     args.sulh_env = dict(item.split("=", 1) for item in args.sulh_env)
@@ -1121,25 +1506,56 @@ def main() -> None:
 
     print_conditions(args)
     world, prepare_error = None, ""
-    if "c" in args.scenarios:
+    users = {"many": args.sessions * args.per_session + 1, "storm": args.storm + 1}.get(args.suite, 0)
+    if users or "c" in args.scenarios:
         print("Setting Sulh up on its benchmark database …", file=sys.stderr, flush=True)
+        wanted = args.participants
+        args.participants = max(wanted, users)
         try:
             world = sulh_prepare(args)
         except Exception as exc:  # noqa: BLE001 - reported as the reason (c) was skipped.
             prepare_error = f"{type(exc).__name__}: {exc}"
+            if users:
+                raise
+        args.participants = wanted
     gc.collect()
     gc.freeze()  # What set-up made lives for the whole run (PITFALLS.md).
     gc.callbacks.append(GC_WATCH)
 
     uvloop = _uvloop()
     runner = uvloop.run if uvloop else asyncio.run
+    if args.hog:
+        hogs_start()
+        print(f"CPU hog: {len(HOGS)} Python busy loops (one per core) running throughout", flush=True)
     try:
-        results = runner(run_all(args, world, prepare_error))
+        results = runner(run_suite(args, world, prepare_error))
     except (KeyboardInterrupt, asyncio.CancelledError):
         sys.exit("Interrupted.")
     finally:
         _servers_stop_all()
-    print_table(results)
+        hogs_stop()
+    if results is not None:
+        print_table(results)
+
+
+async def run_suite(args, world: SulhWorld | None, prepare_error: str) -> list[Result] | None:
+    if args.suite == "fanout":
+        return await run_all(args, world, prepare_error)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
+    with tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp:
+        log_dir = Path(args.log_dir) if args.log_dir else Path(tmp)
+        log_dir.mkdir(parents=True, exist_ok=True)
+        if args.suite == "runs":
+            await suite_runs(args, world, prepare_error)
+        elif args.suite == "saturation":
+            await suite_saturation(args, log_dir, world, prepare_error)
+        elif args.suite == "many":
+            assert world is not None
+            await suite_many(args, log_dir, world)
+        else:
+            assert world is not None
+            await suite_storm(args, log_dir, world)
+    return None
 
 
 if __name__ == "__main__":

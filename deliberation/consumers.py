@@ -4,7 +4,8 @@ It checks attendance at the handshake, limits frame size (config.ws) and rate, v
 deliberation.services, and sends each connection every event in `seq` order, each once. Events reach it
 through the channel layer (from any server process) and from its own actions; one that arrives ahead of
 its turn waits briefly for the missing ones, which are then read from the database. The channel layer
-only carries hints: PostgreSQL and `seq` are the truth.
+only carries hints: PostgreSQL and `seq` are the truth. Under load (issue 17) a busy session refuses frames on
+arrival with `slow_down` rather than queueing them, and arrivals and departures are announced in batches.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import socket
 import time
 import uuid
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -60,6 +63,159 @@ REQUIRED = {
 logger = logging.getLogger(__name__)
 
 
+# --- Database threads ---------------------------------------------------------------------------------------
+# A session's actions run on one thread of a small pool chosen by the session's id, not on the process's one
+# thread-sensitive thread: the sessions of a busy server do not wait behind each other, and one session's actions
+# still run one at a time, in the order they came (its events are numbered under its row lock either way).
+
+_executors: list[ThreadPoolExecutor] = []
+
+
+def session_database(session_id: int, function):
+    """`function` run on the session's database thread (an awaitable; the connection closed as Channels does)."""
+    if not _executors:
+        threads = max(1, int(getattr(settings, "SULH_SESSION_DB_THREADS", 4)))
+        _executors.extend(ThreadPoolExecutor(1, thread_name_prefix=f"session-db-{n}") for n in range(threads))
+    return database_sync_to_async(function, thread_sensitive=False, executor=_executors[session_id % len(_executors)])
+
+
+# --- Back-pressure ------------------------------------------------------------------------------------------
+# A session that cannot keep up tells its senders to slow down instead of queueing their frames: each action frame
+# is counted on arrival against the work its session already has waiting in this process (frames taken and not yet
+# stored, times the time one takes) and against how late this process's sockets receive the session's events. Past
+# either budget the frame is refused at once with `slow_down` and a `retry_after` (seconds); nothing is stored, so
+# sending it again with the same client_id is safe. Listeners therefore never wait behind more than about
+# BACKLOG_SECONDS of a session's work.
+
+# A burst (a client sending again what it typed while disconnected) is taken; a sustained overload is refused within
+# about a second.
+BACKLOG_SECONDS = 0.5  # Work a session may have waiting in one process before its senders are told to slow down…
+BURST = 32  # … once it has more than this many frames waiting,
+MAX_PENDING = 64  # and never more than this many, however fast each is.
+LAG_SECONDS = 0.5  # How late a session's events may reach this process's sockets before the same …
+LAG_SUSTAINED = 1.0  # … for this long without a delivery in time.
+LAG_FRESH = 1.0  # Seconds a measured lag counts for (when nothing is delivered any more, it no longer holds).
+
+
+@dataclass
+class SessionLoad:
+    """One session's work in this process: frames taken and not yet done, the time one takes (a moving average),
+    and the lag of its last delivered event."""
+
+    pending: int = 0
+    service: float = 0.004
+    lag: float = 0.0
+    lag_at: float = float("-inf")
+    late_since: float | None = None  # Since when every delivery has been later than LAG_SECONDS.
+
+    def served(self, seconds: float) -> None:
+        self.service += (seconds - self.service) * 0.2
+
+    def delivered(self, lag: float) -> None:
+        now = time.monotonic()
+        self.lag, self.lag_at = max(lag, 0.0), now
+        if lag <= LAG_SECONDS:
+            self.late_since = None
+        elif self.late_since is None:
+            self.late_since = now
+
+    def refusal(self) -> float | None:
+        """Seconds the sender should wait before sending again, or None when the frame is taken."""
+        now = time.monotonic()
+        queued = self.pending * self.service
+        late = (
+            self.lag
+            if self.late_since is not None and now - self.late_since >= LAG_SUSTAINED and now - self.lag_at < LAG_FRESH
+            else 0.0
+        )
+        if self.pending >= MAX_PENDING or (self.pending > BURST and queued > BACKLOG_SECONDS) or late:
+            return round(max(queued, late, 0.1), 2)
+        return None
+
+
+_loads: dict[int, SessionLoad] = {}
+
+
+def session_load(session_id: int) -> SessionLoad:
+    load = _loads.get(session_id)
+    if load is None:
+        load = _loads[session_id] = SessionLoad()
+    return load
+
+
+# --- Presence, coalesced --------------------------------------------------------------------------------------
+# Every arrival and departure is an event for everyone in the room: a storm of N joins would cost N x N deliveries.
+# So each process announces at most PRESENCE_BURST of a session's comings and goings at once per PRESENCE_INTERVAL
+# (`joined` and `left` events, as always); the ones after them wait for the interval's end and are announced
+# together (services.presence_announce: a few as `joined`/`left` events, more as one `presence` event).
+
+PRESENCE_INTERVAL = 0.5
+PRESENCE_BURST = 4
+PRESENCE_ROOM = 10  # Sockets of a session in one process below which every change is announced at once.
+
+
+@dataclass
+class SessionPresence:
+    window: float = float("-inf")  # When this process's current interval for the session began (time.monotonic()).
+    announced: int = 0  # Changes announced at once in it.
+    noted: list[int] = field(default_factory=list)  # Participants whose presence changed since, not yet announced.
+    flush: asyncio.Task | None = None
+    sockets: int = 0  # The session's sockets in this process: a small room is told everything at once.
+
+    def at_once(self) -> bool:
+        """Whether a change now is announced at once (then it counts against the interval's burst)."""
+        now = time.monotonic()
+        if now - self.window >= PRESENCE_INTERVAL:
+            self.window, self.announced = now, 0
+        if self.sockets < PRESENCE_ROOM:
+            self.announced += 1
+            return True
+        if self.flush is None and not self.noted and self.announced < PRESENCE_BURST:
+            self.announced += 1
+            return True
+        return False
+
+    def unchanged(self) -> None:
+        """The socket changed nobody's presence (a second device): it does not count against the burst."""
+        self.announced = max(0, self.announced - 1)
+
+
+_presence: dict[tuple[int, int], SessionPresence] = {}  # (id(event loop), session id) → its presence
+
+
+def session_presence(session_id: int) -> SessionPresence:
+    key = (id(asyncio.get_running_loop()), session_id)
+    presence = _presence.get(key)
+    if presence is None:
+        presence = _presence[key] = SessionPresence()
+    return presence
+
+
+def presence_note(session_id: int, participant_id: int) -> None:
+    """A change of `participant_id`'s presence that was not announced: announced with the others at the end of the
+    interval."""
+    presence = session_presence(session_id)
+    if participant_id not in presence.noted:
+        presence.noted.append(participant_id)
+    if presence.flush is None:
+        presence.flush = asyncio.get_running_loop().create_task(_presence_flush(session_id, presence))
+
+
+async def _presence_flush(session_id: int, presence: SessionPresence) -> None:
+    try:
+        await asyncio.sleep(max(0.05, presence.window + PRESENCE_INTERVAL - time.monotonic()))
+        noted, presence.noted = presence.noted, []
+        presence.window, presence.announced = time.monotonic(), PRESENCE_BURST  # This announcement is the interval's.
+        try:
+            await session_database(session_id, services.presence_announce)(session_id=session_id, participant_ids=noted)
+        except Exception:  # The database may be away for a moment: the welcome of every socket still says it.
+            logger.warning("session %s: presence of %d participants not announced", session_id, len(noted))
+    finally:
+        presence.flush = None
+        if presence.noted:  # Changes noted while this one was being written: the next interval's.
+            presence.flush = asyncio.get_running_loop().create_task(_presence_flush(session_id, presence))
+
+
 # --- This process's heartbeat -------------------------------------------------------------------------------
 # Each server process names itself, records each socket it holds (services.participant_connect) and, while it
 # holds any, beats and sweeps the sockets of processes that stopped beating (services.connections_sweep).
@@ -98,6 +254,7 @@ def _error_code(error: SulhError) -> str:
 class SessionConsumer(SulhConsumer):
     participant_id: int | None = None
     connection_id: int | None = None
+    counted = False  # Whether this socket counts in its session's presence (SessionPresence.sockets).
     # Set here too, not only in joined(): a refused handshake goes straight to disconnect().
     gap_task: asyncio.Task | None = None
 
@@ -111,9 +268,20 @@ class SessionConsumer(SulhConsumer):
         self.early: dict[int, events.EventFrame | events.GroupMessage] = {}
         self.gap_task: asyncio.Task | None = None
         self.order = asyncio.Lock()
+        self.acting = asyncio.Lock()  # The connection's frames are stored one at a time, in the order they came.
+        self.actions: set[asyncio.Task] = set()
         self.frames: deque[float] = deque()
         await self.channel_layer.group_add(self.group, self.channel_name)
-        welcome = await database_sync_to_async(self._arrive)()
+        presence = session_presence(self.session_id)
+        presence.sockets += 1
+        self.counted = True
+        announce = presence.at_once()
+        welcome = await database_sync_to_async(self._arrive)(announce)
+        if not welcome.pop("arrived"):
+            if announce:
+                presence.unchanged()
+        elif not announce:
+            presence_note(self.session_id, self.participant_id)  # type: ignore[arg-type]
         _keep_beating()
         async with self.order:
             await self.send_json(welcome)
@@ -124,10 +292,12 @@ class SessionConsumer(SulhConsumer):
             self.last_sent = welcome["last_seq"]
             await self._send_early()
 
-    def _arrive(self) -> dict:
+    def _arrive(self, announce: bool) -> dict:
         process = process_name()
         services.process_beat(process=process)
-        participant, session = services.participant_connect(user=self.user, session_id=self.session_id, process=process)
+        participant, session = services.participant_connect(
+            user=self.user, session_id=self.session_id, process=process, announce=announce
+        )
         self.participant_id = participant.pk
         self.connection_id = participant.connection_id
         session.refresh_from_db()
@@ -142,6 +312,7 @@ class SessionConsumer(SulhConsumer):
             "participant": participant.pk,
             "last_seq": session.last_seq,
             "state": selectors.session_state(session=session),
+            "arrived": participant.connections == 1,  # Not sent: whether this socket made them present.
         }
 
     def _after(self) -> int | None:
@@ -158,15 +329,28 @@ class SessionConsumer(SulhConsumer):
     async def disconnect(self, code: int) -> None:
         if self.gap_task is not None:
             self.gap_task.cancel()
+        for task in getattr(self, "actions", ()):
+            task.cancel()  # Frames taken and not yet stored: the client sends them again, with their client_id.
         if hasattr(self, "group"):
             try:
                 await self.channel_layer.group_discard(self.group, self.channel_name)
             except Exception:  # noqa: BLE001 - the layer may be what went away
                 pass
+        if self.counted and self.participant_id is None:  # Its arrival failed half-way.
+            session_presence(self.session_id).sockets -= 1
         if self.participant_id is not None:
-            await database_sync_to_async(services.participant_disconnect)(
-                participant_id=self.participant_id, connection_id=self.connection_id
+            presence = session_presence(self.session_id)
+            announce = presence.at_once()
+            presence.sockets -= 1
+            self.counted = False
+            left = await database_sync_to_async(services.participant_disconnect)(
+                participant_id=self.participant_id, connection_id=self.connection_id, announce=announce
             )
+            if not left:
+                if announce:
+                    presence.unchanged()
+            elif not announce:
+                presence_note(self.session_id, self.participant_id)
         try:
             await super().disconnect(code)
         except Exception:  # noqa: BLE001
@@ -186,13 +370,14 @@ class SessionConsumer(SulhConsumer):
 
     async def receive_json(self, content, **kwargs) -> None:
         kind = content["type"]
+        # Frames that reach the database are answered off this receive loop (_queued), in the order they came: a
+        # ping or resume after them is answered after them too.
         if kind == "ping":
-            # Also renews the group membership: a restarted Redis or an expired group forgets it.
-            await self.channel_layer.group_add(self.group, self.channel_name)
-            await self.send_json({"type": "pong", "last_seq": self.last_sent})
+            self._queued(self._pong)
             return
         if kind == "resume":
-            await self._resume(content.get("after"))
+            after = content.get("after")
+            self._queued(lambda: self._resume(after))
             return
         if kind not in ACTIONS:
             await self.send_error("unknown_type", _("Unknown frame type: %(type)s.") % {"type": kind[:40]})
@@ -201,20 +386,67 @@ class SessionConsumer(SulhConsumer):
         if missing:
             await self.send_error("malformed", _("Missing: %(fields)s.") % {"fields": ", ".join(missing)})
             return
+        # The client_id, when the frame had one, tells the client which of its frames was refused.
+        extra = {"client_id": content["client_id"]} if isinstance(content.get("client_id"), str) else {}
+        load = session_load(self.session_id)
+        wait = load.refusal()
+        if wait is not None:
+            await self.send_error(
+                "slow_down", _("The session is busy: send this again in a moment."), frame=kind, retry_after=wait,
+                **extra,
+            )  # fmt: skip
+            return
         service, fields = ACTIONS[kind]
         arguments = {argument: content[key] for key, argument in fields.items() if key in content}
+        # Stored off the connection's receive loop, so that it keeps taking (and refusing) frames and sending events
+        # meanwhile.
+        load.pending += 1
+        self._queued(lambda: self._act(kind, service, arguments, extra, load), load)
+
+    def _queued(self, work, load: SessionLoad | None = None) -> None:
+        """Run `work()` after the connection's earlier queued frames (asyncio.Lock wakes its waiters in order)."""
+
+        async def in_turn() -> None:
+            try:
+                async with self.acting:
+                    await work()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # As an exception in the receive loop would: the socket closes, the client reconnects.
+                logger.exception("session %s: a frame failed", self.session_id)
+                await self.close(code=1011)
+            finally:
+                if load is not None:
+                    load.pending -= 1
+
+        task = asyncio.create_task(in_turn())
+        self.actions.add(task)
+        task.add_done_callback(self.actions.discard)
+
+    async def _pong(self) -> None:
+        # Also renews the group membership: a restarted Redis or an expired group forgets it.
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.send_json({"type": "pong", "last_seq": self.last_sent})
+
+    async def _act(self, kind: str, service, arguments: dict, extra: dict, load: SessionLoad) -> None:
+        def timed():
+            started = time.perf_counter()
+            try:
+                return service(session_id=self.session_id, participant_id=self.participant_id, **arguments)
+            finally:
+                load.served(time.perf_counter() - started)
+
+        # An event this connection had before the frame was taken is the original of a repeated client_id, sent
+        # again; a new one may already have come through the channel layer meanwhile, and goes once.
+        before = self.last_sent
         try:
-            result = await database_sync_to_async(service)(
-                session_id=self.session_id, participant_id=self.participant_id, **arguments
-            )
+            result = await session_database(self.session_id, timed)()
         except SulhError as error:
-            # The client_id, when the frame had one, tells the client which of its frames was refused.
-            extra = {"client_id": content["client_id"]} if isinstance(content.get("client_id"), str) else {}
             await self.send_error(_error_code(error), str(error.detail), frame=kind, **extra)
             return
         for event in result if isinstance(result, list) else [result]:
             if event is not None:
-                await self._deliver(events.event_payload(event), repeat=True)
+                await self._deliver(events.event_payload(event), repeat=event.seq <= before)
 
     async def _resume(self, after) -> None:
         if isinstance(after, bool) or not isinstance(after, int) or after < 0:
@@ -232,6 +464,9 @@ class SessionConsumer(SulhConsumer):
 
     async def session_event(self, message) -> None:
         """Group message: an event committed by any process, its frame's text made once by the publisher."""
+        sent = message.get("sent")
+        if isinstance(sent, float):
+            session_load(self.session_id).delivered(time.time() - sent)
         await self._deliver(message)
 
     async def _deliver(self, event: events.EventFrame | events.GroupMessage, *, repeat: bool = False) -> None:

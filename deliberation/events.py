@@ -5,6 +5,7 @@ events back (transcript, ?after, resume)."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, Literal, NotRequired, TypedDict, final
 
 from .models import SessionEvent
@@ -31,6 +32,7 @@ class GroupMessage(TypedDict):
     type: Literal["session.event"]  # The consumers' session_event handler.
     seq: int
     text: str  # The EventFrame as JSON.
+    sent: float  # When it was published (time.time()): how late a socket receives it is the session's lag.
 
 
 def group_name(session_id: int) -> str:
@@ -54,4 +56,4 @@ def event_payload(event: SessionEvent) -> EventFrame:
 
 def group_message(payload: EventFrame) -> GroupMessage:
     """The channel-layer message for an event: its frame's text made once here, not once per socket."""
-    return {"type": "session.event", "seq": payload["seq"], "text": json.dumps(payload)}
+    return {"type": "session.event", "seq": payload["seq"], "text": json.dumps(payload), "sent": time.time()}

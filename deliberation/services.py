@@ -5,7 +5,8 @@ the session row, allocates the next `seq` from it, stores the event and commits;
 the session's channel-layer group only after the commit. The lock is held until the commit, so events are
 committed in `seq` order; publication can still arrive out of order across processes, which the consumer
 repairs from the database. A frame repeated with the same `client_id` by the same participant returns the
-stored event instead of making a second one.
+stored event instead of making a second one. The plainest and most frequent action, a line said, is one statement
+(_SAY): the same lock, held only for that statement.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -20,7 +22,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -205,6 +207,7 @@ def _facilitating(*, user, session_id) -> Acting:
 def session_start(*, user, session_id) -> DialogueSession:
     with transaction.atomic():
         acting = _facilitating(user=user, session_id=session_id)
+        case_services.conflict_check(user=user, case_id=acting.session.case_id)  # An unresolved tie (issue 19).
         session = acting.session
         if session.status != DialogueSession.Status.SCHEDULED:
             raise SessionNotScheduled()
@@ -246,9 +249,12 @@ def session_end(*, user, session_id) -> DialogueSession:
 # --- Attending ---------------------------------------------------------------------------------------------
 
 
-def participant_connect(*, user, session_id, process: str | None = None) -> tuple[Participant, DialogueSession]:
+def participant_connect(
+    *, user, session_id, process: str | None = None, announce: bool = True
+) -> tuple[Participant, DialogueSession]:
     """A socket of `user` opened (the selector has checked they may attend): their participant row, created
-    on first arrival, one more connection; `joined` when it is their first open socket. With `process` (the
+    on first arrival, one more connection; `joined` when it is their first open socket (unless `announce` is
+    false: the caller announces it later, with others, through presence_announce). With `process` (the
     server process holding the socket) the connection is recorded, so that it can be swept if that process
     dies: `participant.connection_id` names it for participant_disconnect."""
     from . import selectors
@@ -269,27 +275,62 @@ def participant_connect(*, user, session_id, process: str | None = None) -> tupl
         participant.connection_id = (
             LiveConnection.objects.create(participant=participant, process=process).pk if process else None
         )
-        if first and session.status != DialogueSession.Status.ENDED:  # An ended transcript stays ended.
-            _append(session, kind="joined", actor=participant, data={"name": participant.display_name,
-                                                                     "role": participant.role})  # fmt: skip
+        if first and announce and session.status != DialogueSession.Status.ENDED:  # An ended transcript stays ended.
+            _append(session, kind="joined", actor=participant, data=_joined_data(participant))
     return participant, session
 
 
-def participant_disconnect(*, participant_id: int, connection_id: int | None = None) -> None:
-    """A socket closed: one connection less, and `left` when it was the participant's last. A connection the
-    sweep already closed (its process was taken for dead) is not counted twice."""
+def _joined_data(participant: Participant) -> dict:
+    return {"name": participant.display_name, "role": participant.role}
+
+
+def participant_disconnect(*, participant_id: int, connection_id: int | None = None, announce: bool = True) -> bool:
+    """A socket closed: one connection less, and `left` when it was the participant's last (unless `announce` is
+    false: the caller announces it later, through presence_announce). A connection the sweep already closed (its
+    process was taken for dead) is not counted twice. Returns whether the participant left (none of their sockets
+    is open any more, in a session not ended)."""
     with transaction.atomic():
         participant = Participant.objects.select_related("session").filter(pk=participant_id).first()
         if participant is None:
-            return
+            return False
         session = _lock(participant.session_id)
         if connection_id is not None and not LiveConnection.objects.filter(pk=connection_id).delete()[0]:
-            return
+            return False
         participant.refresh_from_db(fields=["connections"])
         participant.connections = max(participant.connections - 1, 0)
         participant.save(update_fields=["connections"])
-        if participant.connections == 0 and session.status != DialogueSession.Status.ENDED:
+        left = participant.connections == 0 and session.status != DialogueSession.Status.ENDED
+        if left and announce:
             _append(session, kind="left", actor=participant, data={})
+        return left
+
+
+PRESENCE_SINGLES = 3  # A batch of at most this many changes is announced as `joined`/`left` events, one each.
+
+
+def presence_announce(*, session_id: int, participant_ids: list[int]) -> list[SessionEvent]:
+    """Announce the presence of participants whose sockets opened or closed without an event (participant_connect
+    and participant_disconnect with announce=False), as it is now: a few as their own `joined` and `left` events,
+    more as one `presence` event, `data` {"joined": [{"participant", "name", "role"}, …], "left": [id, …]}, so
+    that a storm of arrivals costs a few events instead of one per person for everyone in the room."""
+    with transaction.atomic():
+        session = _lock(session_id)
+        if session.status == DialogueSession.Status.ENDED or not participant_ids:
+            return []
+        found = {p.pk: p for p in Participant.objects.filter(session=session, pk__in=participant_ids)}
+        people = [found[pk] for pk in dict.fromkeys(participant_ids) if pk in found]
+        if len(people) <= PRESENCE_SINGLES:
+            return [
+                _append(session, kind="joined", actor=p, data=_joined_data(p))
+                if p.present
+                else _append(session, kind="left", actor=p, data={})
+                for p in people
+            ]
+        data = {
+            "joined": [{"participant": p.pk, **_joined_data(p)} for p in people if p.present],
+            "left": [p.pk for p in people if not p.present],
+        }
+        return [_append(session, kind="presence", actor=None, data=data)]
 
 
 def process_beat(*, process: str) -> None:
@@ -309,12 +350,16 @@ def connections_sweep(*, timeout: float | None = None) -> int:
     stale = (
         LiveConnection.objects.exclude(process__in=alive)
         .filter(Q(process__in=dead) | Q(opened_at__lt=cutoff))
-        .values_list("pk", "participant_id")
+        .values_list("pk", "participant_id", "participant__session_id")
     )
     closed = 0
-    for connection_id, participant_id in list(stale):
-        participant_disconnect(participant_id=participant_id, connection_id=connection_id)
+    gone: dict[int, list[int]] = {}  # session → its participants who left, announced together
+    for connection_id, participant_id, session_id in list(stale):
+        if participant_disconnect(participant_id=participant_id, connection_id=connection_id, announce=False):
+            gone.setdefault(session_id, []).append(participant_id)
         closed += 1
+    for session_id, participant_ids in gone.items():
+        presence_announce(session_id=session_id, participant_ids=participant_ids)
     if dead:
         ProcessBeat.objects.filter(process__in=dead, seen_at__lt=cutoff).exclude(
             process__in=LiveConnection.objects.values("process")
@@ -327,8 +372,64 @@ def connections_sweep(*, timeout: float | None = None) -> int:
 # --- Speaking and the talking piece ------------------------------------------------------------------------
 
 
+# The speaker's path in one statement and one round trip: take the session's next seq (the row lock, held only until
+# this statement commits, keeps events committed in seq order), check the participant and the client_id, store
+# the line. It stores nothing when anything is not the plain case (the session not live, in floor-only mode, the
+# participant not its own, a client_id already used): say() then takes the full path, which says why or returns the
+# earlier event.
+_SAY = """
+WITH next AS (
+    UPDATE {session} AS s SET last_seq = s.last_seq + 1
+    WHERE s.id = %(session)s AND s.status = 'live' AND NOT s.floor_only
+      AND EXISTS (SELECT 1 FROM {participant} AS p WHERE p.id = %(actor)s AND p.session_id = s.id)
+      AND (%(client_id)s = '' OR NOT EXISTS (
+          SELECT 1 FROM {event} AS e
+          WHERE e.session_id = s.id AND e.actor_id = %(actor)s AND e.client_id = %(client_id)s AND e.client_id <> ''))
+    RETURNING s.last_seq
+)
+INSERT INTO {event} (session_id, seq, kind, actor_id, client_id, data, at)
+SELECT %(session)s, next.last_seq, 'said', %(actor)s, %(client_id)s, %(data)s, %(at)s FROM next
+RETURNING seq
+"""
+
+
+def _say_at_once(session_id: int, participant_id: int, body: str, client_id: str) -> SessionEvent | None:
+    """The line stored by one statement, or None when say() must take the full path."""
+    sql = _SAY.format(
+        session=DialogueSession._meta.db_table, participant=Participant._meta.db_table,
+        event=SessionEvent._meta.db_table,
+    )  # fmt: skip
+    data, at = {"body": body}, timezone.now()
+    params = {
+        "session": session_id, "actor": participant_id, "client_id": client_id, "at": at,
+        "data": SessionEvent._meta.get_field("data").get_prep_value(data),
+    }  # fmt: skip
+    try:
+        # A savepoint only inside a caller's transaction: on its own the statement commits by itself (autocommit).
+        with transaction.atomic() if connection.in_atomic_block else nullcontext(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+    except IntegrityError:  # The same client_id stored by a concurrent frame: the full path returns that event.
+        return None
+    if row is None:
+        return None
+    event = SessionEvent(
+        session_id=session_id, seq=row[0], kind="said", actor_id=participant_id, data=data, client_id=client_id, at=at
+    )
+    payload = event_payload(event)
+    transaction.on_commit(lambda: _publish(session_id, payload))  # At once when there is no caller's transaction.
+    return event
+
+
 def say(*, session_id, participant_id, body, client_id=None) -> SessionEvent:
     client_id = _client_id(client_id)
+    try:
+        text = _text(body, "body")
+    except SulhError:
+        text = ""  # The full path says why, after returning an earlier event with this client_id if there is one.
+    if text and isinstance(session_id, int) and isinstance(participant_id, int):
+        if (event := _say_at_once(session_id, participant_id, text, client_id)) is not None:
+            return event
     with transaction.atomic():
         acting = _acting(session_id, participant_id)
         if (earlier := _earlier(acting.session, acting.participant, client_id)) is not None:

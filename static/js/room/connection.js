@@ -254,11 +254,17 @@ export function createConnection(path, hooks) {
   }
 
   function refused(error) {
-    const frame = waiting.shift();
+    // The refusal names its frame by client_id when it had one: a frame refused at once (slow_down) is answered
+    // before the frames taken before it are.
+    const named = typeof error.client_id === "string" ? waiting.findIndex((f) => f.client_id === error.client_id) : -1;
+    const [frame] = waiting.splice(Math.max(named, 0), 1);
     const kept = frame && frame.client_id ? outbox.get(frame.client_id) : undefined;
-    if (kept && error.code === "rate_limited") {
-      // Too many frames at once: the same frame again in a moment (same client_id, so never twice).
-      setTimeout(() => { if (outbox.get(frame.client_id) === kept) { send(kept); } }, RATE_LIMITED_WAIT);
+    if (kept && (error.code === "rate_limited" || error.code === "slow_down")) {
+      // Too many frames at once, or a session too busy: the same frame again in a moment (same client_id, so never
+      // twice), after the retry_after the server asks for.
+      const wait = error.code === "slow_down" && typeof error.retry_after === "number"
+        ? Math.max(100, error.retry_after * 1000) : RATE_LIMITED_WAIT;
+      setTimeout(() => { if (outbox.get(frame.client_id) === kept) { send(kept); } }, wait);
       return;
     }
     if (kept) { outbox.delete(frame.client_id); }

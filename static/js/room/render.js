@@ -5,7 +5,7 @@
    strings. */
 
 import { h } from "../common.js";
-import { STANCES, iVote, participant } from "./state.js";
+import { STANCES, iVote, participant, presenceChanges } from "./state.js";
 
 const byId = (id) => document.getElementById(id);
 
@@ -13,7 +13,7 @@ function clock(iso) {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) { return ""; }
   try {
-    return date.toLocaleTimeString(document.documentElement.lang || undefined, { hour: "2-digit", minute: "2-digit" });
+    return date.toLocaleTimeString(document.documentElement.lang || undefined, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
   } catch (error) {
     return date.toISOString().slice(11, 16);
   }
@@ -66,7 +66,10 @@ export function createView(root, t, isFacilitator) {
     const element = byId("room-error");
     if (!element) { return; }
     element.dataset.code = code || "error";
-    const summary = t(code);
+    let summary = t(code);
+    // A refusal the page has no words of its own for says what the server said (what happened and what to do),
+    // not a bare "Something went wrong".
+    if (summary === t("error") && code !== "error" && detail) { summary = detail; detail = ""; }
     const children = [h("strong", {}, summary)];
     if (detail && detail !== summary) { children.push(" ", h("span", { class: "detail" }, detail)); }
     element.replaceChildren(...children);
@@ -120,6 +123,7 @@ export function createView(root, t, isFacilitator) {
     switch (event.kind) {
       case "joined": return t("ev_joined", { name: data.name || name });
       case "left": return t("ev_left", { name });
+      case "presence": return "";  // Hidden: the presence summary line tells it.
       case "hand_raised": return t("ev_hand_raised", { name });
       case "hand_lowered": return t("ev_hand_lowered", { name });
       case "floor_given": return data.participant ? t("ev_floor_given", { name: nameOf(state, data.participant) }) : t("ev_floor_taken");
@@ -177,11 +181,14 @@ export function createView(root, t, isFacilitator) {
       list.insertBefore(summary, list.querySelector(":scope > .pending"));
       presence = { line: summary, actors: new Map() };
     }
-    const key = event.actor === null || event.actor === undefined ? `seq-${event.seq}` : event.actor;
-    // Isolated (FSI … PDI), so a name in another direction does not reorder the sentence around it.
-    const name = `\u2068${(event.kind === "joined" && event.data && event.data.name) || nameOf(state, event.actor)}\u2069`;
-    const known = presence.actors.get(key);
-    presence.actors.set(key, { name, first: known ? known.first : event.kind, last: event.kind });
+    // A `presence` event tells several people's comings and goings at once: each counts as its own.
+    for (const change of presenceChanges(event)) {
+      const key = change.actor === null || change.actor === undefined ? `seq-${event.seq}` : change.actor;
+      // Isolated (FSI … PDI), so a name in another direction does not reorder the sentence around it.
+      const name = `\u2068${(change.kind === "joined" && change.name) || nameOf(state, change.actor)}\u2069`;
+      const known = presence.actors.get(key);
+      presence.actors.set(key, { name, first: known ? known.first : change.kind, last: change.kind });
+    }
     presence.line.querySelector(".body").textContent = presenceText(presence.actors);
     line.hidden = true;
   }
@@ -190,7 +197,7 @@ export function createView(root, t, isFacilitator) {
   function addLine(event, state) {
     const list = byId("transcript");
     if (!list) { return; }
-    const comingOrGoing = event.kind === "joined" || event.kind === "left";
+    const comingOrGoing = event.kind === "joined" || event.kind === "left" || event.kind === "presence";
     if (!comingOrGoing) { presence = null; }
     const said = event.kind === "said";
     const classes = ["transcript-line", `kind-${event.kind}`];

@@ -86,12 +86,28 @@ function withEntry(map, key, value) {
   return new Map(map).set(key, value);
 }
 
+/** The comings and goings an event tells: a `joined` or `left` event one, a `presence` event (several people's
+ *  presence announced together when many come or go at once) each of its own, as {kind, actor, name, role}. */
+export function presenceChanges(event) {
+  const data = event.data || {};
+  if (event.kind === "joined" || event.kind === "left") {
+    return [{ kind: event.kind, actor: event.actor, name: data.name, role: data.role }];
+  }
+  if (event.kind !== "presence") { return []; }
+  const joined = Array.isArray(data.joined) ? data.joined : [];
+  const left = Array.isArray(data.left) ? data.left : [];
+  return [
+    ...joined.map((p) => ({ kind: "joined", actor: p.participant, name: p.name, role: p.role })),
+    ...left.map((id) => ({ kind: "left", actor: id })),
+  ];
+}
+
 function applied(state, event, now) {
   const data = event.data || {};
   const next = { ...state };
-  if (event.kind === "joined" && event.actor !== null) {
-    const name = data.name || state.names.get(event.actor);
-    if (name) { next.names = withEntry(state.names, event.actor, name); }
+  for (const change of presenceChanges(event)) {
+    const name = change.kind === "joined" && change.actor !== null && (change.name || next.names.get(change.actor));
+    if (name) { next.names = withEntry(next.names, change.actor, name); }
   }
   if (event.kind === "proposed") { next.proposalTexts = withEntry(state.proposalTexts, data.proposal, data.text); }
   if (event.kind === "agenda_added") { next.agendaTitles = withEntry(state.agendaTitles, data.item, data.title); }
@@ -117,17 +133,21 @@ function changed(before, raisedRank, event) {
   };
   switch (event.kind) {
     case "joined":
-      if (actorIndex >= 0) {
-        changeParticipant(actorIndex, { present: true });
-      } else {
-        session.participants = [
-          ...session.participants,
-          { id: event.actor, name: data.name, role: data.role, present: true, priority: false, hand_raised: false },
-        ];
-      }
-      break;
     case "left":
-      changeParticipant(actorIndex, { present: false });
+    case "presence":
+      for (const change of presenceChanges(event)) {
+        const index = session.participants.findIndex((p) => p.id === change.actor);
+        if (change.kind === "left") {
+          changeParticipant(index, { present: false });
+        } else if (index >= 0) {
+          changeParticipant(index, { present: true });
+        } else {
+          session.participants = [
+            ...session.participants,
+            { id: change.actor, name: change.name, role: change.role, present: true, priority: false, hand_raised: false },
+          ];
+        }
+      }
       break;
     case "hand_raised":
       changeParticipant(actorIndex, { hand_raised: true });

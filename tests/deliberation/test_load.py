@@ -1,0 +1,180 @@
+"""A session under load (issue 17): a sender who floods is told to slow down instead of the session queueing for
+seconds, with nothing lost or doubled and every listener in step; a storm of arrivals is announced in a few
+events, not one per person for everyone; the speaker's line is stored by one statement."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+
+from config.errors import NotFoundError
+from deliberation import consumers, services
+from deliberation.models import DialogueSession, Participant, SessionEvent
+from tests.deliberation.conftest import connect, invite
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+db = database_sync_to_async
+
+
+async def test_a_flood_is_told_to_slow_down_and_nothing_is_lost_or_doubled(room, monkeypatch):
+    # A budget a test machine's database surely exceeds with 60 lines at once (the servers' is half a second).
+    monkeypatch.setattr(consumers, "MAX_PENDING", 8)
+    alice = await connect(room, room.world.alice)
+    guest = await connect(room, room.guest)
+    start = guest.welcome["last_seq"]  # The guest's arrival is an event too.
+    wanted = {f"flood-{n}": f"line {n}" for n in range(60)}  # Under the 100 frames in 2 seconds of rate_limited.
+    for client_id, body in wanted.items():
+        await alice.send({"type": "say", "body": body, "client_id": client_id})
+    said: dict[str, int] = {}
+    refused: dict[str, float] = {}
+    while len(said) + len(refused) < len(wanted):
+        frame = await alice.receive()
+        if frame["type"] == "event" and frame["kind"] == "said":
+            assert frame["client_id"] not in said, "a line said twice"
+            said[frame["client_id"]] = frame["seq"]
+        elif frame["type"] == "error":
+            assert frame["code"] == "slow_down", frame
+            assert frame["frame"] == "say"
+            assert 0 < frame["retry_after"] < 5
+            assert frame["detail"]
+            refused[frame["client_id"]] = frame["retry_after"]
+    assert refused, "60 lines at once were all taken: nothing told the sender to slow down"
+    assert said, "nothing was taken"
+    # The sender waits as told and sends the refused lines again, with their client_ids (and, having used up most of
+    # its 100 frames in 2 seconds, waits for those too).
+    await asyncio.sleep(2)
+    rounds = 0
+    while refused:
+        rounds += 1
+        assert rounds < 100
+        # A few at a time, as a client pacing itself would (and under rate_limited's 100 frames in 2 seconds).
+        await asyncio.sleep(max(0.2, *refused.values()))
+        again = dict(list(refused.items())[:8])
+        for client_id in again:
+            del refused[client_id]
+            await alice.send({"type": "say", "body": wanted[client_id], "client_id": client_id})
+        for _ in again:
+            frame = await alice.receive()
+            if frame["type"] == "error":
+                assert frame["code"] == "slow_down", frame
+                refused[frame["client_id"]] = frame["retry_after"]
+            else:
+                assert frame["kind"] == "said"
+                assert frame["client_id"] not in said
+                said[frame["client_id"]] = frame["seq"]
+    assert set(said) == set(wanted)
+    assert sorted(said.values()) == list(range(start + 1, start + 61))
+    # The listener got every line once, in seq order, without a gap.
+    heard = []
+    while len(heard) < len(wanted):
+        frame = await guest.next("said")
+        heard.append((frame["seq"], frame["client_id"], frame["data"]["body"]))
+    assert [seq for seq, _c, _b in heard] == list(range(start + 1, start + 61))
+    assert {client_id: body for _s, client_id, body in heard} == wanted
+    assert await guest.nothing()
+
+    @db
+    def stored():
+        return list(SessionEvent.objects.filter(session=room.session, kind="said").values_list("client_id", flat=True))
+
+    assert sorted(await stored()) == sorted(wanted)
+    await alice.close()
+    await guest.close()
+
+
+async def test_a_repeated_line_sent_while_the_first_is_stored_makes_one_event(room):
+    """Two frames with one client_id at once: one event, sent back to the sender for both."""
+    alice = await connect(room, room.world.alice)
+    for _ in range(2):
+        await alice.send({"type": "say", "body": "Once only.", "client_id": "twice"})
+    first, second = await alice.next("said"), await alice.next("said")
+    assert first == second
+    assert await db(lambda: SessionEvent.objects.filter(session=room.session, client_id="twice").count())() == 1
+    await alice.close()
+
+
+async def test_the_one_statement_path_keeps_the_rules(room):
+    """The one-statement path stores only the plain case; the rest is refused as before."""
+    alice = await connect(room, room.world.alice)
+    guest = await connect(room, room.guest)
+    await alice.send({"type": "set_mode", "floor_only": True})
+    await guest.next("mode_set")
+    await guest.send({"type": "say", "body": "Not my turn.", "client_id": "g-1"})
+    assert (await guest.error())["code"] == "forbidden"
+    await alice.send({"type": "say", "body": "The facilitator may.", "client_id": "a-1"})
+    assert (await guest.next("said"))["client_id"] == "a-1"
+    with pytest.raises(NotFoundError):  # No such session: nothing stored by the one statement either.
+        await db(services.say)(session_id=room.session.pk + 1000, participant_id=guest.participant, body="x")
+    await alice.close()
+    await guest.close()
+
+
+async def test_a_storm_of_arrivals_is_announced_in_a_few_events(room, monkeypatch):
+    """Twelve people arrive at once: everyone in the room soon knows all of them present, from far fewer than
+    twelve events (one `presence` event carries most of them)."""
+    # Coalescing from the second socket on, over intervals long enough for a loaded test machine's connects.
+    monkeypatch.setattr(consumers, "PRESENCE_ROOM", 2)
+    monkeypatch.setattr(consumers, "PRESENCE_BURST", 1)
+    monkeypatch.setattr(consumers, "PRESENCE_INTERVAL", 2.0)
+    alice = await connect(room, room.world.alice)
+
+    @db
+    def guests():
+        return [invite(room.world, room.session, f"Villager {n}") for n in range(12)]
+
+    people = await guests()
+    clients = await asyncio.gather(*(connect(room, person) for person in people))
+    ids = {client.participant for client in clients}
+    present: set[int] = set()
+    presence_events = 0
+    while not ids <= present:
+        frame = await alice.receive(wait=10)
+        if frame["type"] != "event":
+            continue
+        if frame["kind"] == "joined":
+            presence_events += 1
+            present.add(frame["actor"])
+        elif frame["kind"] == "presence":
+            presence_events += 1
+            present |= {entry["participant"] for entry in frame["data"]["joined"]}
+            assert all(entry["name"].startswith("Villager") for entry in frame["data"]["joined"])
+            present -= set(frame["data"]["left"])
+    assert presence_events < len(ids)
+    state = await db(lambda: Participant.objects.filter(pk__in=ids, connections=1).count())()
+    assert state == len(ids)
+    for client in clients:
+        await client.close()
+    gone: set[int] = set()
+    while not ids <= gone:
+        frame = await alice.receive(wait=10)
+        if frame["type"] == "event" and frame["kind"] == "left":
+            gone.add(frame["actor"])
+        elif frame["type"] == "event" and frame["kind"] == "presence":
+            gone |= set(frame["data"]["left"])
+    await alice.close()
+
+
+def test_a_dead_process_s_many_people_leave_in_one_event(room):
+    """The sweep closes many connections of a session at once: one `presence` event says who left."""
+    people = [invite(room.world, room.session, f"Villager {n}") for n in range(5)]
+    for person in people:
+        services.participant_connect(user=person, session_id=room.session.pk, process="dead:1")
+    services.process_beat(process="dead:1")
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from deliberation.models import ProcessBeat
+
+    ProcessBeat.objects.filter(process="dead:1").update(seen_at=timezone.now() - timedelta(minutes=5))
+    before = DialogueSession.objects.get(pk=room.session.pk).last_seq
+    assert services.connections_sweep(timeout=60) == 5
+    events = list(SessionEvent.objects.filter(session=room.session, seq__gt=before))
+    assert [event.kind for event in events] == ["presence"]
+    assert sorted(events[0].data["left"]) == sorted(
+        Participant.objects.filter(session=room.session, user__in=people).values_list("pk", flat=True)
+    )
+    assert events[0].data["joined"] == []
