@@ -22,6 +22,7 @@ from .models import (
     RiskFactor,
     RiskLevel,
     Term,
+    TieDeclaration,
 )
 from .settlements import SPOKEN_LANGUAGES, language_name
 
@@ -162,6 +163,8 @@ class TransitionForm(forms.Form):
         ),
     )
     truce_expires = forms.DateField(label=_("Truce expires"), required=False)
+    # The page's confirmation before the agreement becomes final (the API does not ask for it).
+    confirm_final = forms.BooleanField(required=False)
 
 
 # --- The agreement editor ------------------------------------------------------------------------
@@ -434,6 +437,7 @@ class GuarantorForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["party"]
         assert isinstance(field, forms.TypedChoiceField)
+        field.widget.attrs["dir"] = "auto"  # the parties' names, as people wrote them
         seen: dict[int, str] = {}
         for cp in parties or []:
             seen.setdefault(cp.party_id, f"{cp.party.name} ({cp.party.pseudonym})")
@@ -458,3 +462,37 @@ class DepositForm(forms.Form):
 
 class GuaranteeReasonForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=4000, required=False)
+
+
+class TieForm(forms.Form):
+    """A declared tie (cases.services.conflicts): who, to which party, what kind."""
+
+    person = forms.TypedChoiceField(label=_("Who has the tie"), coerce=int)
+    # The parties' names are what people wrote, in either direction.
+    party = forms.TypedChoiceField(label=_("To which party"), coerce=int, widget=forms.Select(attrs={"dir": "auto"}))
+    kind = forms.ChoiceField(label=_("Kind of tie"), choices=TieDeclaration.Kind.choices)
+    note = forms.CharField(
+        label=_("Note"), max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("e.g. a cousin of the family's head; a partner in a shop"),
+    )  # fmt: skip
+
+    def __init__(self, *args, parties: list[CaseParty] | None = None, people=(), **kwargs) -> None:
+        # Ids of its own: the guarantees' forms on the same case page have a `party` and a `kind` too.
+        kwargs.setdefault("auto_id", "tie_%s")
+        super().__init__(*args, **kwargs)
+        person = self.fields["person"]
+        party = self.fields["party"]
+        assert isinstance(person, forms.TypedChoiceField)
+        assert isinstance(party, forms.TypedChoiceField)
+        person.choices = [(user.pk, user.get_full_name() or user.get_username()) for user in people]
+        seen: dict[int, str] = {}
+        for cp in parties or []:
+            seen.setdefault(cp.party_id, f"{cp.party.name} ({cp.party.pseudonym})")
+        party.choices = [BLANK, *seen.items()]
+
+
+class TieAcceptForm(forms.Form):
+    side = forms.ChoiceField(label=_("The side that accepts"), choices=GuaranteeSide.choices)
+    accepted_by = forms.CharField(
+        label=_("Accepted for the side by"), max_length=200, help_text=_("Who spoke for the side, e.g. its elder")
+    )

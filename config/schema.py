@@ -44,7 +44,10 @@ GENERAL = {
     "406": "`not_acceptable`: the Accept header asks for a format the endpoint does not give.",
     "429": "`throttled`: too many requests; retry after the `Retry-After` header's seconds.",
 }
-WITH_INPUT = {"400": "`invalid` (see `fields`) or `malformed`: the request's parameters or body were refused."}
+WITH_INPUT = {
+    "400": "`invalid` (see `fields`) or `malformed`: the request's parameters or body were refused; `unknown_region` "
+    "(the reports): a region code they do not know, the known ones listed in `detail`."
+}
 # Writes: the contract's generic meanings; a view that declares its own codes for these statuses keeps its wording.
 WRITES = {
     "409": "A conflict with the current state: `stale_version` (reload and retry), `agreement_final`, ….",

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from cases.models import DisputeType, Forum
 from config.errors import SulhError
 
-from . import pattern_report
+from . import pattern_report, selectors
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -38,16 +38,16 @@ class EscalationReportFilterForm(forms.Form):
     are added in __init__)."""
 
     forum = forms.IntegerField(label=_("Forum"), required=False, min_value=1, widget=forms.Select)
-    region = forms.SlugField(
-        label=_("Region code"),
-        required=False,
-        max_length=40,
-        help_text=_("A province or a district code, such as “swat”."),
-    )
+    # Chosen from the known provinces and districts (a typed code that matched nothing showed zeros).
+    region = forms.ChoiceField(label=_("Region"), required=False)
 
     def __init__(self, *args: Any, forums: Iterable[Forum], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["forum"].widget.choices = _with_blank([(f.pk, f.name) for f in forums], _("All forums"))
+        region = self.fields["region"]
+        assert isinstance(region, forms.ChoiceField)  # Declared above.
+        # Blank: every region (a dash, as Django's own lists show "no choice").
+        region.choices = _with_blank(selectors.region_choices(), "—")
         self.fields["from"] = forms.DateField(label=_("From"), required=False, widget=DateInput)
         self.fields["to"] = forms.DateField(label=_("To"), required=False, widget=DateInput)
 

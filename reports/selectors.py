@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet, Sum
 from cases import ladder_stats
 from cases import rules as case_rules
 from cases.ladders import DEFAULT_RUNGS
-from cases.models import Forum, LadderOpenCount, Membership, Rung
+from cases.models import Forum, LadderOpenCount, Membership, Region, Rung
 from config.celery import app as celery_app
 from config.errors import ForbiddenError, NotFoundError
 
@@ -140,3 +140,13 @@ def task_state(*, task_id: str) -> TaskState:
     elif state not in ("PENDING", "STARTED", "FAILURE"):
         state = "FAILURE"  # REVOKED, REJECTED: it will not finish.
     return {"state": state, "progress": max(0.0, min(1.0, progress))}
+
+
+def region_choices(*, districts_only: bool = False) -> list[tuple[str, str]]:
+    """The known regions as (code, name), to choose from instead of typing a code: the provinces (unless
+    `districts_only`: the regulator's figures are kept per district), then the districts, each by name."""
+    districts = list(Region.objects.filter(kind=Region.Kind.DISTRICT).order_by("name").values_list("code", "name"))
+    if districts_only:
+        return districts
+    provinces = list(Region.objects.filter(kind=Region.Kind.PROVINCE).order_by("name").values_list("code", "name"))
+    return provinces + districts

@@ -3,8 +3,32 @@
 from datetime import date
 from typing import Any
 
+from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+
+from config.errors import SulhError
+
+from . import selectors
+
+
+class UnknownRegion(SulhError):
+    code = "unknown_region"
+
+
+def check_region(code: str | None, *, districts_only: bool) -> None:
+    """A region code the reports do not know is refused with the codes they know (400 `unknown_region`): a typo
+    would otherwise answer zeros, as if nothing had happened there."""
+    if not code:
+        return
+    known = selectors.region_choices(districts_only=districts_only)
+    if any(known_code == code for known_code, _name in known):
+        return
+    detail = gettext_now("Unknown region code “%(code)s”. Known codes: %(codes)s.") % {
+        "code": code,
+        "codes": ", ".join(f"{known_code} ({name})" for known_code, name in known),
+    }
+    raise UnknownRegion(detail, fields={"region": [detail]})
 
 
 class EscalationReportQuerySerializer(serializers.Serializer[Any]):
@@ -16,6 +40,10 @@ class EscalationReportQuerySerializer(serializers.Serializer[Any]):
         fields = super().get_fields()
         fields["from"] = serializers.DateField(required=False)  # "from" is a Python keyword.
         return fields
+
+    def validate_region(self, value: str) -> str:
+        check_region(value, districts_only=False)  # A province or a district.
+        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("from") and attrs.get("to") and attrs["from"] > attrs["to"]:
@@ -33,3 +61,7 @@ class EarlyWarningQuerySerializer(serializers.Serializer[Any]):
         return value
 
     region = serializers.SlugField(max_length=40, required=False, allow_null=True, default=None)
+
+    def validate_region(self, value: str | None) -> str | None:
+        check_region(value, districts_only=True)
+        return value

@@ -327,6 +327,7 @@ def pattern_report_page(request: HttpRequest) -> HttpResponse:
         "pyramids": pyramids,
         "inverted_count": sum(1 for d in pyramids["districts"] if d["inverted"]),
         "district_chosen": bool(filters["region"]),
+        "may_refresh": bool(case_rules.is_administrator(request.user)),
         "json_url": f"{reverse('api-report-patterns')}?{query}",
         "csv_url": f"{reverse('api-report-patterns-csv')}?{query}",
     }

@@ -159,7 +159,16 @@ def term_check(
     verdict. The draft must still be open to change (AgreementFinal, case_not_open otherwise)."""
     blocked = None
     with transaction.atomic():
-        case, _agreement = _lock_draft(user=user, case_id=case_id)
+        try:
+            case, _agreement = _lock_draft(user=user, case_id=case_id)
+        except AgreementFinal:
+            # Said in the room where the proposal was made: what happened, and what can still be done.
+            raise AgreementFinal(
+                _(
+                    "The agreement of this case is already final, so a proposal can no longer add a term to it. "
+                    "Say it in the session instead: it stays in the transcript."
+                )
+            ) from None
         verdict = screening.screen(description)
         if verdict.refused:
             label = _("The proposal “%(text)s”") % {"text": _shortened(description)}

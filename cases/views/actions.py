@@ -76,6 +76,14 @@ def _in_section(section: str) -> Callable[[SulhError], dict]:
 @require_POST
 def case_transition(request, case_id: int):
     def run(case, data) -> str:
+        if not data["confirm_final"] and _finalises(case, data["to"]):
+            raise SulhError(
+                _(
+                    "Nothing changed: tick the box to confirm that the terms were read to the parties. Once final, "
+                    "the agreement can no longer be changed."
+                ),
+                code="confirmation_required",
+            )
         services.case_transition(
             user=request.user,
             case_id=case.pk,
@@ -92,6 +100,13 @@ def case_transition(request, case_id: int):
         return {"move_error": move_error, "move_data": request.POST.dict()}
 
     return _case_action(request, case_id, form=TransitionForm(request.POST), run=run, refusal=refusal)
+
+
+def _finalises(case, to: str) -> bool:
+    """Whether moving the case to `to` would make its agreement final (the page asks for a confirmation first)."""
+    workflow = workflows.workflow_for(case.kind)
+    transition = workflow.transition(case.state, to)
+    return transition is not None and transition.kind == "forward" and case.state == workflow.agreement_state
 
 
 @login_required

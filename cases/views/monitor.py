@@ -63,6 +63,8 @@ def monitor_strings() -> dict[str, object]:
         "waiting": _("Waiting to upload (%(count)s)"),
         "saved": _("Saved on this phone. It will be uploaded as soon as the server can be reached."),
         "stored": _("Stored"),
+        "sending": _("Sending to the server…"),
+        "stored_notice": _("Stored on the server."),
         "refused": _("Refused: %(detail)s"),
         "refused_unknown": _("The server refused this check."),
         "login": _("Your login has expired: log in again to upload the waiting checks."),

@@ -39,6 +39,7 @@ from ..forms import (
 )
 from ..models import Agreement, RiskFactor, Settlement
 from .guarantees import guarantees_context
+from .ties import ties_context
 
 CASES_PER_PAGE = 50
 RECENT_CASES_ON_HOME = 5
@@ -221,7 +222,11 @@ def _case_context(
         terms.extra = 1 if initial else 0
 
     moves = selectors.allowed_transitions(case=case, user=user)
+    workflow = workflows.workflow_for(case.kind)
     for move in moves:
+        # The move that makes the agreement final asks for a confirmation first (actions.case_transition checks it).
+        move["finalises"] = move["kind"] == "forward" and case.state == workflow.agreement_state
+        move["term_count"] = len(agreement.terms.all()) if move["finalises"] and agreement is not None else 0
         move["blocked_messages"] = [str(services.GUARD_MESSAGES.get(code, code)) for code in move["blocked_by"]]
         move["is_truce"] = move["to"] == "truce"
         move["error"] = move_error["message"] if move_error and move_error.get("to") == move["to"] else None
@@ -257,6 +262,7 @@ def _case_context(
         **_follow_up_context(request, case, agreement, may_manage, section_error or {}, survey_form),
         **_settlement_context(request, case, agreement, settlement_form),
         **guarantees_context(request, case),
+        **ties_context(request, case),
     }
 
 

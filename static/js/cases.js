@@ -46,6 +46,23 @@
     }
   });
 
+  // The case page's folded sections (<details id=…>) stay as the person left them when an action's answer is
+  // swapped in: the server renders them folded (or open around a refusal) and cannot know which were open.
+  var opened = [];
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    opened = [];
+    if (!target || !target.closest || !target.closest("[data-swap-refusals]")) { return; }
+    target.querySelectorAll("details[id][open]").forEach(function (details) { opened.push(details.id); });
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    opened.forEach(function (id) {
+      var details = document.getElementById(id);
+      if (details && details.tagName === "DETAILS") { details.open = true; }
+    });
+    opened = [];
+  });
+
   // A refusal (400 invalid, 403, 409 stale version, 422 a rule) comes back as the section with the
   // message in it: swap it in like a success instead of dropping it as HTMX does with errors.
   document.addEventListener("htmx:beforeSwap", function (event) {

@@ -22,6 +22,10 @@ if (root && document.getElementById("monitor-strings") && window.indexedDB && wi
 function openMonitor(root, S) {
   const USER = root.dataset.user;
   const FLUSH_EVERY_MS = 30000;
+  // Day, month by name, year and a 24-hour time: "12/6/2026" is 12 June to a reader in Pakistan, and not every
+  // browser knows Pashto's or Dari's own order.
+  const DAY = { day: "numeric", month: "short", year: "numeric" };
+  const WHEN = { ...DAY, hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
 
   const connection = document.getElementById("connection");
   const outbox = document.getElementById("outbox");
@@ -48,7 +52,7 @@ function openMonitor(root, S) {
     if (entry.paid) {
       parts.push(fill(S.paid, { amount: entry.paid }));
     }
-    parts.push(fill(S.observed, { time: new Date(entry.observedAt).toLocaleString(document.documentElement.lang) }));
+    parts.push(fill(S.observed, { time: new Date(entry.observedAt).toLocaleString(document.documentElement.lang, WHEN) }));
     return parts.join(" · ");
   }
 
@@ -75,7 +79,39 @@ function openMonitor(root, S) {
     );
   }
 
+  // The notice under the form a check was recorded with says where that check is now: being sent, kept on this
+  // phone, stored on the server or refused (by key; the notice of a check recorded before a reload is gone).
+  const notices = new Map();
+
+  function tell(entry, text) {
+    const notice = notices.get(entry.key);
+    if (notice) {
+      notice.textContent = text;
+      notice.hidden = false;
+    }
+  }
+
+  // Paid totals and instalments as the server now counts them (every check of the term, also other monitors'),
+  // without reloading the page: the page is fetched and the stored terms' figures swapped in.
+  async function redrawMoney(terms) {
+    if (!terms.size) { return; }
+    let page;
+    try {
+      const response = await fetch(location.pathname, { headers: { Accept: "text/html" }, cache: "no-store", credentials: "same-origin" });
+      if (!response.ok) { return; }
+      page = new DOMParser().parseFromString(await response.text(), "text/html");
+    } catch (networkError) {
+      return; // The signal went again: the next load of the page shows them.
+    }
+    terms.forEach((term) => {
+      const now = document.querySelector(`#term-${term} [data-money]`);
+      const fresh = page.querySelector(`#term-${term} [data-money]`);
+      if (now && fresh) { now.replaceWith(document.importNode(fresh, true)); }
+    });
+  }
+
   function showStored(entry) {
+    tell(entry, S.stored_notice);
     uploaded.hidden = false;
     uploadedList.prepend(h("li", { class: "outbox-item outbox-stored" }, `${describe(entry)} · ${S.stored}`));
     // The term's latest status on the page is now this one.
@@ -87,7 +123,7 @@ function openMonitor(root, S) {
     }
     const when = term && term.querySelector("[data-latest-at]");
     if (when) {
-      when.textContent = new Date(entry.observedAt).toLocaleDateString(document.documentElement.lang);
+      when.textContent = new Date(entry.observedAt).toLocaleDateString(document.documentElement.lang, DAY);
     }
     document.querySelectorAll(`.due-item[data-kind="check_due"][data-term="${entry.term}"]`).forEach((item) => {
       item.classList.add("done");
@@ -154,6 +190,7 @@ function openMonitor(root, S) {
       return;
     }
     const waiting = (await pending()).filter((entry) => entry.state === "waiting");
+    const paidFor = new Set();
     for (const entry of waiting) {
       let response;
       try {
@@ -168,6 +205,7 @@ function openMonitor(root, S) {
         loginExpired = false;
         await forget(entry.key);
         showStored(entry);
+        if (entry.paid) { paidFor.add(entry.term); }
         continue;
       }
       const error = await errorOf(response);
@@ -182,9 +220,13 @@ function openMonitor(root, S) {
       entry.state = "failed";
       entry.error = error.detail;
       await save(entry);
+      tell(entry, fill(S.refused, { detail: entry.error || S.refused_unknown }));
     }
+    // What is still waiting is kept on this phone: say so (not "sending") under its form.
+    (await pending()).filter((entry) => entry.state === "waiting").forEach((entry) => tell(entry, S.saved));
     showConnection();
     await render();
+    await redrawMoney(paidFor);
   }
 
   // --- Recording a check ------------------------------------------------------------------------------
@@ -219,8 +261,8 @@ function openMonitor(root, S) {
     form.reset();
     const notice = form.querySelector("[data-form-notice]");
     if (notice) {
-      notice.textContent = S.saved;
-      notice.hidden = false;
+      notices.set(entry.key, notice);
+      tell(entry, navigator.onLine ? S.sending : S.saved);
     }
     await render();
     flush();

@@ -144,7 +144,7 @@ def section(response) -> str | None:
     if 'id="case-reads"' not in page:
         return None
     start = page.index('id="case-reads"')
-    return page[start : page.index("</section>", start)]
+    return page[start : page.index("</details>", start)]  # The section folds (a <details>) on the case page.
 
 
 def test_the_forums_facilitator_sees_who_looked_at_the_case(client, scene):

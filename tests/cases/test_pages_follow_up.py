@@ -23,7 +23,9 @@ def page(client, user, case_id) -> str:
 
 
 def section(html: str, section_id: str) -> str:
-    match = re.search(rf'<section[^>]*id="{section_id}".*?</section>', html, re.S)
+    # A section, or one that folds (<details>) on the case page; it closes at the start of a line (what it holds is
+    # indented).
+    match = re.search(rf'<(section|details)[^>]*id="{section_id}".*?\n</\1>', html, re.S)
     return match.group(0) if match else ""
 
 

@@ -60,7 +60,7 @@ def test_it_lists_what_is_due_and_every_term_for_a_monitor(client, world, jirga_
     for kind in ("Apology", "Compensation", "Truce"):
         assert f"Check the {kind} term by" in week
     truces = html[html.index('id="due-truces"') :]
-    assert "Water dispute over the irrigation channel: the truce ends" in truces
+    assert "<bdi>Water dispute over the irrigation channel</bdi>: the truce ends" in truces  # the title isolated
 
     # Each term with its latest status, and a form: four statuses, a payment only for compensation.
     assert html.count('class="check-form"') == 3

@@ -710,3 +710,31 @@ def test_home_says_when_there_are_no_open_cases(client, world):
 def test_the_top_nav_links_to_the_cases_for_those_who_have_any(client, world, who, has_link):
     nav = html(logged_in(client, getattr(world, who)).get("/")).split('class="topnav"')[1].split("</nav>")[0]
     assert ('href="/cases/"' in nav) is has_link
+
+
+def test_the_page_asks_before_the_agreement_becomes_final(client, world):
+    case = move(world, open_case(world), "mandate", "hearings")
+    agree(world, case)
+    case = move(world, case, "legality_review")
+    client = logged_in(client, world.alice)
+    page = html(client.get(f"/cases/{case.pk}/"))
+    assert re.search(r'data-to="decision">.*?name="confirm_final" value="1" required', page, re.S)
+    assert "This makes the agreement final." in page
+    # A browser that does not hold the box back (or a hand-made post) gets the page again, nothing changed.
+    refused = client.post(f"/cases/{case.pk}/transition/", transition_form(case, "decision"))
+    assert refused.status_code == 400
+    assert re.search(r'data-to="decision">.*?tick the box to confirm', html(refused), re.S)
+    case.refresh_from_db()
+    assert case.state == "legality_review"
+    assert case.agreement.status == "draft"
+    confirmed = transition_form(case, "decision", confirm_final="1")
+    assert client.post(f"/cases/{case.pk}/transition/", confirmed).status_code == 302
+    case.refresh_from_db()
+    assert case.state == "decision"
+    assert case.agreement.status == "final"
+
+
+def test_other_moves_ask_for_no_confirmation(client, world):
+    case = open_case(world)
+    page = html(logged_in(client, world.alice).get(f"/cases/{case.pk}/"))
+    assert "confirm_final" not in page

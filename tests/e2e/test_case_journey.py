@@ -31,6 +31,9 @@ def move_to(page, to: str, shows: str, **inputs: str) -> None:
 
 
 def fill_term(page, index: int, kind: str, description: str, amount: str = "", currency: str = "") -> None:
+    editor = page.locator("#agreement-editor")
+    if editor.get_attribute("open") is None:  # The editor is folded until asked.
+        editor.locator("summary").click()
     page.select_option(f"#id_terms-{index}-kind", kind)
     page.fill(f"#id_terms-{index}-description", description)
     if amount:
@@ -103,6 +106,8 @@ def test_a_facilitator_runs_a_jirga_case_from_a_phone(people, live, phone):
     shot(page, "case-swara-refused")
 
     move_to(page, "legality_review", "Legality review")
+    # The agreement becomes final only once the facilitator confirms the parties heard the terms.
+    page.check("form.move[data-to=decision] [name=confirm_final]")
     move_to(page, "decision", "Decision")
     expect(page.locator(".agreement-status")).to_contain_text("Final")
     expect(page.locator("#agreement-form")).to_have_count(0)
@@ -114,6 +119,7 @@ def test_a_facilitator_runs_a_jirga_case_from_a_phone(people, live, phone):
     expect(page.locator("#case-state")).to_have_text("Closed")
     expect(page.locator("#case-outcome")).to_have_text("Partly resolved")
     expect(page.locator("#moves")).to_have_count(0)
+    page.locator("#timeline > summary").click()  # The timeline is folded until asked.
     timeline = page.locator("#timeline").inner_text()
     for step in (
         "Moved from Intake to Mandate.",

@@ -57,7 +57,14 @@ def section_shot(page, selector: str, name: str) -> None:
         page.locator(selector).screenshot(path=os.path.join(SHOTS, f"{name}-section.png"))
 
 
+def open_ladder(page) -> None:
+    """The ladder folds on the case page until asked."""
+    if page.locator("#ladder").get_attribute("open") is None:
+        page.locator("#ladder > summary").click()
+
+
 def step(page, direction: str, **inputs: str) -> None:
+    open_ladder(page)
     box = page.locator(f"details.ladder-box[data-direction={direction}]")
     if box.get_attribute("open") is None:
         box.locator("summary").click()
@@ -166,6 +173,7 @@ def test_ladder_and_statistics_read_right_to_left(pyramid, live, phone):
     assert page.get_attribute("html", "dir") == "rtl"
 
     page.goto(f"{live.url}/cases/{case.pk}/")
+    open_ladder(page)
     page.locator("details.ladder-box[data-direction=up] summary").click()
     assert fits_the_screen(page)
     # The pyramid stays centred; the moves' list starts on the right.

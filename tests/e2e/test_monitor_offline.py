@@ -324,3 +324,32 @@ def test_checks_waiting_in_the_old_outbox_survive_the_upgrade(people, monitored,
     page.wait_for_timeout(500)
     assert len(stored_checks()) == 1
     assert problems == [], problems
+
+
+def test_a_stored_check_says_so_and_the_paid_total_updates_without_a_reload(monitored, live, phone):
+    compensation = monitored.compensation
+    page = phone.new_page()
+    open_monitor_page(page, live.url)
+    row = page.locator(f"#term-{compensation}")
+    expect(row.locator(".term-paid")).to_contain_text("Paid 0 of 25,000 PKR")
+    expect(row.locator(".instalment").first).to_contain_text("Overdue")
+    rendered = page.get_attribute("#monitor", "data-rendered")
+
+    row.locator("details.check-box summary").click()
+    row.locator(f"label[for=status-{compensation}-partly_met]").click()
+    row.locator("[name=paid]").fill("10000")
+    row.locator("button[type=submit]").click()
+
+    # Stored, and the notice says that, not that it will be uploaded some day.
+    notice = row.locator("[data-form-notice]")
+    expect(notice).to_have_text("Stored on the server.")
+    expect(notice).not_to_contain_text("uploaded as soon as")
+    expect(page.locator("#uploaded-list .outbox-stored")).to_contain_text("paid 10000")
+    # The total and the first instalment as the server now counts them, on the same page (not reloaded).
+    expect(row.locator(".term-paid")).to_contain_text("Paid 10,000 of 25,000 PKR")
+    expect(row.locator(".instalment").first).to_contain_text("Paid")
+    assert page.get_attribute("#monitor", "data-rendered") == rendered
+    [check] = stored_checks()
+    assert str(check.paid) == "10000.00"
+    assert fits_the_screen(page)
+    shot(page, "monitor-stored-paid")

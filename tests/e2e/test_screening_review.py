@@ -97,6 +97,7 @@ def test_a_held_term_is_reviewed_and_leaves_the_draft(people, grace, heard, live
     timeline = page.locator("#timeline")
     expect(timeline).to_contain_text("A legal reviewer found term 3 prohibited")
     expect(timeline).to_contain_text("A prohibited term was refused")
+    page.check("form.move[data-to=decision] [name=confirm_final]")
     move_to(page, "decision", "Decision")
     expect(page.locator(".agreement-status")).to_contain_text("Final")
     shot(page, "screening-final")

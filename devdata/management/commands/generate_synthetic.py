@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from django.core.management.base import BaseCommand, CommandError
 
 from devdata import synthetic
+from devdata.summary import summary_compute
 
 
 def _day(value: str) -> datetime:
@@ -58,8 +59,23 @@ class Command(BaseCommand):
             default=None,
             help="The day (YYYY-MM-DD, midnight UTC) the three years end; default today. Pin it to reproduce data.",
         )
+        parser.add_argument(
+            "--no-summary",
+            action="store_true",
+            help="Do not compute the regulator summary afterwards (summarise_patterns does it later).",
+        )
 
-    def handle(self, *args, cases: int, seed: int, batch: int, writers: int, until: datetime | None, **options):
+    def handle(
+        self,
+        *args,
+        cases: int,
+        seed: int,
+        batch: int,
+        writers: int,
+        until: datetime | None,
+        no_summary: bool = False,
+        **options,
+    ):
         if cases < 1 or batch < 1 or writers < 1:
             raise CommandError("--cases, --batch and --writers must be at least 1.")
         try:
@@ -77,3 +93,8 @@ class Command(BaseCommand):
             f"Added {report.cases:,} cases and {report.events:,} events in {report.seconds:.1f} s{built}: "
             f"{report.cases_per_second:,.0f} cases/s, {report.events_per_second:,.0f} events/s."
         )
+        if not no_summary:
+            figures = summary_compute()
+            self.stdout.write(
+                f"Regulator summary computed: {figures['events']:,} events folded in {figures['seconds']:.1f} s."
+            )
