@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
 from audit.admin import ReadAuditedAdmin
@@ -18,19 +19,47 @@ from .models import (
     Rung,
     ScreeningExample,
     Survey,
+    TieDeclaration,
 )
 from .screening import text_key
 
 
+class NamedAutocompletes:
+    """Admin pages with autocomplete fields: static/js/admin-labels.js names each box by its field's label."""
+
+    class Media:
+        js = ["js/admin-labels.js"]
+
+
+class LabelledFormSet(BaseInlineFormSet):
+    def add_fields(self, form, index) -> None:
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].widget.attrs["aria-label"] = str(form.fields["DELETE"].label)
+
+
+class LabelledTabularInline(admin.TabularInline):
+    """Django's tabular inline names each column in its header only: every field (and the delete box) carries its
+    label as its accessible name too, for screen readers (axe's `label` and `select-name` rules)."""
+
+    formset = LabelledFormSet
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        for field in formset.form.base_fields.values():  # A form class made for this request, in its language.
+            field.widget.attrs.setdefault("aria-label", str(field.label))
+        return formset
+
+
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(NamedAutocompletes, admin.ModelAdmin):
     list_display = ["name", "code", "kind", "parent"]
     list_filter = ["kind"]
     search_fields = ["name", "code"]
     autocomplete_fields = ["parent"]
 
 
-class RungInline(admin.TabularInline):
+class RungInline(LabelledTabularInline):
     model = Rung
     extra = 0
     fields = ["level", "code", "name", "description", "movable_by"]
@@ -47,14 +76,14 @@ class LadderAdmin(admin.ModelAdmin):
         return obj.rungs.count()
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(LabelledTabularInline):
     model = Membership
     extra = 1
     autocomplete_fields = ["user"]
 
 
 @admin.register(Forum)
-class ForumAdmin(admin.ModelAdmin):
+class ForumAdmin(NamedAutocompletes, admin.ModelAdmin):
     list_display = ["name", "kind", "country", "region", "ladder", "check_every_days", "is_active"]
     list_filter = ["kind", "country", "is_active", "region"]
     search_fields = ["name"]
@@ -63,14 +92,14 @@ class ForumAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(NamedAutocompletes, admin.ModelAdmin):
     list_display = ["user", "forum", "role"]
     list_filter = ["role", "forum"]
     search_fields = ["user__username", "forum__name"]
     autocomplete_fields = ["user", "forum"]
 
 
-class ProhibitedPhraseInline(admin.TabularInline):
+class ProhibitedPhraseInline(LabelledTabularInline):
     model = ProhibitedPhrase
     extra = 1
     fields = ["language", "phrase"]
@@ -149,20 +178,44 @@ class SurveyInline(FollowUpInline):
     fields = ["party", "satisfaction", "fairness", "felt_heard", "would_use_again", "recorded_at"]
 
 
+class TieInline(ReadOnlyInline):
+    """Declared ties (conflicts of interest): shown, never changed here — declaring, recusing and the sides'
+    acceptance go through cases.services.conflicts (the case page and the API), which put them on the timeline."""
+
+    model = TieDeclaration
+    fields = [
+        "person", "party", "kind", "status", "declared_by", "declared_at", "recused_at", "first_accepted_at",
+        "second_accepted_at",
+    ]  # fmt: skip
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Case)
 class CaseAdmin(ReadAuditedAdmin, ReadOnlyAdmin):
     # Opening a case here is a read of the case, recorded in the read log (audit).
     audit_kind = "case"
     list_display = ["reference", "title", "forum", "state", "rung", "risk_level", "opened_at"]
-    list_filter = ["kind", "state", "risk_level", "dispute_type", "offence_class"]
+    list_filter = [
+        "kind",
+        "state",
+        "risk_level",
+        "dispute_type",
+        "offence_class",
+        ("forum__region", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["reference", "title"]
     list_select_related = ["forum", "rung"]
-    inlines = [ComplianceCheckInline, RecurrenceInline, SurveyInline, CaseEventInline]
+    inlines = [ComplianceCheckInline, RecurrenceInline, SurveyInline, TieInline, CaseEventInline]
     show_full_result_count = False
 
 
 @admin.register(ScreeningExample)
-class ScreeningExampleAdmin(admin.ModelAdmin):
+class ScreeningExampleAdmin(NamedAutocompletes, admin.ModelAdmin):
     """Labelled terms the screening decides by exactly and the next training learns from: legal reviewers'
     decisions, and examples an administrator adds or corrects here."""
 
