@@ -3,3 +3,5 @@
 ADMINISTRATOR = "administrator"
 REGULATOR = "regulator"
 GLOBAL_ROLES = (ADMINISTRATOR, REGULATOR)
+# Not a role of the domain: a group whose members fix the catalogs' wording in the browser (django-rosetta).
+TRANSLATORS = "translators"

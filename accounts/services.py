@@ -24,7 +24,7 @@ from config.errors import ForbiddenError, NotFoundError, SulhError
 
 from . import broadcast
 from .models import ApiToken
-from .roles import ADMINISTRATOR, GLOBAL_ROLES, REGULATOR
+from .roles import ADMINISTRATOR, GLOBAL_ROLES, REGULATOR, TRANSLATORS
 
 # last_used is written at most this often: a write per API call would double the cost of a read.
 TOKEN_TOUCH_EVERY = timedelta(minutes=1)
@@ -188,6 +188,14 @@ def user_roles(*, user: User) -> set[str]:
     # Forum roles are cases.Membership rows; read through the reverse relation (accounts imports no cases code).
     roles.update(user.memberships.values_list("role", flat=True))
     return roles
+
+
+def can_translate(user: User | AnonymousUser) -> bool:
+    """Who may change the translations at /rosetta/ (settings.ROSETTA_ACCESS_CONTROL_FUNCTION): administrators,
+    and the members of the "translators" group (an administrator adds them in the admin)."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    return bool(user.is_superuser or user.groups.filter(name__in=(ADMINISTRATOR, TRANSLATORS)).exists())
 
 
 def two_factor_required(*, user: User) -> bool:

@@ -7,7 +7,7 @@ translated when shown.
 
 from django.utils.translation import gettext_noop
 
-DEFAULT_LADDER_NAME = "Default ladder"
+DEFAULT_LADDER_NAME = gettext_noop("Default ladder")
 
 DEFAULT_RUNGS = [
     (1, "dialogue", gettext_noop("Dialogue"), "Restorative dialogue between the parties, facilitated by the forum."),

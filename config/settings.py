@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "channels",
+    "rosetta",
     "cases",
     "deliberation",
     "reports",
@@ -187,6 +188,8 @@ if REDIS_URL:
                     }
                 ],
                 "capacity": env_int("CHANNEL_LAYER_CAPACITY", 5000),
+                # Two deployments (or two test workers) sharing one Redis keep their groups apart by this.
+                "prefix": env.str("CHANNEL_LAYER_PREFIX", default="asgi"),
                 "expiry": 60,
                 "group_expiry": env_int("CHANNEL_LAYER_GROUP_EXPIRY", 7 * 86400),
             },
@@ -328,6 +331,7 @@ SPECTACULAR_SETTINGS = {
         "ComplianceStatusEnum": "cases.models.ComplianceCheck.Status",
         "GuaranteeSideEnum": "cases.models.GuaranteeSide",
         "DepositKindEnum": "cases.models.Deposit.Kind",
+        "TieKindEnum": "cases.models.TieDeclaration.Kind",
     },
 }
 
@@ -359,6 +363,17 @@ LANGUAGES_BIDI = ["he", "ar", "ar-dz", "ckb", "fa", "ug", "ur", "ps"]
 django_locale.LANG_INFO.setdefault("ps", {"bidi": True, "code": "ps", "name": "Pashto", "name_local": "پښتو"})
 django_locale.LANG_INFO["fa-af"] = {"bidi": True, "code": "fa-af", "name": "Dari", "name_local": "دری"}
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Translators fix wording in the browser (django-rosetta at /rosetta/): administrators and the "translators" group;
+# Sulh's own catalogs only (not Django's or other packages'); no online suggestions (terms would leave the server).
+ROSETTA_ACCESS_CONTROL_FUNCTION = "accounts.services.can_translate"
+ROSETTA_EXCLUDED_APPLICATIONS = ["django", "rest_framework", "drf_spectacular", "django_otp", "axes", "rosetta"]
+ROSETTA_ENABLE_TRANSLATION_SUGGESTIONS = False
+ROSETTA_SHOW_AT_ADMIN_PANEL = True
+ROSETTA_LANGUAGES = [(code, name) for code, name in LANGUAGES if code != "en"]
+ROSETTA_POFILE_WRAP_WIDTH = 0
+ROSETTA_LOGIN_URL = "/login/"
+# Day-month-year with month names and a 24-hour clock in English, Urdu and Pashto (config/formats/).
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -36,6 +36,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("rosetta/", include("rosetta.urls")),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("deliberation.urls")),
     path("", include("cases.urls")),

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from cases import workflows
-from cases.models import ComplianceCheck, Deposit, DisputeType, GuaranteeSide, Outcome, RiskLevel
+from cases.models import ComplianceCheck, Deposit, DisputeType, GuaranteeSide, Outcome, RiskLevel, TieDeclaration
 from cases.screening.law import law_for
 
 register = template.Library()
@@ -153,6 +153,8 @@ def event_sentence(event, rung_names=None) -> str:
         return _("Breach recorded. A step up the ladder may be needed.")
     if kind in GUARANTEE_SENTENCES:
         return _guarantee_sentence(kind, data)
+    if kind in TIE_SENTENCES:
+        return _tie_sentence(kind, data)
     if kind == "risk_factors_tagged":
         factors = ", ".join(str(factor) for factor in data.get("factors") or []) or _("none")
         return _("Risk factors of the UN Framework now tagged: %(factors)s.") % {"factors": factors}
@@ -160,7 +162,51 @@ def event_sentence(event, rung_names=None) -> str:
         return _rung_move(data, up=True, names=names)
     if kind == "de_escalated":
         return _rung_move(data, up=False, names=names)
+    if kind in OTHER_SENTENCES:
+        return _other_sentence(kind, data)
     return _("Event: %(kind)s.") % {"kind": kind.replace("_", " ")}
+
+
+OTHER_SENTENCES = frozenset(
+    (
+        "session_started",
+        "session_ended",
+        "monitor_assigned",
+        "survey_recorded",
+        "recurrence_linked",
+        "recurrence_confirmed",
+        "compliance_conflict",
+        "compliance_conflict_reviewed",
+    )
+)
+
+
+def _other_sentence(kind: str, data: dict) -> str:
+    if kind == "session_started":
+        return _("A dialogue session began.")
+    if kind == "session_ended":
+        count = int(data.get("accepted_proposals") or 0)
+        return ngettext(
+            "The dialogue session ended; %(count)s proposal was accepted.",
+            "The dialogue session ended; %(count)s proposals were accepted.",
+            count,
+        ) % {"count": count}
+    if kind == "monitor_assigned":
+        if data.get("monitor"):
+            return _("A monitor was assigned to the case.")
+        return _("The case's monitor was removed; every monitor of the forum follows it.")
+    if kind == "survey_recorded":
+        return _("A party answered the closing survey.")
+    if kind == "recurrence_linked":
+        references = ", ".join(str(e.get("reference", "")) for e in data.get("earlier") or [] if isinstance(e, dict))
+        return _("Linked to earlier cases between the same parties: %(references)s.") % {
+            "references": references or "—"
+        }
+    if kind == "recurrence_confirmed":
+        return _("Confirmed as a recurrence of %(reference)s.") % {"reference": data.get("reference", "—")}
+    if kind == "compliance_conflict":
+        return _("Two checks of the same term disagree; a facilitator should look at them.")
+    return _("The disagreeing checks were reviewed.")
 
 
 # The guarantees ledger's events (cases.services.guarantees): sides, kinds and amounts, never a name.
@@ -182,3 +228,22 @@ def _guarantee_sentence(kind: str, data: dict) -> str:
         "deposit_forfeited": _("Deposit of the %(side)s declared forfeited (%(what)s): %(reason)s"),
         "deposit_returned": _("Deposit returned to the %(side)s (%(what)s)."),
     }[kind] % values
+
+
+# Conflicts of interest (cases.services.conflicts): the kind, the party's pseudonym and the side, never a name.
+TIE_SENTENCES = frozenset(("tie_declared", "tie_recused", "tie_accepted"))
+
+
+def _tie_sentence(kind: str, data: dict) -> str:
+    values = {
+        "kind": _choice(TieDeclaration.Kind, data.get("kind", "")).lower(),
+        "party": data.get("pseudonym", ""),
+        "side": _choice(GuaranteeSide, data.get("side", "")).lower(),
+    }
+    if kind == "tie_declared":
+        return _("A tie (%(kind)s) to party %(party)s was declared.") % values
+    if kind == "tie_recused":
+        return _("The person with a declared tie (%(kind)s) recused themselves from the case.") % values
+    if data.get("resolved"):
+        return _("The %(side)s accepted the person with a declared tie; both sides have now accepted.") % values
+    return _("The %(side)s accepted the person with a declared tie.") % values
