@@ -389,7 +389,7 @@ WITH next AS (
 )
 INSERT INTO {event} (session_id, seq, kind, actor_id, client_id, data, at)
 SELECT %(session)s, next.last_seq, 'said', %(actor)s, %(client_id)s, %(data)s, %(at)s FROM next
-RETURNING seq
+RETURNING seq, id
 """
 
 
@@ -414,8 +414,9 @@ def _say_at_once(session_id: int, participant_id: int, body: str, client_id: str
     if row is None:
         return None
     event = SessionEvent(
-        session_id=session_id, seq=row[0], kind="said", actor_id=participant_id, data=data, client_id=client_id, at=at
-    )
+        pk=row[1], session_id=session_id, seq=row[0], kind="said", actor_id=participant_id, data=data,
+        client_id=client_id, at=at,
+    )  # fmt: skip
     payload = event_payload(event)
     transaction.on_commit(lambda: _publish(session_id, payload))  # At once when there is no caller's transaction.
     return event
