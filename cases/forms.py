@@ -422,6 +422,16 @@ class AttestationForm(forms.Form):
 # --- Guarantees (issue 19, item 2); the rules are cases.services.guarantees' -------------------------------
 
 
+def _choose_a_party(field: forms.TypedChoiceField, parties: list[CaseParty] | None) -> None:
+    """The case's parties as a field's choices, each once, by name and pseudonym; the names are what people wrote,
+    in either direction (dir="auto")."""
+    field.widget.attrs["dir"] = "auto"
+    seen: dict[int, str] = {}
+    for cp in parties or []:
+        seen.setdefault(cp.party_id, f"{cp.party.name} ({cp.party.pseudonym})")
+    field.choices = [BLANK, *seen.items()]
+
+
 class GuarantorForm(forms.Form):
     stands_for = forms.ChoiceField(label=_("Stands for"), choices=GuaranteeSide.choices)
     party = forms.TypedChoiceField(label=_("A party of the case"), coerce=int, required=False, empty_value=None)
@@ -437,11 +447,7 @@ class GuarantorForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["party"]
         assert isinstance(field, forms.TypedChoiceField)
-        field.widget.attrs["dir"] = "auto"  # the parties' names, as people wrote them
-        seen: dict[int, str] = {}
-        for cp in parties or []:
-            seen.setdefault(cp.party_id, f"{cp.party.name} ({cp.party.pseudonym})")
-        field.choices = [BLANK, *seen.items()]
+        _choose_a_party(field, parties)
 
 
 class DepositForm(forms.Form):
@@ -468,8 +474,7 @@ class TieForm(forms.Form):
     """A declared tie (cases.services.conflicts): who, to which party, what kind."""
 
     person = forms.TypedChoiceField(label=_("Who has the tie"), coerce=int)
-    # The parties' names are what people wrote, in either direction.
-    party = forms.TypedChoiceField(label=_("To which party"), coerce=int, widget=forms.Select(attrs={"dir": "auto"}))
+    party = forms.TypedChoiceField(label=_("To which party"), coerce=int)
     kind = forms.ChoiceField(label=_("Kind of tie"), choices=TieDeclaration.Kind.choices)
     note = forms.CharField(
         label=_("Note"), max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2}),
@@ -485,10 +490,7 @@ class TieForm(forms.Form):
         assert isinstance(person, forms.TypedChoiceField)
         assert isinstance(party, forms.TypedChoiceField)
         person.choices = [(user.pk, user.get_full_name() or user.get_username()) for user in people]
-        seen: dict[int, str] = {}
-        for cp in parties or []:
-            seen.setdefault(cp.party_id, f"{cp.party.name} ({cp.party.pseudonym})")
-        party.choices = [BLANK, *seen.items()]
+        _choose_a_party(party, parties)
 
 
 class TieAcceptForm(forms.Form):

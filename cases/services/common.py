@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from config.errors import ConflictError, DomainRuleError, ForbiddenError, NotFoundError
+from config.errors import ConflictError, DomainRuleError, ForbiddenError, NotFoundError, SulhError
 
 from .. import rules as case_rules
 from ..models import (
@@ -39,6 +39,11 @@ class ProhibitedTermError(DomainRuleError):
 class AgreementFinal(ConflictError):
     code = "agreement_final"
     default_detail = gettext_lazy("The agreement is final and can no longer be replaced.")
+
+
+def invalid(field: str, message: str) -> SulhError:
+    """A 400 `invalid` naming the one field that is wrong, in the contract's error shape."""
+    return SulhError(message, code="invalid", fields={field: [message]})
 
 
 def check_can_see(*, user: User | AnonymousUser, forum: Forum) -> None:

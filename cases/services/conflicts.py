@@ -22,12 +22,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.errors import ConflictError, DomainRuleError, ForbiddenError, NotFoundError, SulhError
+from config.errors import ConflictError, DomainRuleError, ForbiddenError, NotFoundError
 
 from .. import rules as case_rules
 from .. import workflows
 from ..models import Case, CaseParty, GuaranteeSide, TieDeclaration
-from .common import check_can_manage, event_append, lock_case
+from .common import check_can_manage, event_append, invalid, lock_case
 
 SIDES = tuple(GuaranteeSide.values)
 
@@ -63,10 +63,6 @@ def conflict_check(*, user: User | AnonymousUser, case_id: int) -> None:
         )
 
 
-def _invalid(field: str, message: str) -> SulhError:
-    return SulhError(message, code="invalid", fields={field: [message]})
-
-
 def _check_open(case: Case) -> None:
     if case.state in workflows.ENDED:
         raise DomainRuleError(_("The case has ended; its declared ties can no longer change."), code="case_not_open")
@@ -97,13 +93,13 @@ def tie_declare(
         _check_open(case)
         person = get_user_model().objects.filter(pk=person_id, is_active=True).first()
         if person is None or not case_rules.is_forum_member(person, case.forum):
-            raise _invalid("person", _("Only a facilitator or a monitor of the forum declares a tie here."))
+            raise invalid("person", _("Only a facilitator or a monitor of the forum declares a tie here."))
         if kind not in TieDeclaration.Kind.values:
-            raise _invalid("kind", _("Choose the kind of tie: kin, tribe, business or other."))
+            raise invalid("kind", _("Choose the kind of tie: kin, tribe, business or other."))
         roles = CaseParty.objects.filter(case=case, party_id=party_id).select_related("party")
         case_party = roles.first()
         if case_party is None:
-            raise _invalid("party", _("Not a party of this case."))
+            raise invalid("party", _("Not a party of this case."))
         if TieDeclaration.objects.filter(case=case, person=person, party_id=party_id).exists():
             raise ConflictError(_("This tie to this party is already declared."), code="tie_exists")
         first = not TieDeclaration.objects.filter(case=case).exists()
@@ -173,10 +169,10 @@ def tie_accept(*, user: User, case_id: int | str, tie_id: int | str, side: str, 
                 code="tie_resolved",
             )
         if side not in SIDES:
-            raise _invalid("side", _("Choose the side that accepts."))
+            raise invalid("side", _("Choose the side that accepts."))
         accepted_by = (accepted_by or "").strip()
         if not accepted_by:
-            raise _invalid("accepted_by", _("Say who accepted for the side."))
+            raise invalid("accepted_by", _("Say who accepted for the side."))
         if tie.side_accepted(side):
             raise ConflictError(_("This side's acceptance is already recorded."), code="side_accepted")
         now = timezone.now()

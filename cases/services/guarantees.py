@@ -20,11 +20,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.errors import ConflictError, DomainRuleError, NotFoundError, SulhError
+from config.errors import ConflictError, DomainRuleError, NotFoundError
 
 from .. import workflows
 from ..models import Case, CaseEvent, CaseParty, Deposit, GuaranteeSide, Guarantor
-from .common import check_can_manage, event_append, lock_case
+from .common import check_can_manage, event_append, invalid, lock_case
 
 BREACH_EVENT = "breach_recorded"
 
@@ -32,10 +32,6 @@ BREACH_EVENT = "breach_recorded"
 def _check_open(case: Case) -> None:
     if case.state in workflows.ENDED:
         raise DomainRuleError(_("The case has ended; its guarantees can no longer change."), code="case_not_open")
-
-
-def _invalid(field: str, message: str) -> SulhError:
-    return SulhError(message, code="invalid", fields={field: [message]})
 
 
 def _reason(reason: str) -> str:
@@ -71,13 +67,13 @@ def guarantor_add(
         name = (name or "").strip()
         guarantees = (guarantees or "").strip()
         if stands_for not in GuaranteeSide.values:
-            raise _invalid("stands_for", _("Choose the side the guarantor stands for."))
+            raise invalid("stands_for", _("Choose the side the guarantor stands for."))
         if not guarantees:
-            raise _invalid("guarantees", _("Say what the guarantor answers for."))
+            raise invalid("guarantees", _("Say what the guarantor answers for."))
         if (party_id is None) == (not name):
-            raise _invalid("name", _("Give either one of the case's parties or the guarantor's name, not both."))
+            raise invalid("name", _("Give either one of the case's parties or the guarantor's name, not both."))
         if party_id is not None and not CaseParty.objects.filter(case=case, party_id=party_id).exists():
-            raise _invalid("party", _("Not a party of this case."))
+            raise invalid("party", _("Not a party of this case."))
         now = timezone.now()
         guarantor = Guarantor.objects.create(
             case=case,
@@ -114,19 +110,19 @@ def deposit_add(
         description = (description or "").strip()
         currency = (currency or "").strip().upper()
         if kind not in Deposit.Kind.values:
-            raise _invalid("kind", _("Choose money or goods."))
+            raise invalid("kind", _("Choose money or goods."))
         if deposited_by not in GuaranteeSide.values:
-            raise _invalid("deposited_by", _("Choose the side that lodged the deposit."))
+            raise invalid("deposited_by", _("Choose the side that lodged the deposit."))
         if not held_by:
-            raise _invalid("held_by", _("Say who holds the deposit."))
+            raise invalid("held_by", _("Say who holds the deposit."))
         if amount is not None and amount <= 0:
-            raise _invalid("amount", _("An amount is more than zero."))
+            raise invalid("amount", _("An amount is more than zero."))
         if kind == Deposit.Kind.MONEY and (amount is None or not currency):
-            raise _invalid("amount", _("A deposit of money needs an amount and a currency."))
+            raise invalid("amount", _("A deposit of money needs an amount and a currency."))
         if kind == Deposit.Kind.GOODS and not description:
-            raise _invalid("description", _("Describe the goods."))
+            raise invalid("description", _("Describe the goods."))
         if received_at > timezone.localdate():
-            raise _invalid("received_at", _("A deposit cannot be received in the future."))
+            raise invalid("received_at", _("A deposit cannot be received in the future."))
         now = timezone.now()
         deposit = Deposit.objects.create(
             case=case,
