@@ -335,6 +335,15 @@ class Case(models.Model):
         return self.reference
 
 
+class Gender(models.TextChoices):
+    """Self-declared and optional (blank: not said). Counted only for women's participation in the regulator's
+    patterns, with the same disclosure control as every other count."""
+
+    WOMAN = "woman", _("Woman")
+    MAN = "man", _("Man")
+    OTHER = "other", _("Another gender")
+
+
 class Party(models.Model):
     """A person, family or group. The name stays inside the forum; everything else uses the pseudonym."""
 
@@ -346,6 +355,9 @@ class Party(models.Model):
     name = EncryptedTextField(_("name"), max_length=200)  # Encrypted at rest (config/crypto.py).
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     pseudonym = models.CharField(_("pseudonym"), max_length=12, unique=True)
+    gender = models.CharField(
+        _("gender (self-declared, optional)"), max_length=8, choices=Gender.choices, blank=True, default=""
+    )
     forum = models.ForeignKey(Forum, verbose_name=_("forum"), on_delete=models.PROTECT, related_name="parties")
     # The keyed hash (config.crypto.keyed_hash) of the name as compared when looking for an earlier case between
     # the same parties or searching by name (guardrails.normalise: one script per letter, no marks, no case), so

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Case, Term
+from cases.models import Case, Gender, Term
 from config.crypto import EncryptedJSONField, EncryptedTextField
 
 
@@ -75,6 +75,9 @@ class Participant(models.Model):
     display_name = EncryptedTextField(_("name shown"), max_length=120)  # Encrypted at rest (config/crypto.py).
     priority = models.BooleanField(
         _("victim or woman"), default=False, help_text=_("Put first in the queue when the session asks for it.")
+    )
+    gender = models.CharField(
+        _("gender (self-declared, optional)"), max_length=8, choices=Gender.choices, blank=True, default=""
     )
     connections = models.PositiveIntegerField(default=0)
     #: Not stored: the LiveConnection that services.participant_connect just opened for this socket.
@@ -205,6 +208,9 @@ class Invitation(models.Model):
     display_name = EncryptedTextField(_("name shown"), max_length=120)  # Encrypted at rest (config/crypto.py).
     role = models.CharField(_("role"), max_length=12, choices=Participant.Role.choices)
     priority = models.BooleanField(_("victim or woman"), default=False)
+    gender = models.CharField(
+        _("gender (self-declared, optional)"), max_length=8, choices=Gender.choices, blank=True, default=""
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
