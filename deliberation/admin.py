@@ -23,7 +23,7 @@ class AttendeesOnlyInline(ReadOnlyInline):
 
 class ParticipantInline(AttendeesOnlyInline):
     model = Participant
-    fields = ["display_name", "role", "priority", "connections", "joined_at"]
+    fields = ["display_name", "role", "side", "priority", "connections", "joined_at"]
 
 
 class SessionEventInline(AttendeesOnlyInline):
@@ -39,6 +39,6 @@ class DialogueSessionAdmin(ReadAuditedAdmin, ReadOnlyAdmin):
     # Opening a session here shows its transcript (to its attendees): a read in the read log (audit).
     audit_kind = "transcript"
 
-    list_display = ["case", "status", "scheduled_for", "started_at", "ended_at", "last_seq"]
-    list_filter = ["status"]
+    list_display = ["case", "status", "scheduled_for", "started_at", "ended_at", "last_seq", "joint", "side"]
+    list_filter = ["status", "side"]
     inlines = [ParticipantInline, SessionEventInline]

@@ -15,6 +15,11 @@ urlpatterns = [
         name="api-session-transcript",
     ),
     path(
+        "sessions/<int:session_id>/caucuses/",
+        apis.SessionCaucusListCreateApi.as_view(),
+        name="api-session-caucuses",
+    ),
+    path(
         "sessions/<int:session_id>/invitations/",
         apis.SessionInvitationApi.as_view(),
         name="api-session-invitations",

@@ -10,6 +10,7 @@ from audit import services as audit
 
 from . import selectors, services
 from .serializers import (
+    CaucusCreateSerializer,
     InvitationCreateSerializer,
     InvitationSerializer,
     SessionCreateSerializer,
@@ -83,12 +84,32 @@ class SessionInvitationApi(APIView):
         data = serializer.validated_data
         invitation, token = services.invitation_create(
             user=request.user, session_id=session_id, display_name=data["name"], role=data["role"],
-            priority=data["priority"],
+            priority=data["priority"], side=data["side"],
         )  # fmt: skip
         body = {
             "url": request.build_absolute_uri(reverse("session-join", args=[token])),
             "expires_at": invitation.expires_at,
             "name": invitation.display_name,
             "role": invitation.role,
+            "side": invitation.side,
         }
         return Response(InvitationSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class SessionCaucusListCreateApi(APIView):
+    """Shuttle mediation. GET: the side rooms (caucuses) of the joint session that the caller may attend (of its
+    joint session, given a caucus): a side's guest sees only their side's. POST `{"side"}`: open one (the session's
+    facilitator, while it is live): 201 with its id and ws_url; 409 caucus_already_open; 422 session_not_live,
+    not_a_joint_session. A caucus closes with `POST /api/sessions/{caucus}/end/`."""
+
+    @extend_schema(responses={200: SessionSerializer(many=True)})
+    def get(self, request, session_id: int):
+        caucuses = selectors.caucus_list(user=request.user, session_id=session_id)
+        return Response(SessionSerializer(caucuses, many=True, context={"request": request}).data)
+
+    @extend_schema(request=CaucusCreateSerializer, responses={201: SessionSerializer})
+    def post(self, request, session_id: int):
+        serializer = CaucusCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        caucus = services.caucus_open(user=request.user, session_id=session_id, side=serializer.validated_data["side"])
+        return Response(_body(request, caucus), status=status.HTTP_201_CREATED)

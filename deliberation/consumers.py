@@ -49,6 +49,10 @@ ACTIONS = {
     ),
     "agenda_add": (services.agenda_add, {"title": "title", "client_id": "client_id"}),
     "agenda_done": (services.agenda_done, {"item": "item"}),
+    # Shuttle mediation (the facilitator's): side rooms of the joint session, and proposals carried between rooms.
+    "open_caucus": (services.caucus_open_frame, {"side": "side"}),
+    "close_caucus": (services.caucus_close_frame, {"caucus": "caucus"}),
+    "carry": (services.carry, {"proposal": "proposal", "to": "to", "client_id": "client_id"}),
 }
 REQUIRED = {
     "say": ("body",),
@@ -57,6 +61,9 @@ REQUIRED = {
     "respond": ("proposal", "stance"),
     "agenda_add": ("title",),
     "agenda_done": ("item",),
+    "open_caucus": ("side",),
+    "close_caucus": ("caucus",),
+    "carry": ("proposal", "to"),
 }
 
 

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy
 
-from .models import Participant
+from .models import Participant, Side
 
 
 class SessionScheduleForm(forms.Form):
@@ -25,4 +25,10 @@ class InvitationForm(forms.Form):
     )
     priority = forms.BooleanField(
         label=gettext_lazy("A victim or a woman (first in the queue when asked)"), required=False
+    )
+    side = forms.ChoiceField(
+        label=gettext_lazy("Side"),
+        choices=[("", gettext_lazy("No side (a neutral elder)")), *Side.choices],
+        required=False,
+        help_text=gettext_lazy("Whose side they speak for: they may join that side's private room, never the other's."),
     )

@@ -16,7 +16,19 @@ from cases.models import Case, Gender, Term
 from config.crypto import EncryptedJSONField, EncryptedTextField
 
 
+class Side(models.TextChoices):
+    """One of the two sides of a dispute, as the case's parties are (cases.models.CaseParty.Role's values). A caucus
+    belongs to one side; a guest of the joint session may belong to one."""
+
+    FIRST_PARTY = "first_party", _("First party")
+    SECOND_PARTY = "second_party", _("Second party")
+
+
 class DialogueSession(models.Model):
+    """A session of a case. A joint session (`joint` null) brings everyone together; a caucus (shuttle mediation,
+    issue 19) is a private side room of a joint session, with the facilitators and ONE side's people: its own
+    events, seq and proposals, so that section 5 of the contract holds in it unchanged."""
+
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", _("Scheduled")
         LIVE = "live", _("Live")
@@ -40,6 +52,11 @@ class DialogueSession(models.Model):
     priority_first = models.BooleanField(_("victims and women first in the queue"), default=False)
     turn_seconds = models.PositiveSmallIntegerField(_("time cap per turn (seconds)"), null=True, blank=True)
     last_seq = models.PositiveIntegerField(default=0, editable=False)
+    joint = models.ForeignKey(
+        "self", verbose_name=_("joint session"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="caucuses", help_text=_("Set for a caucus: the joint session it is a side room of."),
+    )  # fmt: skip
+    side = models.CharField(_("side"), max_length=12, choices=Side.choices, blank=True, default="")
 
     class Meta:
         verbose_name = _("dialogue session")
@@ -52,10 +69,26 @@ class DialogueSession(models.Model):
                 | Q(status="live", started_at__isnull=False, ended_at__isnull=True)
                 | Q(status="ended", started_at__isnull=False, ended_at__isnull=False),
             ),
+            # A caucus has a side and a joint session; a joint session has neither.
+            models.CheckConstraint(
+                name="session_caucus_has_a_side",
+                condition=Q(joint__isnull=True, side="") | Q(joint__isnull=False, side__in=Side.values),
+            ),
+            # One open caucus per side of a joint session at a time (services.caucus_open checks it first, under
+            # the joint session's lock; this stops what slips past).
+            models.UniqueConstraint(
+                fields=["joint", "side"],
+                condition=~Q(status="ended") & Q(joint__isnull=False),
+                name="session_one_open_caucus_per_side",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.case.reference} · {self.scheduled_for:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_caucus(self) -> bool:
+        return self.joint_id is not None
 
 
 class Participant(models.Model):
@@ -79,6 +112,9 @@ class Participant(models.Model):
     gender = models.CharField(
         _("gender (self-declared, optional)"), max_length=8, choices=Gender.choices, blank=True, default=""
     )
+    # In a joint session: the side a guest speaks for (blank: forum staff, neutral elders), which admits them to
+    # that side's caucuses. In a caucus: the caucus's side for its guests.
+    side = models.CharField(_("side"), max_length=12, choices=Side.choices, blank=True, default="")
     connections = models.PositiveIntegerField(default=0)
     #: Not stored: the LiveConnection that services.participant_connect just opened for this socket.
     connection_id: int | None = None
@@ -211,6 +247,7 @@ class Invitation(models.Model):
     gender = models.CharField(
         _("gender (self-declared, optional)"), max_length=8, choices=Gender.choices, blank=True, default=""
     )
+    side = models.CharField(_("side"), max_length=12, choices=Side.choices, blank=True, default="")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()

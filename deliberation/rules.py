@@ -16,13 +16,22 @@ def attends(user, session: DialogueSession) -> bool:
     """Sessions are confidential to their attendees: the facilitators and monitors of the case's forum (by their
     membership as it is now), and invited guests while the session has not ended. Nobody else, administrators
     included. A guest's access ends with the session; the facilitator shares the transcript deliberately
-    (may_print_transcript)."""
+    (may_print_transcript).
+
+    A caucus (a side room of a joint session) admits the forum's members as the joint session does, and of the
+    guests only those of the joint session whose side is the caucus's, while both are open: never a guest of the
+    other side, whatever door they try (handshake, reconnect, resume, transcript, API, admin)."""
     if not _active(user):
         return False
     if case_rules.is_forum_member(user, session.case.forum):
         return True
     if session.status == DialogueSession.Status.ENDED:
         return False
+    if session.joint_id is not None:
+        return Participant.objects.filter(
+            session_id=session.joint_id, session__status=DialogueSession.Status.LIVE, user=user, role__in=GUEST_ROLES,
+            side=session.side,
+        ).exists()  # fmt: skip
     return Participant.objects.filter(session=session, user=user, role__in=GUEST_ROLES).exists()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from cases import rules as case_rules
@@ -72,9 +73,14 @@ def session_people(*, session: DialogueSession) -> list[Participant]:
 
 
 def session_list_for_case(*, user, case_id) -> QuerySet[DialogueSession]:
-    """The case's sessions, for those who may see the case (NotFoundError otherwise)."""
+    """The case's sessions, for those who may see the case (NotFoundError otherwise). Its caucuses are listed under
+    their joint session (caucus_list), to those who may attend them."""
     case = case_selectors.case_get_for_user(user=user, case_id=case_id)
-    return DialogueSession.objects.filter(case=case).select_related("case").order_by("-scheduled_for", "-id")
+    return (
+        DialogueSession.objects.filter(case=case, joint__isnull=True)
+        .select_related("case")
+        .order_by("-scheduled_for", "-id")
+    )
 
 
 def sessions_panel(*, user, case_id) -> dict:
@@ -84,7 +90,9 @@ def sessions_panel(*, user, case_id) -> dict:
     case = case_selectors.case_get_for_user(user=user, case_id=case_id)
     return {
         "case": case,
-        "sessions": list(DialogueSession.objects.filter(case=case).order_by("-scheduled_for", "-id")),
+        "sessions": list(
+            DialogueSession.objects.filter(case=case, joint__isnull=True).order_by("-scheduled_for", "-id")
+        ),
         "sessions_open_to_me": bool(case_rules.is_forum_member(user, case.forum)),
         "may_schedule": rules.may_schedule(user, case.forum) and case.state not in workflows.ENDED,
     }
@@ -135,6 +143,7 @@ def session_state(*, session: DialogueSession) -> dict:
                 "present": p.present,
                 "priority": p.priority,
                 "hand_raised": p.hand_raised_at is not None,
+                "side": p.side,
             }
             for p in participants
         ],
@@ -145,7 +154,39 @@ def session_state(*, session: DialogueSession) -> dict:
         "floor_only": session.floor_only,
         "priority_first": session.priority_first,
         "turn_seconds": session.turn_seconds,
+        # Shuttle mediation: the joint session of a caucus (null in a joint room), the caucus's side ("" in a
+        # joint room), and the joint session's caucuses.
+        "joint": session.joint_id,
+        "side": session.side,
+        "caucuses": caucuses_state(session=session),
     }
+
+
+def caucus_list(*, user, session_id) -> list[DialogueSession]:
+    """The caucuses of a joint session (of its joint session, given a caucus) that the caller may attend, oldest
+    first; NotFoundError when they may not attend the session given."""
+    session = session_get_for_attendee(user=user, session_id=session_id)
+    joint_id = session.joint_id or session.pk
+    caucuses = DialogueSession.objects.filter(joint_id=joint_id).select_related("case__forum").order_by("id")
+    return [caucus for caucus in caucuses if rules.attends(user, caucus)]
+
+
+def caucuses_state(*, session: DialogueSession) -> list[dict]:
+    """The caucuses of the session's joint session as a room shows them: no words of theirs, only which side's
+    room, whether it is open, and its path (a page offers the link to those the rule admits)."""
+    joint_id = session.joint_id or session.pk
+    return [
+        {
+            "id": pk,
+            "side": side,
+            "status": status,
+            "ws_path": f"/ws/sessions/{pk}/",
+            "room_path": reverse("session-room", args=[pk]),
+        }
+        for pk, side, status in DialogueSession.objects.filter(joint_id=joint_id)
+        .order_by("id")
+        .values_list("pk", "side", "status")
+    ]
 
 
 def events_after(*, session_id: int, after: int, upto: int | None = None) -> list[EventFrame]:

@@ -1,7 +1,7 @@
 from django.urls import reverse
 from rest_framework import serializers
 
-from .models import DialogueSession, Participant
+from .models import DialogueSession, Participant, Side
 
 
 def ws_url(request, session: DialogueSession) -> str:
@@ -22,7 +22,7 @@ class SessionSerializer(serializers.ModelSerializer):
         model = DialogueSession
         fields = [
             "id", "case", "status", "scheduled_for", "started_at", "ended_at", "facilitator", "floor_only",
-            "priority_first", "turn_seconds", "last_seq", "ws_url", "room_url", "transcript_url",
+            "priority_first", "turn_seconds", "last_seq", "ws_url", "room_url", "transcript_url", "joint", "side",
         ]  # fmt: skip
 
     def get_ws_url(self, session) -> str:
@@ -41,6 +41,13 @@ class InvitationCreateSerializer(serializers.Serializer):
         choices=[(Participant.Role.PARTY, "party"), (Participant.Role.ELDER, "elder")], default=Participant.Role.PARTY
     )
     priority = serializers.BooleanField(default=False, help_text="A victim or a woman: first in the queue when asked.")
+    side = serializers.ChoiceField(
+        choices=["", *Side.values], default="", help_text="The side they speak for (admits them to its side rooms)."
+    )
+
+
+class CaucusCreateSerializer(serializers.Serializer):
+    side = serializers.ChoiceField(choices=Side.choices, help_text="Whose side room: first_party or second_party.")
 
 
 class InvitationSerializer(serializers.Serializer):
@@ -48,3 +55,4 @@ class InvitationSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
     name = serializers.CharField()
     role = serializers.CharField()
+    side = serializers.CharField()

@@ -47,6 +47,7 @@ from .models import (
     Proposal,
     Response,
     SessionEvent,
+    Side,
 )
 
 logger = logging.getLogger(__name__)
@@ -222,10 +223,16 @@ def session_start(*, user, session_id) -> DialogueSession:
 
 
 def session_end(*, user, session_id) -> DialogueSession:
+    """End a session (its facilitator). Ending a caucus closes it (caucus_close); ending a joint session closes
+    its open caucuses first."""
+    if _joint_of(session_id) is not None:
+        return caucus_close(user=user, caucus_id=session_id)
     with transaction.atomic():
         acting = _facilitating(user=user, session_id=session_id)
         session = acting.session
         acting.require_live()
+        for caucus_id in session.caucuses.filter(status=DialogueSession.Status.LIVE).values_list("pk", flat=True):
+            _caucus_end(session, _lock(caucus_id), user=user, joint_actor=acting.participant)
         session.status = DialogueSession.Status.ENDED
         session.ended_at = timezone.now()
         session.floor, session.floor_until = None, None
@@ -262,6 +269,8 @@ def participant_connect(
     with transaction.atomic():
         session = _lock(session_id)
         participant = Participant.objects.filter(session=session, user=user).first()
+        if participant is None and session.joint_id is not None:
+            participant = _caucus_guest_arrives(session, user)
         if participant is None:
             participant = Participant.objects.create(
                 session=session, user=user, role=selectors.role_for(user=user, session=session),
@@ -561,9 +570,10 @@ def agenda_done(*, session_id, participant_id, item) -> SessionEvent:
 # --- Proposals and consensus --------------------------------------------------------------------------------
 
 
-def propose(*, session_id, participant_id, text, client_id=None, term_kind=None) -> SessionEvent:
+def propose(*, session_id, participant_id, text, client_id=None, term_kind=None, carried_from=None) -> SessionEvent:
     """A proposal for the agreement, checked against the prohibited practices exactly as a term through the
-    API is (cases.services.term_check: refused, with the attempt on the case's timeline)."""
+    API is (cases.services.term_check: refused, with the attempt on the case's timeline). `carried_from`
+    ({"session", "proposal"}, given by carry only) says which room's proposal it repeats."""
     client_id = _client_id(client_id)
     term_kind = term_kind or Term.Kind.OTHER
     if term_kind not in Term.Kind.values:
@@ -592,7 +602,7 @@ def propose(*, session_id, participant_id, text, client_id=None, term_kind=None)
         )
         return _append(acting.session, kind="proposed", actor=acting.participant, client_id=client_id, at=now,
                        data={"proposal": proposal.pk, "text": text, "term_kind": term_kind,
-                             **_screening_data(verdict)})  # fmt: skip
+                             **_screening_data(verdict), **({"carried_from": carried_from} if carried_from else {})})  # fmt: skip
 
 
 def _screening_data(verdict) -> dict:
@@ -646,7 +656,13 @@ def _consensus(proposal: Proposal) -> str | None:
 def _decide(session: DialogueSession, proposal: Proposal, outcome: str, *, now) -> SessionEvent:
     proposal.status, proposal.decided_at = outcome, now
     data = {"proposal": proposal.pk, "outcome": outcome}
-    if outcome == Proposal.Status.ACCEPTED:
+    # What one side accepts in its caucus is not yet an agreement: the facilitator carries it to the other side or
+    # to the joint room, where its acceptance makes the term. Nor does it go on the timeline (only that a caucus
+    # was held does, without its content).
+    caucus = session.joint_id is not None
+    if caucus:
+        data["caucus"] = True
+    if outcome == Proposal.Status.ACCEPTED and not caucus:
         term: case_services.TermInput = {"kind": proposal.term_kind, "description": proposal.text}
         try:
             _agreement, position = case_services.agreement_term_add(
@@ -664,12 +680,13 @@ def _decide(session: DialogueSession, proposal: Proposal, outcome: str, *, now) 
     for stance in Response.objects.filter(proposal=proposal).values_list("stance", flat=True):
         counts[stance] += 1
     data["stances"] = counts
-    case_services.timeline_record(
-        case_id=session.case_id,
-        kind="proposal_decided",
-        actor=session.facilitator,
-        data={"session": session.pk, **data},
-    )
+    if not caucus:
+        case_services.timeline_record(
+            case_id=session.case_id,
+            kind="proposal_decided",
+            actor=session.facilitator,
+            data={"session": session.pk, **data},
+        )
     return _append(session, kind="proposal_decided", actor=None, data=data, at=now)
 
 
@@ -703,21 +720,26 @@ def _token_hash(token: str) -> str:
 
 
 def invitation_create(
-    *, user, session_id, display_name, role=Participant.Role.PARTY, priority=False
+    *, user, session_id, display_name, role=Participant.Role.PARTY, priority=False, side=""
 ) -> tuple[Invitation, str]:
-    """A one-time link for a party representative or an elder: (invitation, token). Only the hash is kept."""
+    """A one-time link for a party representative or an elder: (invitation, token). Only the hash is kept.
+    `side` (first_party, second_party, or blank for a neutral guest) admits them to that side's caucuses."""
     if role not in (Participant.Role.PARTY, Participant.Role.ELDER):
         raise _invalid("role", _("Invite a party representative or an elder."))
+    side = _side(side, blank=True)
     display_name = _text(display_name, "name")[:120]
     with transaction.atomic():
         acting = _facilitating(user=user, session_id=session_id)
         if acting.session.status == DialogueSession.Status.ENDED:
             raise SessionNotLive()
+        if acting.session.joint_id is not None:  # Guests come to the joint session; their side admits them here.
+            raise NotAJointSession()
         token = secrets.token_urlsafe(24)
         now = timezone.now()
         invitation = Invitation.objects.create(
             session=acting.session, token_hash=_token_hash(token), display_name=display_name, role=role,
-            priority=bool(priority), created_by=user, created_at=now, expires_at=now + timedelta(days=INVITATION_DAYS),
+            priority=bool(priority), side=side, created_by=user, created_at=now,
+            expires_at=now + timedelta(days=INVITATION_DAYS),
         )  # fmt: skip
     return invitation, token
 
@@ -741,8 +763,202 @@ def invitation_redeem(*, token: str):
         guest.save()
         participant = Participant.objects.create(
             session=session, user=guest, role=invitation.role, display_name=invitation.display_name,
-            priority=invitation.priority,
+            priority=invitation.priority, side=invitation.side,
         )  # fmt: skip
         invitation.used_at, invitation.participant = timezone.now(), participant
         invitation.save(update_fields=["used_at", "participant"])
     return guest, session
+
+
+# --- Caucuses (shuttle mediation) ---------------------------------------------------------------------------------
+# A caucus is a session of the same case whose `joint` is the joint session and whose `side` is one of the two
+# sides: the facilitator, the forum's members and that side's guests meet there (rules.attends), with its own events
+# and seq, so that everything section 5 of the contract guarantees holds in it as in any room. The joint room hears
+# only that a caucus opened and closed; the case's timeline only that it was held (caucus_held: side, times, how many
+# took part and in which roles; never names, never what was said). Locks are always taken joint first, then caucus.
+
+
+class NotAJointSession(DomainRuleError):
+    code = "not_a_joint_session"
+    default_detail = gettext_lazy("Side rooms belong to a joint session; this is a side room itself.")
+
+
+class CaucusAlreadyOpen(ConflictError):
+    code = "caucus_already_open"
+    default_detail = gettext_lazy("This side already has an open room; close it before opening another.")
+
+
+def _side(value, *, blank: bool = False) -> str:
+    if blank and value in (None, ""):
+        return ""
+    if not isinstance(value, str) or value not in Side.values:
+        detail = _("side is first_party or second_party.")
+        if blank:
+            detail = _("side is first_party, second_party, or empty for no side.")
+        raise _invalid("side", detail)
+    return value
+
+
+def _joint_of(session_id) -> int | None:
+    """The joint session of a caucus (None for a joint session or an unknown id), read without a lock: a session
+    never changes between joint and caucus."""
+    try:
+        return DialogueSession.objects.filter(pk=int(session_id)).values_list("joint_id", flat=True).first()
+    except (TypeError, ValueError):
+        return None
+
+
+def _caucus_guest_arrives(caucus: DialogueSession, user) -> Participant | None:
+    """A guest of the joint session arriving in one of its caucuses (rules.attends admitted them): they are the
+    same person there, under the name, role, side and self-declared details the facilitator's invitation gave.
+    None for anyone else (the forum's people come as they would to any session)."""
+    joined = Participant.objects.filter(session_id=caucus.joint_id, user=user, role__in=rules.GUEST_ROLES).first()
+    if joined is None:
+        return None
+    return Participant.objects.create(
+        session=caucus, user=user, role=joined.role, display_name=joined.display_name, priority=joined.priority,
+        gender=joined.gender, side=joined.side,
+    )  # fmt: skip
+
+
+def _caucus_open(acting: Acting, side) -> tuple[DialogueSession, SessionEvent]:
+    """Open a caucus of the joint session `acting` holds locked: (caucus, the joint room's `caucus_opened`)."""
+    acting.require_facilitator()
+    joint = acting.session
+    if joint.joint_id is not None:
+        raise NotAJointSession()
+    side = _side(side)
+    acting.require_live()
+    if joint.caucuses.filter(side=side).exclude(status=DialogueSession.Status.ENDED).exists():
+        raise CaucusAlreadyOpen()
+    now = timezone.now()
+    caucus = DialogueSession.objects.create(
+        case_id=joint.case_id, facilitator_id=joint.facilitator_id, joint=joint, side=side,
+        status=DialogueSession.Status.LIVE, scheduled_for=now, started_at=now, priority_first=joint.priority_first,
+    )  # fmt: skip
+    chair = Participant.objects.create(
+        session=caucus, user_id=joint.facilitator_id, role=Participant.Role.FACILITATOR,
+        display_name=acting.participant.display_name,
+    )  # fmt: skip
+    _append(caucus, kind="started", actor=chair, data={"joint": joint.pk, "side": side}, at=now)
+    event = _append(joint, kind="caucus_opened", actor=acting.participant, data={"caucus": caucus.pk, "side": side})
+    return caucus, event
+
+
+def caucus_open(*, user, session_id, side) -> DialogueSession:
+    """Open a private side room of the live joint session `session_id` for one side (its facilitator): 422
+    not_a_joint_session, session_not_live; 409 caucus_already_open while that side has one open."""
+    with transaction.atomic():
+        caucus, _event = _caucus_open(_facilitating(user=user, session_id=session_id), side)
+    return caucus
+
+
+def caucus_open_frame(*, session_id, participant_id, side) -> SessionEvent:
+    """The `open_caucus` frame in the joint room: as caucus_open; returns the joint room's `caucus_opened`."""
+    with transaction.atomic():
+        _caucus, event = _caucus_open(_acting(session_id, participant_id), side)
+    return event
+
+
+def _caucus_end(joint: DialogueSession, caucus: DialogueSession, *, user, joint_actor: Participant | None):
+    """End a live caucus; the caller holds both rows locked (joint first) and has checked who may. `ended` in the
+    caucus, `caucus_closed` in the joint room (returned), `caucus_held` on the case's timeline, and the caucus's
+    sockets recheck (its guests' access ends with it)."""
+    now = timezone.now()
+    caucus.status, caucus.ended_at = DialogueSession.Status.ENDED, now
+    caucus.floor, caucus.floor_until = None, None
+    caucus.save(update_fields=["status", "ended_at", "floor", "floor_until"])
+    Participant.objects.filter(session=caucus).update(hand_raised_at=None)
+    chair = Participant.objects.filter(session=caucus, user_id=caucus.facilitator_id).first()
+    accepted = caucus.proposals.filter(status=Proposal.Status.ACCEPTED).count()
+    _append(caucus, kind="ended", actor=chair, data={"accepted_proposals": accepted}, at=now)
+    roles: dict[str, int] = {}
+    for role in Participant.objects.filter(session=caucus, joined_at__isnull=False).values_list("role", flat=True):
+        roles[role] = roles.get(role, 0) + 1
+    case_services.timeline_record(
+        case_id=caucus.case_id, kind="caucus_held", actor=user,
+        data={
+            "session": joint.pk, "caucus": caucus.pk, "side": caucus.side,
+            "started": caucus.started_at.isoformat().replace("+00:00", "Z") if caucus.started_at else None,
+            "ended": now.isoformat().replace("+00:00", "Z"), "participants": sum(roles.values()), "roles": roles,
+        },
+    )  # fmt: skip
+    broadcast.sockets_recheck_in_group(group=group_name(caucus.pk))
+    return _append(joint, kind="caucus_closed", actor=joint_actor, data={"caucus": caucus.pk, "side": caucus.side})
+
+
+def caucus_close(*, user, caucus_id) -> DialogueSession:
+    """Close a caucus (its facilitator; also `POST /api/sessions/{caucus}/end/`): 422 session_not_live once
+    ended."""
+    with transaction.atomic():
+        joint_id = _joint_of(caucus_id)
+        if joint_id is None:
+            raise NotFoundError()
+        joint = _lock(joint_id)
+        acting = _facilitating(user=user, session_id=caucus_id)
+        acting.require_live()
+        joint_actor = Participant.objects.filter(session=joint, user=user).first()
+        _caucus_end(joint, acting.session, user=user, joint_actor=joint_actor)
+    return acting.session
+
+
+def caucus_close_frame(*, session_id, participant_id, caucus) -> SessionEvent:
+    """The `close_caucus` frame in the joint room: returns the joint room's `caucus_closed`."""
+    with transaction.atomic():
+        acting = _acting(session_id, participant_id)
+        acting.require_facilitator()
+        if isinstance(caucus, bool) or not isinstance(caucus, int):
+            raise _invalid("caucus", _("caucus is the id of a side room of this session."))
+        found = DialogueSession.objects.select_for_update().filter(pk=caucus, joint=acting.session).first()
+        if found is None:
+            raise _invalid("caucus", _("No such side room of this session."))
+        if found.status != DialogueSession.Status.LIVE:
+            raise SessionNotLive(_("This side room has already been closed."))
+        return _caucus_end(acting.session, found, user=acting.participant.user, joint_actor=acting.participant)
+
+
+def carry(*, session_id, participant_id, proposal, to, client_id=None) -> SessionEvent:
+    """The facilitator carries a proposal of this room to another room of the same joint session (the joint room or
+    one of its caucuses): it is proposed there through `propose` (so it is screened as any proposal), its
+    `proposed` event saying `carried_from` {"session", "proposal"}; this room gets `carried` {"proposal", "to",
+    "to_proposal", "side"} (no words of the other room). A repeated client_id carries nothing twice: each room
+    returns its first event."""
+    client_id = _client_id(client_id)
+    with transaction.atomic():
+        acting = _acting(session_id, participant_id)
+        acting.require_facilitator()
+        if (earlier := _earlier(acting.session, acting.participant, client_id)) is not None:
+            return earlier
+        acting.require_live()
+        source = acting.session
+        found = Proposal.objects.filter(pk=proposal, session=source).first() if _is_id(proposal) else None
+        if found is None:
+            raise _invalid("proposal", _("No such proposal in this session."))
+        joint_id = source.joint_id or source.pk
+        target = (
+            DialogueSession.objects.filter(Q(pk=joint_id) | Q(joint_id=joint_id), pk=to).exclude(pk=source.pk).first()
+            if _is_id(to)
+            else None
+        )
+        if target is None:
+            raise _invalid("to", _("to is the joint session or another side room of it."))
+        chair = Participant.objects.filter(session=target, user=acting.participant.user).first()
+        if chair is None:  # The facilitator is a participant of every room of their joint session from its start.
+            raise ForbiddenError()
+        text, term_kind = found.text, found.term_kind
+    there = propose(
+        session_id=target.pk, participant_id=chair.pk, text=text, client_id=client_id, term_kind=term_kind,
+        carried_from={"session": source.pk, "proposal": found.pk},
+    )  # fmt: skip
+    with transaction.atomic():
+        acting = _acting(session_id, participant_id)
+        if (earlier := _earlier(acting.session, acting.participant, client_id)) is not None:
+            return earlier
+        acting.require_live()
+        return _append(acting.session, kind="carried", actor=acting.participant, client_id=client_id,
+                       data={"proposal": found.pk, "to": target.pk, "to_proposal": there.data["proposal"],
+                             "side": target.side})  # fmt: skip
+
+
+def _is_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -171,6 +171,7 @@ OTHER_SENTENCES = frozenset(
     (
         "session_started",
         "session_ended",
+        "caucus_held",
         "monitor_assigned",
         "survey_recorded",
         "recurrence_linked",
@@ -191,6 +192,14 @@ def _other_sentence(kind: str, data: dict) -> str:
             "The dialogue session ended; %(count)s proposals were accepted.",
             count,
         ) % {"count": count}
+    if kind == "caucus_held":
+        # A private side room of a session (shuttle mediation): which side, and how many took part; never who or what.
+        count = int(data.get("participants") or 0)
+        return ngettext(
+            "The %(side)s met privately with the facilitator in a side room; %(count)s person took part.",
+            "The %(side)s met privately with the facilitator in a side room; %(count)s people took part.",
+            count,
+        ) % {"side": _choice(GuaranteeSide, data.get("side", "")).lower(), "count": count}
     if kind == "monitor_assigned":
         if data.get("monitor"):
             return _("A monitor was assigned to the case.")
