@@ -26,7 +26,7 @@ migrate: install
 
 # The demo (and its published passwords) only in development: DJANGO_DEBUG=0 never seeds (CONTRACT.md section 2).
 run: migrate
-	@if [ "$${DJANGO_DEBUG:-1}" != "0" ]; then $(BIN)/python manage.py seed_demo; fi
+	@if [ "$${DJANGO_DEBUG:-1}" != "0" ]; then $(BIN)/python manage.py seed_demo --history 3000; fi
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@if [ -n "$$DATABASE_URL" ] && [ -n "$$REDIS_URL" ]; then \
 		echo "Production shape: web (uvicorn), Celery worker and Celery beat on http://$(HOST):$(PORT), supervised (a process that dies is restarted; Ctrl-C stops all)"; \

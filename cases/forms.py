@@ -16,6 +16,7 @@ from .models import (
     ComplianceCheck,
     Deposit,
     DisputeType,
+    Gender,
     GuaranteeSide,
     OffenceClass,
     Party,
@@ -121,6 +122,12 @@ class PartyForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
     kind = forms.ChoiceField(label=_("Kind"), choices=_with_blank(Party.Kind.choices))
     role = forms.ChoiceField(label=_("Role"), choices=_with_blank(CaseParty.Role.choices))
+    gender = forms.ChoiceField(
+        label=_("Gender (optional)"),
+        choices=[("", _("Not said")), *Gender.choices],
+        required=False,
+        help_text=_("Only as they say of themselves; counted without names."),
+    )
 
 
 class BasePartyFormSet(forms.BaseFormSet):

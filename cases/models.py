@@ -877,6 +877,9 @@ class PatternMonth(models.Model):
     deposits_forfeited = models.IntegerField(default=0)  # Guarantees called in after a breach (issue 19).
     guarantors_called = models.IntegerField(default=0)
     cases_with_ties = models.IntegerField(default=0)  # Cases whose first tie was declared that month (issue 19).
+    # Sessions ended that month where a woman (self-declared) attended, and where one spoke (issue 19).
+    sessions_with_women = models.IntegerField(default=0)
+    sessions_women_spoke = models.IntegerField(default=0)
 
     class Meta:
         constraints = [

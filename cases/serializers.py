@@ -18,6 +18,7 @@ from .models import (
     DisputeType,
     DueItem,
     Forum,
+    Gender,
     GuaranteeSide,
     Guarantor,
     Instalment,
@@ -87,6 +88,9 @@ class PartyInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False)
     kind = serializers.ChoiceField(choices=Party.Kind.choices, required=False)
     role = serializers.ChoiceField(choices=CaseParty.Role.choices)
+    gender = serializers.ChoiceField(
+        choices=["", *Gender.values], required=False, help_text="Optional, as the person says of themselves."
+    )
 
     def validate(self, attrs):
         if attrs.get("party") is None:
@@ -149,6 +153,7 @@ class CasePartySerializer(serializers.Serializer):
     pseudonym = serializers.CharField(source="party.pseudonym")
     name = serializers.CharField(source="party.name")
     kind = serializers.CharField(source="party.kind")
+    gender = serializers.CharField(source="party.gender")
     role = serializers.CharField()
 
 

@@ -84,7 +84,7 @@ class SessionInvitationApi(APIView):
         data = serializer.validated_data
         invitation, token = services.invitation_create(
             user=request.user, session_id=session_id, display_name=data["name"], role=data["role"],
-            priority=data["priority"], side=data["side"],
+            priority=data["priority"], gender=data["gender"], side=data["side"],
         )  # fmt: skip
         body = {
             "url": request.build_absolute_uri(reverse("session-join", args=[token])),

@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy
 
+from cases.models import Gender
+
 from .models import Participant, Side
 
 
@@ -31,4 +33,12 @@ class InvitationForm(forms.Form):
         choices=[("", gettext_lazy("No side (a neutral elder)")), *Side.choices],
         required=False,
         help_text=gettext_lazy("Whose side they speak for: they may join that side's private room, never the other's."),
+    )
+    gender = forms.ChoiceField(
+        label=gettext_lazy("Gender (optional)"),
+        choices=[("", gettext_lazy("Not said")), *Gender.choices],
+        required=False,
+        help_text=gettext_lazy(
+            "Only as they say of themselves. Counted without names, to show whether women take part."
+        ),
     )

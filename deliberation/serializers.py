@@ -1,6 +1,8 @@
 from django.urls import reverse
 from rest_framework import serializers
 
+from cases.models import Gender
+
 from .models import DialogueSession, Participant, Side
 
 
@@ -43,6 +45,11 @@ class InvitationCreateSerializer(serializers.Serializer):
     priority = serializers.BooleanField(default=False, help_text="A victim or a woman: first in the queue when asked.")
     side = serializers.ChoiceField(
         choices=["", *Side.values], default="", help_text="The side they speak for (admits them to its side rooms)."
+    )
+    gender = serializers.ChoiceField(
+        choices=["", *Gender.values],
+        default="",
+        help_text="Optional, as the invited person says of themselves; counted only anonymously.",
     )
 
 

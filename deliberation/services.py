@@ -32,7 +32,7 @@ from accounts import broadcast
 from cases import selectors as case_selectors
 from cases import services as case_services
 from cases import workflows
-from cases.models import Term
+from cases.models import Gender, Term
 from config.errors import ConflictError, DomainRuleError, ForbiddenError, NotFoundError, SulhError
 
 from . import rules
@@ -245,12 +245,27 @@ def session_end(*, user, session_id) -> DialogueSession:
             case_id=session.case_id,
             kind="session_ended",
             actor=user,
-            data={"session": session.pk, "events": session.last_seq, "accepted_proposals": accepted},
+            data={
+                "session": session.pk,
+                "events": session.last_seq,
+                "accepted_proposals": accepted,
+                **_women_took_part(session),
+            },
         )
         # Guests attend only until the session ends (rules.attends): after `ended` reaches them (published on
         # commit, before this), their sockets close, in every process.
         broadcast.sockets_recheck_in_group(group=group_name(session.pk))
     return session
+
+
+def _women_took_part(session: DialogueSession) -> dict[str, bool]:
+    """Whether a woman (as she said of herself) attended the session, and whether one spoke: the flags
+    `session_ended` carries, no names and no numbers, for the regulator's participation counts."""
+    women = Participant.objects.filter(session=session, gender=Gender.WOMAN, joined_at__isnull=False)
+    return {
+        "women_took_part": women.exists(),
+        "women_spoke": SessionEvent.objects.filter(session=session, kind="said", actor__in=women).exists(),
+    }
 
 
 # --- Attending ---------------------------------------------------------------------------------------------
@@ -720,12 +735,16 @@ def _token_hash(token: str) -> str:
 
 
 def invitation_create(
-    *, user, session_id, display_name, role=Participant.Role.PARTY, priority=False, side=""
+    *, user, session_id, display_name, role=Participant.Role.PARTY, priority=False, gender="", side=""
 ) -> tuple[Invitation, str]:
     """A one-time link for a party representative or an elder: (invitation, token). Only the hash is kept.
-    `side` (first_party, second_party, or blank for a neutral guest) admits them to that side's caucuses."""
+    `gender` is what the invited person says of themselves, or blank; it is counted only anonymously
+    (women's participation in the regulator's patterns). `side` (first_party, second_party, or blank for a
+    neutral guest) admits them to that side's caucuses."""
     if role not in (Participant.Role.PARTY, Participant.Role.ELDER):
         raise _invalid("role", _("Invite a party representative or an elder."))
+    if gender not in ("", *Gender.values):
+        raise _invalid("gender", _("Choose a gender from the list, or leave it blank."))
     side = _side(side, blank=True)
     display_name = _text(display_name, "name")[:120]
     with transaction.atomic():
@@ -738,7 +757,7 @@ def invitation_create(
         now = timezone.now()
         invitation = Invitation.objects.create(
             session=acting.session, token_hash=_token_hash(token), display_name=display_name, role=role,
-            priority=bool(priority), side=side, created_by=user, created_at=now,
+            priority=bool(priority), gender=gender, side=side, created_by=user, created_at=now,
             expires_at=now + timedelta(days=INVITATION_DAYS),
         )  # fmt: skip
     return invitation, token
@@ -763,7 +782,7 @@ def invitation_redeem(*, token: str):
         guest.save()
         participant = Participant.objects.create(
             session=session, user=guest, role=invitation.role, display_name=invitation.display_name,
-            priority=invitation.priority, side=invitation.side,
+            priority=invitation.priority, gender=invitation.gender, side=invitation.side,
         )  # fmt: skip
         invitation.used_at, invitation.participant = timezone.now(), participant
         invitation.save(update_fields=["used_at", "participant"])

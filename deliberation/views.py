@@ -287,7 +287,7 @@ def session_invite(request, session_id: int):
             _invitation, token = services.invitation_create(
                 user=request.user, session_id=session.pk, display_name=form.cleaned_data["name"],
                 role=form.cleaned_data["role"], priority=form.cleaned_data["priority"],
-                side=form.cleaned_data["side"],
+                gender=form.cleaned_data["gender"], side=form.cleaned_data["side"],
             )  # fmt: skip
             link = request.build_absolute_uri(f"/join/{token}/")
         except SulhError as error:

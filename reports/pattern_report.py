@@ -56,6 +56,8 @@ COUNTS = (
     "deposits_forfeited",
     "guarantors_called",
     "cases_with_ties",
+    "sessions_with_women",
+    "sessions_women_spoke",
 )
 HIDDEN_PARTS = ("checks", "checks_met", "surveys")
 CACHE_SECONDS = 3600

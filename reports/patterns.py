@@ -45,7 +45,9 @@ Which events count, and where (the services and deliberation.services write them
   recurrences; `prohibited_term_blocked` → prohibited_blocked; `session_started` → sessions (hearings);
   `survey_recorded` → surveys, satisfaction_sum, fairness_sum, felt_heard; `deposit_forfeited` →
   deposits_forfeited; `guarantor_called` → guarantors_called (cases.services.guarantees); `tie_declared` with
-  data.first_on_case → cases_with_ties, the month of a case's first declared tie (cases.services.conflicts).
+  data.first_on_case → cases_with_ties, the month of a case's first declared tie (cases.services.conflicts);
+  `session_ended` with data.women_took_part / data.women_spoke → sessions_with_women / sessions_women_spoke
+  (deliberation.services.session_end: a participant who said she is a woman attended / said something).
 """
 
 from __future__ import annotations
@@ -94,6 +96,8 @@ MONTH_COUNTS = (
     ("deposits_forfeited", "kind = 'deposit_forfeited'"),
     ("guarantors_called", "kind = 'guarantor_called'"),
     ("cases_with_ties", "kind = 'tie_declared' AND first_tie"),
+    ("sessions_with_women", "kind = 'session_ended' AND women_took_part"),
+    ("sessions_women_spoke", "kind = 'session_ended' AND women_spoke"),
 )
 # PatternMonth's sums: (column, value, condition).
 MONTH_SUMS = (
@@ -120,6 +124,7 @@ COUNTED_KINDS = (
     "deposit_forfeited",
     "guarantor_called",
     "tie_declared",
+    "session_ended",
 )
 ENDS = ("closed", "withdrawn", "referred")
 
@@ -193,7 +198,9 @@ def _chunk_rows(d: Dialect) -> str:
                CASE WHEN e.kind = 'survey_recorded' THEN {d.integer("satisfaction")} END AS satisfaction,
                CASE WHEN e.kind = 'survey_recorded' THEN {d.integer("fairness")} END AS fairness,
                CASE WHEN e.kind = 'survey_recorded' THEN {d.true("felt_heard")} END AS felt_heard,
-               CASE WHEN e.kind = 'tie_declared' THEN {d.true("first_on_case")} END AS first_tie
+               CASE WHEN e.kind = 'tie_declared' THEN {d.true("first_on_case")} END AS first_tie,
+               CASE WHEN e.kind = 'session_ended' THEN {d.true("women_took_part")} END AS women_took_part,
+               CASE WHEN e.kind = 'session_ended' THEN {d.true("women_spoke")} END AS women_spoke
           FROM {CaseEvent._meta.db_table} e
           JOIN {Case._meta.db_table} c ON c.id = e.case_id
           JOIN {Forum._meta.db_table} f ON f.id = c.forum_id

@@ -149,6 +149,11 @@ def _pattern_charts() -> list[tuple[str, str, tuple[str, ...]]]:
         ("escalations", _("Moves up and down the ladder"), ("escalations_up", "escalations_down")),
         ("harms", _("Breaches, recurrences and prohibited terms"), ("breaches", "recurrences", "prohibited_blocked")),
         ("compliance", _("Compliance with agreements"), ("compliance_rate",)),
+        (
+            "participation",
+            _("Hearings, and women taking part and speaking"),
+            ("sessions", "sessions_with_women", "sessions_women_spoke"),
+        ),
     ]
 
 
@@ -163,6 +168,9 @@ def _pattern_indicator_names() -> dict[str, str]:
         "recurrences": _("Recurrences"),
         "prohibited_blocked": _("Prohibited terms refused"),
         "compliance_rate": _("Checks that found the term met (%)"),
+        "sessions": _("Hearings held"),
+        "sessions_with_women": _("Hearings a woman attended"),
+        "sessions_women_spoke": _("Hearings where a woman spoke"),
     }
 
 

@@ -20,6 +20,7 @@ from ..models import (
     CaseParty,
     CaseRiskFactor,
     Forum,
+    Gender,
     Party,
     ReferenceCounter,
     RiskFactor,
@@ -39,6 +40,7 @@ class PartyInput(TypedDict, total=False):
     party: int | None
     name: str
     kind: str
+    gender: str  # Optional, self-declared ("" when not said).
 
 
 def _next_reference(*, kind: str, year: int) -> str:
@@ -82,6 +84,16 @@ def case_open(
             code="invalid",
             fields={"parties": [_("Include at least one first_party and one second_party.")]},
         )
+    if any(p.get("gender", "") not in ("", *Gender.values) for p in parties):
+        raise SulhError(
+            _("A party's gender is one of the list, or not said."),
+            code="invalid",
+            fields={
+                "parties": [
+                    _("Leave gender blank or choose one of: %(choices)s.") % {"choices": ", ".join(Gender.values)}
+                ]
+            },
+        )
     now = timezone.now()
     base = forum.ladder.rungs.order_by("level").first() or ladder_default().rungs.order_by("level").first()
     assert base is not None  # The default ladder is created with its rungs (ladder_default).
@@ -109,6 +121,7 @@ def case_open(
             party = Party.objects.create(
                 name=entry["name"],
                 kind=entry["kind"],
+                gender=entry.get("gender", ""),
                 pseudonym=_pseudonym(),
                 forum=forum,
                 name_key=party_name_key(entry["name"]),

@@ -19,7 +19,7 @@ from config.errors import DomainRuleError, ForbiddenError, SulhError
 
 from .. import rules as case_rules
 from .. import settlements as docs
-from ..models import Agreement, Case, CaseParty, Settlement, SettlementAttestation, Term
+from ..models import Agreement, Case, CaseParty, Deposit, Guarantor, Settlement, SettlementAttestation, Term
 from .common import event_append, lock_case
 
 # Whom a settlement may be read to, and who witnessed it: bounded so that a form cannot fill the table.
@@ -109,7 +109,29 @@ def settlement_content(*, agreement: Agreement, finalised_by: User | None = None
             "finalised_by": (finalised_by.get_full_name() or finalised_by.get_username()) if finalised_by else "",
         },
         "parties": parties,
-        "guarantors": [p for p in parties if p["role"] == CaseParty.Role.GUARANTOR],
+        # Guarantors named as parties, then those of the guarantees ledger (cases.services.guarantees) and the
+        # deposits held, as they stand when the agreement becomes final.
+        "guarantors": [p for p in parties if p["role"] == CaseParty.Role.GUARANTOR]
+        + [
+            {
+                "name": g.party.name if g.party is not None else g.name,
+                "stands_for": g.stands_for,
+                "guarantees": g.guarantees,
+            }
+            for g in Guarantor.objects.filter(case=case).select_related("party").order_by("pk")
+        ],
+        "deposits": [
+            {
+                "kind": d.kind,
+                "description": d.description,
+                "amount": _money(d.amount),
+                "currency": d.currency,
+                "held_by": d.held_by,
+                "deposited_by": d.deposited_by,
+                "received_on": _when(d.received_at),
+            }
+            for d in Deposit.objects.filter(case=case).order_by("pk")
+        ],
         "terms": terms,
     }
 

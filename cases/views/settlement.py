@@ -26,7 +26,17 @@ from .. import rules as case_rules
 from .. import services
 from .. import settlements as docs
 from ..forms import AttestationForm
-from ..models import Agreement, CaseParty, DisputeType, Forum, OffenceClass, Settlement, Term
+from ..models import (
+    Agreement,
+    CaseParty,
+    Deposit,
+    DisputeType,
+    Forum,
+    GuaranteeSide,
+    OffenceClass,
+    Settlement,
+    Term,
+)
 from .actions import _case_action, _in_section
 from .pages import case_or_404
 
@@ -77,7 +87,19 @@ def _document(settlement: Settlement) -> dict[str, Any]:
         "signing": signing,
         "complainants": [p for p in parties if p.get("role") in ("first_party", "victim")],
         "accused": [p for p in parties if p.get("role") == "second_party"],
-        "guarantors": content.get("guarantors") or [],
+        "guarantors": [
+            {**g, "side_label": _choice_label(GuaranteeSide, str(g.get("stands_for", "")))}
+            for g in content.get("guarantors") or []
+        ],
+        "deposits": [
+            {
+                **d,
+                "kind_label": _choice_label(Deposit.Kind, str(d.get("kind", ""))),
+                "side_label": _choice_label(GuaranteeSide, str(d.get("deposited_by", ""))),
+                "received": _parse_date(d.get("received_on")),
+            }
+            for d in content.get("deposits") or []
+        ],
         "terms": terms,
         "guarantee_terms": [t for t in terms if t.get("kind") == "guarantee"],
     }

@@ -17,7 +17,7 @@ from .drafting import HISTORY_STEPS, REVIEW_TASK_DELAY
 from .register import preload_rows, preload_rows_orm, preload_rows_sql
 from .run import Report, default_until, generate
 from .validator import GenerationError
-from .world import world_ensure
+from .world import history_present, world_ensure
 from .writers import BULK_LOAD, TABLE_NAMES, TABLES, copy_batch, copy_text, deferrable_indexes, indexes_restore
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "default_until",
     "deferrable_indexes",
     "generate",
+    "history_present",
     "indexes_restore",
     "preload_rows",
     "preload_rows_orm",

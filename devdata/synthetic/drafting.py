@@ -122,19 +122,19 @@ def _person(rng: random.Random, forum: ForumInfo, *, woman: bool = False, villag
     return name, name_key_[:200]
 
 
-def _side(rng: random.Random, forum: ForumInfo, dispute: str, family: str) -> tuple[str, str, str]:
-    """(name, key, kind) of a first or second party: a family, known by its head and village, a group of a
-    tribe or community, or a person."""
+def _side(rng: random.Random, forum: ForumInfo, dispute: str, family: str) -> tuple[str, str, str, str]:
+    """(name, key, kind, gender) of a first or second party: a family, known by its head and village, a group
+    of a tribe or community (no gender), or a person."""
     key = _part_key
     if dispute in ("tribal", "sectarian") and rng.random() < 0.6:
         village = _one(rng, forum.villages)
         group = "elders of" if dispute == "tribal" else "community of"
-        return f"{family} {group} {village}", f"{key(family)} {key(group)} {key(village)}"[:200], "group"
+        return f"{family} {group} {village}", f"{key(family)} {key(group)} {key(village)}"[:200], "group", ""
     if rng.random() < 0.75:
         head, village = _one(rng, forum.people["men"]), _one(rng, forum.villages)
         name_key_ = f"{key(family)} {key('family of')} {key(head)} {key(village)}"[:200]
-        return f"{family} family of {head}, {village}", name_key_, "family"
-    return (*_person(rng, forum, village=True), "person")
+        return f"{family} family of {head}, {village}", name_key_, "family", ""
+    return (*_person(rng, forum, village=True), "person", "man")
 
 
 def history_open(draft: CaseDraft, run: Run) -> None:
@@ -145,14 +145,14 @@ def history_open(draft: CaseDraft, run: Run) -> None:
     forum = draft.forum
     people = forum.people
     dispute = draft.dispute_type
-    # (a known record or None, role, name, key, kind)
-    parties: list[tuple[PartyRef | None, str, str, str, str]] = []
+    # (a known record or None, role, name, key, kind, gender)
+    parties: list[tuple[PartyRef | None, str, str, str, str, str]] = []
     earlier = draft.earlier
     if earlier is not None:
         first, second = earlier.sides[0][0], earlier.sides[1][0]
         if rng.random() < RECURRENCE["swapped"]:
             first, second = second, first
-        parties += [(first, FIRST, "", "", ""), (second, SECOND, "", "", "")]
+        parties += [(first, FIRST, "", "", "", ""), (second, SECOND, "", "", "", "")]
     else:
         families = people["families"]
         first_family = _one(rng, families)
@@ -161,22 +161,24 @@ def history_open(draft: CaseDraft, run: Run) -> None:
         for role, family in ((FIRST, first_family), (SECOND, second_family)):
             parties.append((None, role, *_side(rng, forum, dispute, family)))
     if dispute in ("injury", "killing", "honour", "theft", "police_conduct") and rng.random() < 0.6:
-        victim, key = _person(rng, forum, woman=dispute == "honour" and rng.random() < 0.6)
+        woman = dispute == "honour" and rng.random() < 0.6
+        victim, key = _person(rng, forum, woman=woman)
         if dispute == "killing":
-            parties.append((None, "victim", f"Heirs of {victim}", f"{_part_key('Heirs of')} {key}"[:200], "family"))
+            heirs = f"{_part_key('Heirs of')} {key}"[:200]
+            parties.append((None, "victim", f"Heirs of {victim}", heirs, "family", ""))
         else:
-            parties.append((None, "victim", victim, key, "person"))
+            parties.append((None, "victim", victim, key, "person", "woman" if woman else "man"))
     if rng.random() < (0.45 if forum.kind == "jirga" else 0.15):
-        parties.append((None, "guarantor", *_person(rng, forum), "person"))
+        parties.append((None, "guarantor", *_person(rng, forum), "person", "man"))
     if rng.random() < 0.2:
-        parties.append((None, "representative", *_person(rng, forum), "person"))
+        parties.append((None, "representative", *_person(rng, forum), "person", "man"))
     if rng.random() < 0.12:
-        parties.append((None, "witness", *_person(rng, forum), "person"))
-    for ref, role, name, key, kind in parties:
+        parties.append((None, "witness", *_person(rng, forum), "person", "man"))
+    for ref, role, name, key, kind, gender in parties:
         if ref is None:
             # The keyed hash of the normalised name, as services.case_open stores it (config.crypto).
             ref = PartyRef(run.take_id("party"), keyed_hash(key), run.pseudonyms.next())
-            run.add_row("party", (ref.id, name, kind, ref.pseudonym, forum.id, ref.key))
+            run.add_row("party", (ref.id, name, kind, ref.pseudonym, forum.id, ref.key, gender))
             run.party_refs.append(ref)
         run.add_row("case_party", (draft.id, ref.id, role))
         draft.parties.append((ref, role))
@@ -656,7 +658,8 @@ def history_session(draft: CaseDraft, run: Run) -> None:
     """A live dialogue session, as deliberation.services writes one: scheduled and started by a facilitator,
     attended by a monitor and two invited guests (a party's representative, and an elder or the other
     party's), lines said and hands raised and given the floor, then ended, everyone leaving; `session_started`
-    and `session_ended` on the case's timeline."""
+    and `session_ended` on the case's timeline. The second guest, when put first in the queue (a victim or a
+    woman), is a woman: `session_ended` says whether she attended and spoke, as session_end does."""
     rng = run.rng
     forum = draft.forum
     if draft.offence_class == "non_compoundable" or rng.random() >= SESSIONS["share"][forum.kind]:
@@ -685,15 +688,19 @@ def history_session(draft: CaseDraft, run: Run) -> None:
     for user_id, role, name, priority in people:
         participant_id = run.take_id("participant")
         participants.append(participant_id)
-        run.add_row("participant", (participant_id, session_id, user_id, role, name, priority, 0, None, t))
+        gender = "woman" if priority else ""
+        run.add_row("participant", (participant_id, session_id, user_id, role, name, priority, 0, None, t, gender, ""))
         add("joined", participant_id, _joined_json(name, role))
         if role == "facilitator":
             add("started", participant_id, "{}")
         t += _between(rng, 5, 120)
     lead, speakers = participants[0], [participants[0], participants[2], participants[3]]
+    woman = participants[3] if people[3][3] else None
+    woman_spoke = False
     for _ in range(_between(rng, *SESSIONS["lines"])):
         t += _between(rng, 20, 400)
         speaker = _one(rng, speakers)
+        woman_spoke = woman_spoke or speaker == woman
         if speaker != lead and rng.random() < 0.3:
             add("hand_raised", speaker, "{}")
             t += _between(rng, 5, 60)
@@ -710,11 +717,12 @@ def history_session(draft: CaseDraft, run: Run) -> None:
     created = max(draft.opened_at + 300, start - _between(rng, DAY // 2, 3 * DAY))
     run.add_row("session", (
         session_id, draft.id, facilitator, "ended", start - _between(rng, 0, 1800), start, ended, created,
-        None, None, False, False, None, len(events),
+        None, None, False, False, None, len(events), "",
     ))  # fmt: skip
     draft.event(start, "session_started", facilitator, f'{{"session":{session_id}}}')
     draft.event(ended, "session_ended", facilitator,
-                f'{{"session":{session_id},"events":{len(events) - len(participants)},"accepted_proposals":0}}')  # fmt: skip
+                f'{{"session":{session_id},"events":{len(events) - len(participants)},"accepted_proposals":0,'
+                f'"women_took_part":{"true" if woman else "false"},"women_spoke":{"true" if woman_spoke else "false"}}}')  # fmt: skip
 
 
 def history_recurrence(draft: CaseDraft, run: Run) -> None:

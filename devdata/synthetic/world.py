@@ -96,3 +96,11 @@ def world_ensure() -> list[ForumInfo]:
                 )
             )
     return forums
+
+
+def history_present() -> bool:
+    """Whether synthetic cases were added here before (in any of the synthetic world's forums)."""
+    from cases.models import Case
+
+    names = [name for entry in VOCABULARY["districts"] for name, _kind, _weight in entry["forums"]]
+    return Case.objects.filter(forum__name__in=names).exists()

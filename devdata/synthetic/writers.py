@@ -143,6 +143,7 @@ TABLES = (
     )),
     Table("party", Party, (
         ("id", INT), ("name", ENC), ("kind", KEY), ("pseudonym", KEY), ("forum_id", INT), ("name_key", KEY),
+        ("gender", KEY),
     )),
     Table("case_party", CaseParty, (("case_id", INT), ("party_id", INT), ("role", KEY))),
     Table("agreement", Agreement, (
@@ -196,11 +197,12 @@ TABLES = (
     Table("session", DialogueSession, (
         ("id", INT), ("case_id", INT), ("facilitator_id", INT), ("status", KEY), ("scheduled_for", TS),
         ("started_at", TS), ("ended_at", TS), ("created_at", TS), ("floor_id", OPT_INT), ("floor_until", TS),
-        ("floor_only", BOOL), ("priority_first", BOOL), ("turn_seconds", OPT_INT), ("last_seq", INT),
+        ("floor_only", BOOL), ("priority_first", BOOL), ("turn_seconds", OPT_INT), ("last_seq", INT), ("side", KEY),
     )),
     Table("participant", Participant, (
         ("id", INT), ("session_id", INT), ("user_id", INT), ("role", KEY), ("display_name", ENC),
-        ("priority", BOOL), ("connections", INT), ("hand_raised_at", TS), ("joined_at", TS),
+        ("priority", BOOL), ("connections", INT), ("hand_raised_at", TS), ("joined_at", TS), ("gender", KEY),
+        ("side", KEY),
     )),
     Table("ladder_move", LadderMove, (
         ("case_id", INT), ("forum_id", INT), ("at", TS), ("up", BOOL), ("from_level", INT), ("to_level", INT),

@@ -125,3 +125,17 @@ def test_the_list_is_paginated(as_user, world, open_case):
     assert len(body["results"]) == 2
     assert body["next"]
     assert as_user(world.alice).get("/api/cases/?page=99").status_code == 404
+
+
+def test_a_party_may_say_its_gender_and_nothing_else_is_taken(as_user, world):
+    body = new_case_body(world.jirga)
+    body["parties"][0] |= {"kind": "person", "gender": "woman"}
+    response = as_user(world.alice).post("/api/cases/", body, format="json")
+    assert response.status_code == 201, response.content
+    genders = {party["role"]: party["gender"] for party in response.json()["parties"]}
+    assert genders == {"first_party": "woman", "second_party": ""}
+
+    body["parties"][0]["gender"] = "W"
+    refused = as_user(world.alice).post("/api/cases/", body, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "invalid"

@@ -309,3 +309,38 @@ def test_codes_are_random_and_of_the_alphabet():
     codes = {docs.code_new() for _ in range(200)}
     assert len(codes) == 200
     assert all(len(c) == 10 and set(c) <= set(docs.CODE_ALPHABET) for c in codes)
+
+
+def test_the_settlement_holds_the_guarantees_ledger_as_it_stood(open_case, world, client):
+    case = open_case()
+    services.guarantor_add(
+        user=world.alice,
+        case_id=case.id,
+        stands_for="second_party",
+        guarantees="That the truce holds",
+        name="Malik Zar",
+    )
+    services.deposit_add(
+        user=world.alice, case_id=case.id, kind="money", held_by="Haji Sher", deposited_by="first_party",
+        received_at=dt.date(2026, 3, 2), amount=100000, currency="PKR",
+    )  # fmt: skip
+    for state in ("mandate", "hearings"):
+        case.move(state)
+    case.agree()
+    case.move("legality_review")
+    case.move("decision")
+    content = Settlement.objects.get(agreement__case_id=case.id).content
+    assert content["guarantors"] == [
+        {"name": "Malik Zar", "stands_for": "second_party", "guarantees": "That the truce holds"}
+    ]
+    [deposit] = content["deposits"]
+    assert (deposit["kind"], deposit["amount"], deposit["held_by"], deposit["received_on"]) == (
+        "money", "100000.00", "Haji Sher", "2026-03-02",
+    )  # fmt: skip
+
+    client.force_login(world.alice)
+    page = client.get(f"/cases/{case.id}/settlement/").content.decode()
+    assert "Malik Zar" in page
+    assert "That the truce holds" in page
+    assert "Haji Sher" in page
+    assert "100,000" in page

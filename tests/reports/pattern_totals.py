@@ -70,6 +70,9 @@ def recount(*, upto: int | None = None) -> dict:
             counts["felt_heard"] += bool(data["felt_heard"])
         elif event.kind == "tie_declared":
             counts["cases_with_ties"] += bool(data.get("first_on_case"))
+        elif event.kind == "session_ended":
+            counts["sessions_with_women"] += bool(data.get("women_took_part"))
+            counts["sessions_women_spoke"] += bool(data.get("women_spoke"))
         elif event.kind in SIMPLE_KINDS:
             counts[SIMPLE_KINDS[event.kind]] += 1
             if event.kind == "breach_recorded":

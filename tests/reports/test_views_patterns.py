@@ -125,9 +125,9 @@ def test_regulators_and_administrators_see_alerts_trends_and_pyramids(client, wo
     assert 'data-region="bannu" data-indicator' not in html
     # The trend lines: one chart per group of indicators, the months of the summary in order.
     data = chart_data(html)
-    assert [c["id"] for c in data["charts"]] == ["cases", "escalations", "harms", "compliance"]
+    assert [c["id"] for c in data["charts"]] == ["cases", "escalations", "harms", "compliance", "participation"]
     assert data["labels"] == [f"{name} 2026" for name in ("January", "February", "March", "April", "May", "June")]
-    for chart in ("cases", "escalations", "harms", "compliance"):
+    for chart in ("cases", "escalations", "harms", "compliance", "participation"):
         assert f'id="chart-{chart}"' in html
         assert f'id="trend-table-{chart}"' in html
     # A pyramid per district and one for all of them; Bannu's is inverted.
