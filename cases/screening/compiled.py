@@ -84,7 +84,7 @@ def build(phrases: Iterable[ProhibitedPhrase], practices: Iterable[ProhibitedPra
     active = {
         p.code: (p.name, tuple(line.strip() for line in p.citations.splitlines() if line.strip())) for p in practices
     }
-    entries: list[tuple[str, str, tuple[str, ...], str, Parsed, frozenset[str], str]] = []
+    entries: list[tuple[str, str, tuple[str, ...], str, Parsed, frozenset[str], str, bool]] = []
     for phrase in phrases:
         try:
             parsed = _parse(phrase.phrase)
@@ -93,7 +93,7 @@ def build(phrases: Iterable[ProhibitedPhrase], practices: Iterable[ProhibitedPra
             continue
         code = phrase.practice.code
         if code in active:
-            entries.append((code, *active[code], phrase.phrase, parsed, frozenset(), "phrase"))
+            entries.append((code, *active[code], phrase.phrase, parsed, frozenset(), "phrase", False))
     for rule in lexicon.rules():
         if rule.practice not in active:
             continue
@@ -102,7 +102,9 @@ def build(phrases: Iterable[ProhibitedPhrase], practices: Iterable[ProhibitedPra
         except ValueError as exc:  # A shipped rule that does not parse is a bug; tests parse them all.
             logger.error("Skipping screening rule %r: %s", rule.phrase, exc)
             continue
-        entries.append((rule.practice, *active[rule.practice], rule.phrase, parsed, rule.languages, "rule"))
+        entries.append(
+            (rule.practice, *active[rule.practice], rule.phrase, parsed, rule.languages, "rule", rule.whole_term)
+        )
     patterns = compile_patterns(index, entries)
     index.finish()
     users: dict[int, list[int]] = {}

@@ -5,7 +5,9 @@ Policy
 ------
 1. A phrase or rule that names the practice or fully describes it, affirmed in the term (not negated, not
    forbidden by the term itself), refuses the term: `block`. A lawful use of a name ("badal-e-sulh" with an
-   amount, "سورة" in Arabic) overrides the name, not a description.
+   amount, "سورة" in Arabic) overrides the name, not a description; a lawful use written for the whole term
+   (rules.json "scope": "term": the case sent to the police or the court, a party's lawyer kept) overrides every
+   name and description of its practice.
 2. A partial description or an ambiguous name (phrases and rules written with a leading "?"), or a name or
    description in a clause that also rejects or forbids something or reports a proposal (ambiguous scope: "the
    elder who proposed swara was asked to leave, and the proposal struck out"), holds it for a legal reviewer:
@@ -14,8 +16,13 @@ Policy
    score at or above its threshold holds the term for review, with the practice it finds most likely.
 4. Otherwise `pass`.
 
-A refusal (1) of a term that the statistical model scores below its doubt line (the model's `doubt_below`) is
-held for review instead (`combine`).
+Two readings of the term, the rules' and the statistical model's, then settle it (`combine`):
+
+- a refusal (1) of a term that the model scores below its doubt line (the model's `doubt_below`; for a practice's
+  name, which says more than a description, `name_doubt_below`) is held for review instead;
+- a hold (2) by a partial description (a rule or phrase written with "?", in a clause that rejects or proposes
+  nothing) of a term that the model scores at or above `confirm_above` is refused: the rule found the practice's
+  structure and the model, which learnt its wordings, agrees.
 
 Modules: `text` (script-aware normalisation, language from letters, stemming, clauses), `phrases` (the phrase
 syntax), `lexicon` (concepts and rules, data/lexicon.json and data/rules.json), `matcher` (windows and negation
@@ -53,8 +60,10 @@ def _decide(hits: list[Hit]) -> tuple[str, Hit | None, list[Hit]]:
     lawful = [h for h in affirmed if h.pattern.level == LAWFUL]
 
     def overridden(hit: Hit) -> bool:
-        return hit.pattern.is_name and any(
-            use.pattern.practice == hit.pattern.practice and use.tokens & hit.tokens for use in lawful
+        return any(
+            use.pattern.practice == hit.pattern.practice
+            and (use.pattern.whole_term or (hit.pattern.is_name and use.tokens & hit.tokens))
+            for use in lawful
         )
 
     for level in (BLOCK, REVIEW):
@@ -99,9 +108,12 @@ def screen(text_: str) -> Screening:
     level, hit, hits = _decide(current.hits(term))
     shipped = model.shipped()
     score, guess = shipped.score(text_, term) if shipped is not None else (None, None)
-    threshold = shipped.threshold if shipped is not None else None
-    doubt_below = shipped.doubt_below if shipped is not None else None
-    return combine(level, hit, hits, score, guess, threshold=threshold, doubt_below=doubt_below)
+    if shipped is None:
+        return combine(level, hit, hits, score, guess, threshold=None, doubt_below=None)
+    return combine(
+        level, hit, hits, score, guess, threshold=shipped.threshold, doubt_below=shipped.doubt_below,
+        name_doubt_below=shipped.name_doubt_below, confirm_above=shipped.confirm_above,
+    )  # fmt: skip
 
 
 def combine(
@@ -113,14 +125,29 @@ def combine(
     *,
     threshold: float | None,
     doubt_below: float | None,
+    name_doubt_below: float | None = None,
+    confirm_above: float | None = None,
 ) -> Screening:
     """The verdict from the rules' (`decide`) and the model's (score, the practice it guesses, its threshold and
-    doubt line). A rule's refusal of a term the model finds unlike every prohibited term it has learnt (a score
-    below `doubt_below`) is held for a legal reviewer rather than refused: two independent readings disagree,
-    and a lawful term wrongly refused is a facilitator lost to the tool."""
+    doubt lines). A rule's refusal of a term the model finds unlike every prohibited term it has learnt (a score
+    below `doubt_below`, or `name_doubt_below` for a practice's name) is held for a legal reviewer rather than
+    refused: two independent readings disagree, and a lawful term wrongly refused is a facilitator lost to the
+    tool. A partial description's hold of a term the model finds plainly prohibited (`confirm_above`) is a refusal:
+    they agree, and a prohibited term that only waits for a reviewer stays in the draft meanwhile."""
     if hit is not None:
-        if level == BLOCK and (doubt_below is None or score is None or score >= doubt_below):
+        doubt = name_doubt_below if hit.pattern.is_name and name_doubt_below is not None else doubt_below
+        if level == BLOCK and (doubt is None or score is None or score >= doubt):
             return Screening(BLOCK_VERDICT, hit.pattern.practice, _detail(BLOCK, hit), score)
+        if (
+            level == REVIEW
+            and hit.pattern.level == REVIEW
+            and not hit.ambiguous
+            and confirm_above is not None
+            and score is not None
+            and score >= confirm_above
+        ):
+            detail = _detail(BLOCK, hit) + f"; the statistical model agrees ({score:.2f})"
+            return Screening(BLOCK_VERDICT, hit.pattern.practice, detail, score)
         detail = _detail(REVIEW, hit)
         if level == BLOCK:
             detail += f"; held, not refused: the statistical model scores it only {score:.2f}"

@@ -29,6 +29,13 @@ LAWFUL_HELD_TARGET = 0.06  # the share of lawful terms the model alone may hold,
 # A rule's refusal of a term the model scores below this is held for review instead (engine.combine). Chosen on a
 # development corpus written for it (data/README.md), never on the held-out one.
 DOUBT_BELOW = 0.5
+# The same for a practice's name ("swara", "lashkar", "karo kari"): a name says more than a description, and the
+# model, which reads a whole term, scores a short one that names a practice low more often than a long one.
+NAME_DOUBT_BELOW = 0.3
+# A hold by a partial description (a "?" rule or phrase) of a term the model scores at or above this is a refusal.
+# Both lines were chosen on the corpora's cross-validation and on each corpus scored by a model trained on the
+# others (data/README.md), never on a held-out set.
+CONFIRM_ABOVE = 0.7
 
 
 @dataclass(frozen=True)
@@ -94,7 +101,10 @@ def verdicts(rows: Sequence[Row], scorer: Callable[[int, str], tuple[float | Non
         level, hit, hits = engine.decide(row.text)
         score, practice = scorer(index, row.text)
         limit = threshold(index) if threshold is not None else None
-        screening = engine.combine(level, hit, hits, score, practice, threshold=limit, doubt_below=DOUBT_BELOW)
+        screening = engine.combine(
+            level, hit, hits, score, practice, threshold=limit, doubt_below=DOUBT_BELOW,
+            name_doubt_below=NAME_DOUBT_BELOW, confirm_above=CONFIRM_ABOVE,
+        )  # fmt: skip
         result.append((screening.verdict, screening.practice))
     return result
 
@@ -130,7 +140,10 @@ def fit(examples: Sequence[model.Example], *, about: dict[str, Any] | None = Non
             inner = model.train([examples[i] for i in train_index], threshold=1.0)
             lawful_scores.extend(inner.score(examples[i].text)[0] for i in test_index if not examples[i].prohibited)
     threshold = _threshold(lawful_scores)
-    return model.train(examples, threshold=threshold, doubt_below=DOUBT_BELOW, about=about)
+    return model.train(
+        examples, threshold=threshold, doubt_below=DOUBT_BELOW, name_doubt_below=NAME_DOUBT_BELOW,
+        confirm_above=CONFIRM_ABOVE, about=about,
+    )  # fmt: skip
 
 
 def _threshold(lawful_scores: list[float]) -> float:

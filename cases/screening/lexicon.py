@@ -23,12 +23,18 @@ NEGATION, NEGATION_SOV, PROHIBITION, CONDITIONAL, DIVIDER = (
 )  # fmt: skip
 
 
+# Concepts whose words hold a negation that makes the term worse ("consent is not required", "no share", "will not
+# be questioned"): the negation inside them negates nothing (matcher.Term.negators).
+WORSE_NEGATIONS = ("consent_waived", "no_share", "impunity", "counsel_unneeded")
+
+
 @dataclass(frozen=True)
 class Rule:
     practice: str
     phrase: str
     languages: frozenset[str]  # where it applies: "latin" and Arabic-script languages; empty for everywhere
     note: str
+    whole_term: bool = False  # a lawful use ("=") that clears every match of its practice in the term, not one name
 
 
 @cache
@@ -111,6 +117,12 @@ def coordinators() -> frozenset[str]:
 def rules() -> tuple[Rule, ...]:
     data = json.loads(RULES_PATH.read_text(encoding="utf-8"))
     return tuple(
-        Rule(entry["practice"], entry["phrase"], frozenset(entry.get("languages", ())), entry.get("note", ""))
+        Rule(
+            entry["practice"],
+            entry["phrase"],
+            frozenset(entry.get("languages", ())),
+            entry.get("note", ""),
+            entry.get("scope") == "term",
+        )  # fmt: skip
         for entry in data["rules"]
     )

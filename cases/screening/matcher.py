@@ -21,6 +21,10 @@ Negation scope (a clause is divided into parts at commas and conjunctions; data/
 - Negators in a conditional part ("if the money is not paid, …") negate nothing outside it.
 - Negators among the matched words are part of the description ("will not engage a lawyer", "no share"), not its
   scope; such a description must hold its negation in the same part as its other words.
+- A negation inside words that say something worse than their parts ("her consent is not required", "no share",
+  "will not be questioned": lexicon.WORSE_NEGATIONS) negates nothing; the words are what the term describes.
+- Levantine Arabic negation (ما + the b- imperfect, مش, ما حدا) often follows its subject ("قضية الشرف ما بتنحل
+  عشائرياً"): like the Urdu, Pashto and Dari verb's negation, it reaches its whole part.
 - A name or description in a clause that also rejects or forbids something elsewhere, or reports a proposal, is
   ambiguous: the engine holds it for review instead of refusing it.
 """
@@ -54,6 +58,10 @@ _ARABIC_TO = frozenset((text.fold("إلى"), text.fold("الى")))
 _PASHTO_FROM = text.fold("له")
 _URDU_KO = text.fold("کو")
 _PASHTO_NA = text.fold("نه")
+# Words that join a possessor to what it possesses: Urdu کا کی کے, Pashto د, and their romanised forms.
+_POSSESSIVE_LINKS = frozenset(
+    ("ka", "ki", "ke", "kay", "kee", "da", text.fold("کا"), text.fold("کی"), text.fold("کے"), text.fold("د"))
+)
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,7 @@ class Pattern:
     exceptions: GroupIds
     languages: frozenset[str]
     source: str  # "phrase" (the practices' data) or "rule" (data/rules.json)
+    whole_term: bool = False  # a lawful use that clears every match of its practice in the term
 
     @property
     def is_name(self) -> bool:
@@ -196,7 +205,9 @@ class Term:
         key = (name, modifier)
         spans = self._concepts.get(key)
         if spans is None:
-            if modifier == "theme":
+            if modifier == "free":  # decided against the other groups' words, in find()
+                spans = self.concept(name)
+            elif modifier == "theme":
                 spans = [span for span in self.concept(name) if not self._recipient(span, possessor=True)]
             elif modifier == "recipient":
                 spans = [span for span in self.concept(name) if self._recipient(span, possessor=False, ko=True)]
@@ -250,6 +261,27 @@ class Term:
             return previous_token is not None and previous_token.text in _ARABIC_TO
         return previous_token is not None and previous_token.text in _PERSIAN_DATIVE_BEFORE
 
+    def possesses(self, owner: Span, owned: Span) -> bool:
+        """Whether the words `owner` are the possessor of the words `owned`: "the complainant's daughter", "the
+        daughter of the complainant", "mudai ki beti", "مدعی کی بیٹی", "د مدعي د لور", and in Dari and Arabic the
+        construct "دختر مدعی", "بنت المشتكي"."""
+        tokens = self.tokens
+        if tokens[owner[0]].clause != tokens[owned[0]].clause:
+            return False
+        if owner[1] < owned[0]:
+            between = tokens[owner[1] + 1 : owned[0]]
+            if tokens[owner[1]].possessive and len(between) <= 1:
+                return True
+            if between:
+                return len(between) <= 2 and all(t.text in _POSSESSIVE_LINKS for t in between)
+            return owner[0] > 0 and tokens[owner[0] - 1].text in _POSSESSIVE_LINKS  # "da mudai lur"
+        if owned[1] < owner[0]:
+            between = tokens[owned[1] + 1 : owner[0]]
+            if not between:
+                return tokens[owned[1]].script == text.ARABIC_SCRIPT and self.analysed.language in ("fa", "ar")
+            return len(between) <= 2 and between[0].text == "of"
+        return False
+
     # --- Negation scope ---------------------------------------------------------------------------------------
 
     def conditional_parts(self) -> frozenset[int]:
@@ -268,6 +300,9 @@ class Term:
         conditional = self.conditional_parts()
         absorbing = self.concept("not_negation") + self.concept(lexicon.PROHIBITION)
         absorbing = absorbing + self.concept("negation_pred")
+        # A negation that makes the term worse is part of what it describes, not a negation of it: "her consent is
+        # not required", "the daughters will have no share", "no one will question them".
+        absorbing = absorbing + [span for name in lexicon.WORSE_NEGATIONS for span in self.concept(name)]
         forward = [s for s in self.concept(lexicon.NEGATION) if not _inside(s, absorbing)]
         sov = [s for s in self.concept(lexicon.NEGATION_SOV) if not _inside(s, absorbing) and not self._pashto_from(s)]
         predicates = _outermost(
@@ -439,8 +474,10 @@ def find(term: Term, pattern: Pattern) -> Hit | None:
     content_before = term.analysed.content_before
     # A description that includes a negation ("will not engage a lawyer") must hold it in the same part.
     same_part = any(name in _NEGATION_CONCEPTS for _ids, concepts in pattern.groups for name, _m in concepts)
+    free = [any(modifier == "free" for _name, modifier in concepts) for _ids, concepts in pattern.groups]
     exceptions = group_spans(term, pattern.exceptions) if pattern.exceptions[0] or pattern.exceptions[1] else []
     negated_hit: Hit | None = None
+    lawful_hit: Hit | None = None  # a lawful use: every place it matches (it overrides names on those words)
     for clause_start, clause_end in term.analysed.clauses:
         in_clause = [[s for s in group if clause_start <= s[0] < clause_end] for group in occurrences]
         if not all(in_clause):
@@ -448,7 +485,7 @@ def find(term: Term, pattern: Pattern) -> Hit | None:
         starts = sorted({s for group in in_clause for s, _e in group})
         for first in starts:
             chosen: list[Span] = []
-            for group in in_clause:
+            for group_index, group in enumerate(in_clause):
                 # Each group on words of its own: "wife" is no marriage of itself.
                 fitting = [
                     (s, e)
@@ -459,6 +496,8 @@ def find(term: Term, pattern: Pattern) -> Hit | None:
                 ]
                 if same_part and chosen:
                     fitting = [(s, e) for s, e in fitting if tokens[s].part == tokens[chosen[0][0]].part]
+                if free[group_index] and chosen:
+                    fitting = [span for span in fitting if not any(term.possesses(span, other) for other in chosen)]
                 if not fitting:
                     break
                 chosen.append(min(fitting, key=lambda span: span[1]))
@@ -479,19 +518,26 @@ def find(term: Term, pattern: Pattern) -> Hit | None:
                 words = " … ".join(" ".join(tokens[i].text for i in range(s, e + 1)) for s, e in sorted(chosen))
                 negated, ambiguous = term.scope(hit_tokens, name=pattern.is_name)
                 hit = Hit(pattern, first, hit_tokens, negated, ambiguous, words)
+                if not negated and pattern.level == LAWFUL:
+                    if lawful_hit is None:
+                        lawful_hit = hit
+                    else:
+                        lawful_hit.tokens = lawful_hit.tokens | hit_tokens
+                    continue
                 if not negated:
                     return hit
                 if negated_hit is None:
                     negated_hit = hit
-    return negated_hit
+    return lawful_hit or negated_hit
 
 
 def compile_patterns(
-    index: Index, entries: Iterable[tuple[str, str, tuple[str, ...], str, Parsed, frozenset[str], str]]
+    index: Index, entries: Iterable[tuple[str, str, tuple[str, ...], str, Parsed, frozenset[str], str, bool]]
 ) -> list[Pattern]:
-    """Patterns from parsed phrases: (practice code, name, citations, phrase, parsed, languages, source)."""
+    """Patterns from parsed phrases: (practice code, name, citations, phrase, parsed, languages, source, whether a
+    lawful use clears the whole term)."""
     patterns = []
-    for code, name, citations, phrase, parsed, languages, source in entries:
+    for code, name, citations, phrase, parsed, languages, source, whole_term in entries:
         patterns.append(
             Pattern(
                 practice=code,
@@ -503,6 +549,7 @@ def compile_patterns(
                 exceptions=_group_ids(index, parsed.exceptions),
                 languages=languages,
                 source=source,
+                whole_term=whole_term,
             )
         )
     return patterns

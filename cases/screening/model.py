@@ -103,6 +103,8 @@ class Model:
     concept_coefficients: list[list[float]] = field(default_factory=list)  # per class, per concept feature
     concept_weight: float = CONCEPT_WEIGHT
     doubt_below: float | None = None  # a rule's refusal scored below this is held instead (engine.combine)
+    name_doubt_below: float | None = None  # the same for a practice's name (None: doubt_below)
+    confirm_above: float | None = None  # a partial description's hold scored at or above this is a refusal
 
     def probabilities(self, raw: str, term: Term | None = None) -> dict[str, float]:
         """`term`: the text as the rules analysed it (its concepts are the same), to save analysing it again."""
@@ -144,6 +146,8 @@ class Model:
             "ngram_range": list(NGRAM_RANGE),
             "threshold": self.threshold,
             "doubt_below": self.doubt_below,
+            "name_doubt_below": self.name_doubt_below,
+            "confirm_above": self.confirm_above,
             "classes": self.classes,
             "intercepts": [round(x, 6) for x in self.intercepts],
             "features": [
@@ -174,8 +178,14 @@ class Model:
             concepts={f: i for i, (f, _c) in enumerate(concepts)},
             concept_coefficients=[[c[r] for _f, c in concepts] for r in range(rows)] if concepts else [],
             concept_weight=float(data.get("concept_weight", CONCEPT_WEIGHT)),
-            doubt_below=None if data.get("doubt_below") is None else float(data["doubt_below"]),
+            doubt_below=_optional(data.get("doubt_below")),
+            name_doubt_below=_optional(data.get("name_doubt_below")),
+            confirm_above=_optional(data.get("confirm_above")),
         )
+
+
+def _optional(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 @cache
@@ -229,6 +239,8 @@ def train(
     *,
     threshold: float,
     doubt_below: float | None = None,
+    name_doubt_below: float | None = None,
+    confirm_above: float | None = None,
     about: dict[str, Any] | None = None,
 ) -> Model:
     """A model fitted on `examples`; deterministic (fixed seed, single-threaded solver, sorted vocabulary)."""
@@ -266,4 +278,6 @@ def train(
         concept_coefficients=[[float(row[width + concepts[f]]) for f in concept_order] for row in coefficients],
         concept_weight=CONCEPT_WEIGHT,
         doubt_below=doubt_below,
+        name_doubt_below=name_doubt_below,
+        confirm_above=confirm_above,
     )

@@ -10,7 +10,9 @@ own rules (data/rules.json), and its parser.
 - ``@female`` — any word or phrase of a concept of the screening lexicon (data/lexicon.json), in any language;
   ``@female.theme`` — the same, except where it is marked as a recipient ("to the girl", "لوڼو ته", "به دختر",
   Arabic "لـ") or a possessor ("the girl's father"); ``@male_kin.recipient`` — only where it is marked as a
-  recipient ("to the brothers", "بھائیوں کو", "وروڼو ته").
+  recipient ("to the brothers", "بھائیوں کو", "وروڼو ته"); ``@settle.free`` — the same words, except where they
+  are the possessor of words another group matched ("the complainant's daughter", "مدعی کی بیٹی", "دختر مدعی":
+  she belongs to that side, she is not given to it).
 - ``girl|daughter* + marr*|nikah + compensation|feud`` — a description: groups separated by ``+``. Every group
   must occur, in any order, in one clause (a clause ends at . ; : ؛ ۔ ! ?), within 10 content words: stop words
   and legal citations do not count.
@@ -20,7 +22,8 @@ own rules (data/rules.json), and its parser.
 - A phrase that starts with ``?`` holds a term for a legal reviewer instead of refusing it (a partial
   description, an ambiguous name). One that starts with ``=`` is a lawful use (the screening's own rules:
   "badal-e-sulh" with an amount is the lawful compensation of PPC s.310): where it matches, it overrides names of
-  the practice on the same words.
+  the practice on the same words (a rule marked "scope": "term" in data/rules.json: every match of the practice
+  in the term, as when the case is sent to the police).
 
 Whatever the phrase, a term that negates or forbids what it describes passes ("no girl shall be given", "swara
 is forbidden"), unless the negation is itself negated ("shall not refuse to give the girl").
@@ -42,7 +45,7 @@ BLOCK, REVIEW, LAWFUL = "block", "review", "lawful"
 Word = tuple[str, bool, str]
 Alternative = tuple[Word, ...]
 CONCEPT = "@"
-MODIFIERS = ("", "theme", "recipient")
+MODIFIERS = ("", "theme", "recipient", "free")
 
 
 @dataclass(frozen=True)
