@@ -23,7 +23,7 @@ from config.errors import NotFoundError, SulhError
 
 from . import rules, selectors, services
 from .forms import InvitationForm, SessionScheduleForm
-from .models import DialogueSession, Participant
+from .models import DialogueSession, Participant, Side
 
 
 def room_strings() -> dict[str, str]:
@@ -110,6 +110,26 @@ def room_strings() -> dict[str, str]:
         "ev_mode_set": _("The facilitator changed how the room runs."),
         "ev_agenda_added": _("On the agenda: %(title)s"),
         "ev_agenda_done": _("Done with: %(title)s"),
+        # Side rooms (shuttle mediation).
+        "joint_room": _("the joint room"),
+        "another_room": _("another room"),
+        "caucus_first_party": _("the first party's room"),
+        "caucus_second_party": _("the second party's room"),
+        "caucus_live": _("open"),
+        "caucus_ended": _("closed"),
+        "no_caucuses": _("No side room is open."),
+        "go_to_your_room": _("Go to your side's room"),
+        "go_to_room": _("Go to this room"),
+        "close_caucus": _("Close the room"),
+        "ev_caucus_opened": _("A private room opened: %(room)s."),
+        "ev_caucus_closed": _("A private room closed: %(room)s."),
+        "ev_carried": _("Carried to %(room)s: %(text)s"),
+        "ev_carried_here": _("Proposal carried from %(room)s: %(text)s"),
+        "accepted_in_caucus": _(
+            "This side agrees. It is not a term yet: the facilitator may carry it to the other side or to the joint room."
+        ),
+        "caucus_already_open": _("That side already has an open room."),
+        "not_a_joint_session": _("Side rooms are opened from the joint room."),
         "ev_other": _("Something happened (%(kind)s)."),
         # Refusals (#room-error); the server's own explanation follows.
         "session_not_live": _("The session is not live."),
@@ -158,6 +178,7 @@ def session_room(request, session_id: int):
             "ws_path": f"/ws/sessions/{session.pk}/",
             "room_strings": room_strings(),
             "term_kinds": Term.Kind.choices,
+            "sides": Side.choices,
         },
     )
 

@@ -29,7 +29,7 @@ const BACKOFF_MAX = 10000;
 const ANSWER_KINDS = {
   say: "said", propose: "proposed", agenda_add: "agenda_added", agenda_done: "agenda_done",
   raise_hand: "hand_raised", lower_hand: "hand_lowered", give_floor: "floor_given", set_mode: "mode_set",
-  respond: "responded",
+  respond: "responded", open_caucus: "caucus_opened", close_caucus: "caucus_closed", carry: "carried",
 };
 
 /** Whether a reply (an event or a pong) answers a frame this participant sent. */

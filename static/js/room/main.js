@@ -3,10 +3,10 @@
    state, and the view (render.js) draws it; this module wires them to each other and to what the person does.
    Every word on the page comes from the page (the room-strings JSON, translated by Django). */
 
-import { newClientId, readStrings, translator } from "../common.js";
+import { fetchWithCsrf, newClientId, readStrings, translator } from "../common.js";
 import { createConnection } from "./connection.js";
 import { createView } from "./render.js";
-import { initialState, reduce } from "./state.js";
+import { initialState, reduce, withCaucuses } from "./state.js";
 
 const root = document.getElementById("room");
 const strings = readStrings("room-strings");
@@ -32,7 +32,8 @@ function openRoom(root, strings) {
         view.addLine(event, state);
         if (sent) { view.dropPending(event.client_id); }
         // A replayed event is in the welcome's state already: only its line is new.
-        changed = changed || sent || state.session !== before.session;
+        // A replayed proposal changes nothing in the room but the facilitator's list of proposals to carry.
+        changed = changed || sent || state.session !== before.session || state.proposalTexts !== before.proposalTexts;
       }
       if (changed) { view.render(state); }
     },
@@ -102,6 +103,30 @@ function openRoom(root, strings) {
     post({ type: "agenda_add", title }, "agenda", title);
   });
 
+  // Shuttle mediation: the facilitator carries a proposal of this room to another room of the joint session.
+  onSubmit("carry-form", () => {
+    const proposal = Number(byId("carry-proposal").value);
+    const to = Number(byId("carry-to").value);
+    if (!proposal || !to) { return; }
+    view.clearError();
+    connection.post({ type: "carry", proposal, to, client_id: newClientId() });
+  });
+
+  // A side room hears of the others only at its welcome: the facilitator's list of rooms to carry to is asked
+  // for again when they go to choose.
+  const carryTo = byId("carry-to");
+  if (carryTo) {
+    carryTo.addEventListener("focus", async () => {
+      try {
+        const response = await fetchWithCsrf(root.dataset.caucusesUrl);
+        if (response.ok) {
+          state = withCaucuses(state, await response.json());
+          view.render(state);
+        }
+      } catch (error) { /* Offline: the rooms known so far stay. */ }
+    });
+  }
+
   // Ctrl/Cmd + Enter says it.
   const sayText = byId("say-text");
   if (sayText) {
@@ -128,6 +153,10 @@ function openRoom(root, strings) {
       act({ type: "respond", proposal: Number(target.dataset.respond), stance: target.dataset.stance });
     } else if (target.dataset.agendaDone) {
       act({ type: "agenda_done", item: Number(target.dataset.agendaDone) });
+    } else if (target.dataset.openCaucus) {
+      act({ type: "open_caucus", side: target.dataset.openCaucus });
+    } else if (target.dataset.closeCaucus) {
+      act({ type: "close_caucus", caucus: Number(target.dataset.closeCaucus) });
     }
   });
 

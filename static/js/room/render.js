@@ -48,6 +48,15 @@ export function createView(root, t, isFacilitator) {
   // {line, actors: Map(participant id → {name, first, last})}; each event keeps its own hidden line.
   let presence = null;
 
+  const sessionId = Number(root.dataset.session);
+  /** A room of this joint session by its id: the joint room, or a side's room. */
+  const roomName = (state, id) => {
+    if (id === (state.session && state.session.joint !== null ? state.session.joint : sessionId)) { return t("joint_room"); }
+    const caucus = state.session && state.session.caucuses.find((c) => c.id === id);
+    return caucus ? t(`caucus_${caucus.side}`) : t("another_room");
+  };
+  const roomUrl = (id) => (root.dataset.roomPath || "/sessions/0/").replace(/\/0\/$/, `/${id}/`);
+
   const nameOf = (state, id) => {
     if (id === null || id === undefined) { return t("someone"); }
     return state.names.get(id) || t("someone");
@@ -128,13 +137,16 @@ export function createView(root, t, isFacilitator) {
       case "hand_lowered": return t("ev_hand_lowered", { name });
       case "floor_given": return data.participant ? t("ev_floor_given", { name: nameOf(state, data.participant) }) : t("ev_floor_taken");
       case "proposed": {
-        const line = t("ev_proposed", { text: data.text });
+        const line = data.carried_from
+          ? t("ev_carried_here", { room: roomName(state, data.carried_from.session), text: data.text })
+          : t("ev_proposed", { text: data.text });
         return data.screening && data.screening.verdict === "review" ? `${line} — ${t("held_for_review")}` : line;
       }
       case "responded":
         return STANCES.includes(data.stance) ? t(`ev_${data.stance}`, { name }) : t("ev_other", { kind: event.kind });
       case "proposal_decided": {
         let outcome = data.outcome === "accepted" ? t(data.term_error ? "accepted_not_added" : "accepted") : t("blocked");
+        if (data.outcome === "accepted" && data.caucus) { outcome = t("accepted_in_caucus"); }
         if (data.outcome === "accepted" && data.screening && data.screening.verdict === "review") {
           outcome = `${outcome} ${t("held_for_review")}`;
         }
@@ -145,6 +157,10 @@ export function createView(root, t, isFacilitator) {
         const text = state.proposalTexts.get(data.proposal) || t("term_n", { n: data.term_position });
         return t(data.decision === "prohibited" ? "ev_screening_prohibited" : "ev_screening_lawful", { text });
       }
+      case "caucus_opened": return t("ev_caucus_opened", { room: t(`caucus_${data.side}`) });
+      case "caucus_closed": return t("ev_caucus_closed", { room: t(`caucus_${data.side}`) });
+      case "carried":
+        return t("ev_carried", { room: roomName(state, data.to), text: state.proposalTexts.get(data.proposal) || "" });
       case "started": return t("ev_started");
       case "ended": return t("ev_ended");
       case "mode_set": return t("ev_mode_set");
@@ -230,6 +246,81 @@ export function createView(root, t, isFacilitator) {
     renderAgenda(state);
     renderSettings(state);
     renderSpeaking(state);
+    renderCaucuses(state);
+    renderCarry(state);
+  }
+
+  // --- Side rooms (shuttle mediation) --------------------------------------------------------------------------------
+
+  /** Whether this page's person may go into a side room: the forum's people (they come with no side) go into every
+   *  one, a guest into their own side's only. The server decides (it refuses the others at the door); this only
+   *  spares them a link that would not open. */
+  function mayEnter(state, caucus) {
+    const me = participant(state, state.me);
+    if (!me) { return false; }
+    if (["facilitator", "member", "monitor"].includes(me.role)) { return true; }
+    return Boolean(me.side) && me.side === caucus.side;
+  }
+
+  function renderCaucuses(state) {
+    const { caucuses, status, joint } = state.session;
+    const banner = byId("caucus-over");
+    if (banner) { banner.hidden = joint === null || status !== "ended"; }
+    const list = byId("caucuses");
+    if (!list || joint !== null) { return; }
+    const me = participant(state, state.me);
+    const signature = JSON.stringify([caucuses, status, me ? [me.role, me.side] : null]);
+    fill(list, signature, () => {
+      const shown = caucuses.filter((c) => c.status === "live" || isFacilitator);
+      if (!shown.length) { return [h("li", { class: "muted empty-line" }, t("no_caucuses"))]; }
+      return shown.map((c) => {
+        const live = c.status === "live";
+        const mine = me && me.side && me.side === c.side;
+        return h(
+          "li",
+          { class: `caucus${live ? "" : " muted"}`, "data-caucus": c.id, "data-side": c.side, "data-status": c.status },
+          h("span", { class: "name" }, t(`caucus_${c.side}`)),
+          " ",
+          h("span", { class: "tag" }, t(live ? "caucus_live" : "caucus_ended")),
+          live && mayEnter(state, c)
+            ? h("a", { class: "button-link caucus-link", href: roomUrl(c.id) }, t(mine ? "go_to_your_room" : "go_to_room"))
+            : null,
+          live && isFacilitator && status === "live"
+            ? h("button", { type: "button", class: "small-button secondary", "data-close-caucus": c.id }, t("close_caucus"))
+            : null,
+        );
+      });
+    });
+    for (const button of root.querySelectorAll("[data-open-caucus]")) {
+      button.disabled = status !== "live" || caucuses.some((c) => c.side === button.dataset.openCaucus && c.status === "live");
+    }
+  }
+
+  function renderCarry(state) {
+    const form = byId("carry-form");
+    if (!form) { return; }
+    const { caucuses, joint, status } = state.session;
+    const jointId = joint !== null ? joint : sessionId;
+    const targets = [
+      ...(joint !== null ? [{ id: jointId, label: t("joint_room") }] : []),
+      ...caucuses.filter((c) => c.status === "live" && c.id !== sessionId).map((c) => ({ id: c.id, label: t(`caucus_${c.side}`) })),
+    ];
+    const proposals = Array.from(state.proposalTexts.entries());
+    const fillSelect = (select, options) => {
+      if (!select) { return; }
+      const signature = JSON.stringify(options);
+      if (select.dataset.signature === signature) { return; }
+      const chosen = select.value;
+      select.dataset.signature = signature;
+      select.replaceChildren(...options.map(([value, label]) => h("option", { value }, label)));
+      if (options.some(([value]) => String(value) === chosen)) { select.value = chosen; }
+    };
+    fillSelect(byId("carry-proposal"), proposals.map(([id, text]) => [id, text]));
+    fillSelect(byId("carry-to"), targets.map((target) => [target.id, target.label]));
+    const card = byId("carry-card");
+    if (card) { card.hidden = !targets.length; }
+    const button = byId("carry-button");
+    if (button) { button.disabled = status !== "live" || !targets.length || !proposals.length; }
   }
 
   function renderStatus(state) {

@@ -46,6 +46,14 @@ export function iVote(state) {
   return role !== null && role !== "facilitator" && role !== "monitor";
 }
 
+/** The side rooms as the server lists them now (GET /api/sessions/{id}/caucuses/): a side room hears of its
+ *  siblings only at its welcome, so the facilitator's page asks again before carrying. */
+export function withCaucuses(state, list) {
+  if (!state.session || !Array.isArray(list)) { return state; }
+  const caucuses = list.map((c) => ({ id: c.id, side: c.side, status: c.status }));
+  return { ...state, session: { ...state.session, caucuses } };
+}
+
 // --- The welcome --------------------------------------------------------------------------------------------------
 
 function welcomed(state, frame) {
@@ -61,6 +69,11 @@ function welcomed(state, frame) {
     floorOnly: Boolean(given.floor_only),
     priorityFirst: Boolean(given.priority_first),
     turnSeconds: given.turn_seconds === undefined ? null : given.turn_seconds,
+    // Shuttle mediation: the joint session of a side room (null in the joint room), its side, and the joint
+    // session's side rooms [{id, side, status}].
+    joint: given.joint === undefined ? null : given.joint,
+    side: given.side || "",
+    caucuses: (given.caucuses || []).map((c) => ({ id: c.id, side: c.side, status: c.status })),
   };
   const names = new Map(state.names);
   for (const p of session.participants) { names.set(p.id, p.name); }
@@ -207,6 +220,14 @@ function changed(before, raisedRank, event) {
         session.agenda = [...session.agenda, { id: data.item, position: data.position, title: data.title, done: false }]
           .sort((a, b) => a.position - b.position);
       }
+      break;
+    case "caucus_opened":
+      if (!session.caucuses.some((c) => c.id === data.caucus)) {
+        session.caucuses = [...session.caucuses, { id: data.caucus, side: data.side, status: "live" }];
+      }
+      break;
+    case "caucus_closed":
+      session.caucuses = session.caucuses.map((c) => (c.id === data.caucus ? { ...c, status: "ended" } : c));
       break;
     case "agenda_done": {
       const index = session.agenda.findIndex((item) => item.id === data.item);
