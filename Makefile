@@ -25,6 +25,8 @@ migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
 # The demo (and its published passwords) only in development: DJANGO_DEBUG=0 never seeds (CONTRACT.md section 2).
+# Static files collected with hashed names and served as immutable (config/settings.py, STATIC_HASHED).
+run: export SULH_STATIC_HASHED = 1
 run: migrate
 	@if [ "$${DJANGO_DEBUG:-1}" != "0" ]; then $(BIN)/python manage.py seed_demo --history 3000; fi
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0

@@ -101,7 +101,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy, Permissions-Policy and Cache-Control: no-store (config/headers.py).
     "config.headers.SecurityHeadersMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # WhiteNoise, its files read block by block under ASGI (config.streaming).
+    "config.streaming.StaticFilesMiddleware",
     # Pages and API answers compressed (static files come precompressed from WhiteNoise, above, and never reach
     # it). Django's GZip pads each response with random bytes against BREACH (Heal The Breach).
     "django.middleware.gzip.GZipMiddleware",
@@ -382,19 +383,23 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Collected, compressed files with a content hash in their names, cached for a year by browsers (WhiteNoise marks
+# them immutable): always in production, and in `make run`'s embedded demo (it collects them first and sets
+# SULH_STATIC_HASHED=1), so that a phone on a slow link loads fonts and scripts once. Otherwise (development, tests)
+# files are served straight from the apps' folders, without collectstatic, revalidated on every page.
+STATIC_HASHED = env_bool("SULH_STATIC_HASHED", not DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if not DEBUG
+            "config.storage.HashedStaticFilesStorage"
+            if STATIC_HASHED
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
-# Serve files straight from the apps' folders in development and tests, without collectstatic.
-WHITENOISE_USE_FINDERS = DEBUG
-WHITENOISE_AUTOREFRESH = DEBUG
+WHITENOISE_USE_FINDERS = not STATIC_HASHED
+WHITENOISE_AUTOREFRESH = not STATIC_HASHED
 
 # --- Security -----------------------------------------------------------------------------------
 # The largest request body (files uploaded through a form excepted): a bigger one is a 413 `payload_too_large`.

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases import rules as case_rules
+from config import streaming
 from config.errors import ForbiddenError
 
 from . import pattern_report, selectors, services
@@ -50,7 +51,8 @@ class PatternReportCsvApi(APIView):
     def get(self, request: Request) -> StreamingHttpResponse:
         check_region(request.query_params.get("region"), districts_only=True)
         report = pattern_report.patterns(user=request.user, **pattern_report.parse_query(request.query_params))
-        response = StreamingHttpResponse(pattern_report.csv_lines(report), content_type="text/csv; charset=utf-8")
+        lines = streaming.for_server(request, pattern_report.csv_lines(report))
+        response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="patterns.csv"'
         return response
 
