@@ -61,6 +61,8 @@ def _entry_alternatives(language: str, entry: str) -> list[Alternative]:
 # alone; Pashto and Dari each other's too (Pashto typed on a Persian keyboard shows no Pashto letter, and Dari
 # terms borrow Pashto words). Latin-script words are looked up in English and romanised Urdu and Pashto.
 LATIN_LEXICONS = ("en", ROMAN)
+# Concepts whose words are not borrowed between Pashto and Dari: Pashto "که" is "if", Dari "که" is "that".
+OWN_LANGUAGE_ONLY = frozenset(("conditional",))
 ARABIC_LEXICONS = {"ur": ("ur",), "ps": ("ps", "fa"), "fa": ("fa", "ps"), "ar": ("ar",), None: ()}
 
 

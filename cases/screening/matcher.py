@@ -214,6 +214,8 @@ class Term:
             else:
                 per_language = self.concept_alternatives.get(name, {})
                 lexicons = (*lexicon.LATIN_LEXICONS, *lexicon.ARABIC_LEXICONS.get(self.analysed.language, ()))
+                if name in lexicon.OWN_LANGUAGE_ONLY:
+                    lexicons = (*lexicon.LATIN_LEXICONS, self.analysed.language or "")
                 found = {
                     span
                     for language in lexicons
@@ -367,15 +369,25 @@ class Term:
         return result
 
     def _pashto_from(self, span: Span) -> bool:
-        """Pashto "له X نه" is "from X", not a negation (unless a verb follows: "له مخې نه بښل کېږي")."""
+        """Pashto "له X نه" is "from X", not a negation (unless a verb follows: "له مخې نه بښل کېږي"). A perfective
+        verb among the next three words ("له کلي نه وشړل شي", "له هر سړي نه بدل واخلي") says so too: Pashto puts
+        the negation inside a perfective verb ("ونه شړل"), never before it."""
         tokens = self.tokens
         index = span[0]
         if tokens[index].text not in (_PASHTO_NA, "na", "nah") or span[0] != span[1] or index < 2:
             return False
-        if tokens[index - 2].text not in (_PASHTO_FROM, "la", "da") or tokens[index - 2].part != tokens[index].part:
+        part = tokens[index].part
+        if not any(
+            tokens[i].text in (_PASHTO_FROM, "la", "da") and tokens[i].part == part
+            for i in range(max(0, index - 3), index - 1)
+        ):
             return False
-        following = tokens[index + 1].text if index + 1 < len(tokens) else ""
-        return not following.endswith(_PASHTO_VERB_ENDINGS)
+        following = [t for t in tokens[index + 1 : index + 4] if t.part == part]
+        if any(_perfective(t) for t in following):
+            return True
+        if tokens[index - 2].text not in (_PASHTO_FROM, "la", "da"):
+            return False
+        return not (following and following[0].text.endswith(_PASHTO_VERB_ENDINGS))
 
     def _listed(self, first_part: int, last_part: int) -> bool:
         """Whether the parts after `first_part` up to `last_part` follow one another at commas only."""
@@ -426,6 +438,20 @@ class Term:
             ambiguous = any(tokens[s].clause in clauses and s not in hit_tokens for s, _e in self.concept("proposal"))
         return False, ambiguous
 
+
+def _perfective(token: text.Token) -> bool:
+    """A Pashto verb in the perfective, written or romanised: و- / وا- / wa- before the stem ("وشړل", "واخلي",
+    "washaral", "wabakhi"); verbs whose stem itself begins with و (وهل to beat, وژل to kill, ویل to say, ورکول to
+    give, وړل to carry) are left out."""
+    word = token.text
+    if token.script == text.LATIN:
+        skeleton = token.skeleton
+        return skeleton.startswith(("va", "vo")) and not skeleton.startswith(_ROMAN_V_STEMS) and len(skeleton) > 4
+    return word.startswith("و") and not word.startswith(_PASHTO_V_STEMS) and len(word) > 3
+
+
+_ROMAN_V_STEMS = ("vah", "vuh", "vaz", "vay", "var", "vrk", "vad", "vak", "vax", "vakt", "vaj")
+_PASHTO_V_STEMS = tuple(text.fold(w) for w in ("وه", "وژ", "وی", "ور", "وړ", "واده", "وخت", "واک", "وال"))
 
 NEGATES, FORBIDS, PREDICATE, INSTEAD = "negates", "forbids", "predicate", "instead"
 _NEGATION_CONCEPTS = frozenset((lexicon.NEGATION, lexicon.NEGATION_SOV, "negation_pred"))
