@@ -864,7 +864,8 @@ def csv_lines(report: PatternReport) -> Iterator[str]:
 
     out = io.StringIO()
     writer = csv.writer(out)
-    keys = [k for k in (report["cells"][0] if report["cells"] else {}) if k in DIMENSIONS]
+    # The grouping's columns, in the cells' order; also when no cell is there (a period without cases).
+    keys = [k for k in (report["cells"][0] if report["cells"] else report["group_by"]) if k in DIMENSIONS]
 
     def line(row: list[Any]) -> str:
         out.seek(0)
