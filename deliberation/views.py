@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils import formats, timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit import services as audit
@@ -115,8 +116,8 @@ def room_strings() -> dict[str, str]:
         "another_room": _("another room"),
         "caucus_first_party": _("the first party's room"),
         "caucus_second_party": _("the second party's room"),
-        "caucus_live": _("open"),
-        "caucus_ended": _("closed"),
+        "caucus_live": pgettext("side room", "open"),
+        "caucus_ended": pgettext("side room", "closed"),
         "no_caucuses": _("No side room is open."),
         "go_to_your_room": _("Go to your side's room"),
         "go_to_room": _("Go to this room"),
