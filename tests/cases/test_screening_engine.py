@@ -244,6 +244,115 @@ def test_the_language_comes_from_the_letters(letters, language):
     assert text.detect_language(letters) == language
 
 
+# --- Negations that make a term worse, colloquial Arabic, and what clears a practice ----------------------------
+
+CORPORAL = "corporal-punishment-penalty"
+COLLECTIVE = "collective-punishment-revenge"
+COUNSEL = "counsel-waiver-victim-identity"
+HONOUR = "non-compoundable-honour-killing"
+
+WORSE_NEGATIONS = [
+    ("en", "Her consent is not required for the nikah.", MARRIAGE),
+    ("en", "Even if she refuses, the nikah will be read on Friday.", MARRIAGE),
+    ("en", "The daughters will have no share in their father's land.", INHERITANCE),
+    ("roman-ur", "Behnon ka wirasat mein koi hissa nahi hoga.", INHERITANCE),
+    ("roman-ps", "Konda ba da khawand da zmake hets barkha na akhli.", INHERITANCE),
+    ("fa", "خواهرها از زمین پدر هیچ سهمی ندارند.", INHERITANCE),
+    ("ar", "البنات ما إلهن حصة بأرض أبوهن.", INHERITANCE),
+]
+
+
+@pytest.mark.parametrize(("language", "term", "practice"), WORSE_NEGATIONS)
+def test_a_negation_that_makes_the_term_worse_does_not_save_it(rules_only, language, term, practice):
+    assert verdict(term) == (BLOCK, practice)
+
+
+LEVANTINE_NEGATED = [
+    "البنت مش رح تنعطى لأهل المرحوم.",
+    "ما حدا بيعطي بنت بالدم، الدية مصاري بس.",
+    "الجاهة ما بتقبل تزويج البنت لأهل الدم.",
+]
+
+
+@pytest.mark.parametrize("term", LEVANTINE_NEGATED)
+def test_levantine_negation_reaches_what_it_negates(rules_only, term):
+    assert verdict(term) == (PASS, None)
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "This is an honour killing: the forum will not hear it, and the file is sent back to the police.",
+        "غیرت کے نام پر قتل کا مقدمہ جرگہ نہیں سنے گا، اسے پولیس کو بھیج دیا گیا۔",
+        "جرګې وویل دا د غیرت په نوم وژنه ده، دوسیه پولیسو ته ولېږل شوه.",
+    ],
+)
+def test_a_case_sent_on_to_the_police_is_lawful_whatever_it_names(rules_only, term):
+    assert verdict(term) == (PASS, None)
+
+
+def test_a_lawyer_kept_is_lawful_and_a_lawyer_given_up_is_not(rules_only):
+    assert verdict("Dono fariq apna vakeel rakh sakte hain, koi kisi ko nahi rokega.") == (PASS, None)
+    assert verdict("يتنازل الطرفان عن حقهما في توكيل محام.") == (BLOCK, COUNSEL)
+    needless = engine.screen("Panel ne kaha is sulah mein vakeel ki zarurat nahi.")
+    assert (needless.verdict != PASS, needless.practice) == (True, COUNSEL)
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "Mudai ki beti ki shadi agle mahine hai, is liye sunwai agle hafte hogi.",
+        "مدعی کی بیٹی کی شادی اگلے مہینے ہے، اس لیے اگلی سماعت بعد میں ہوگی۔",
+        "عروسی دختر مدعی ماه آینده است، جلسه بعدی به تعویق افتاد.",
+    ],
+)
+def test_a_partys_own_daughter_marrying_is_no_term(rules_only, term):
+    assert verdict(term)[0] != BLOCK
+
+
+def test_a_girl_of_one_side_sent_to_the_other_is_still_refused(rules_only):
+    assert verdict("Mulzim ki beti mudai ke ghar bahu ban kar jaye gi.") == (BLOCK, WOMEN)
+    assert verdict("دختر متهم به خانواده مقتول داده می‌شود.") == (BLOCK, WOMEN)
+
+
+@pytest.mark.parametrize("term", ["Da qatil wrunra ba la kali na washaral shi.", "د قاتل ورونه به له کلي نه وشړل شي."])
+def test_pashto_from_before_a_perfective_verb_is_no_negation(rules_only, term):
+    assert verdict(term) == (BLOCK, COLLECTIVE)
+
+
+def test_trees_in_pashto_are_not_vani(rules_only):
+    assert verdict("د ونو شخړه: کورنۍ به لس نوې ونې کري او ګاونډي ته به زر روپۍ ورکړي.") == (PASS, None)
+
+
+def test_a_fine_for_a_crime_is_a_penalty_and_a_fine_for_breaking_the_truce_is_not(rules_only):
+    assert verdict(
+        "The boy who stole the goat will pay a fine of Rs 20,000 to the jirga as punishment for the theft."
+    ) == (
+        BLOCK,
+        CORPORAL,
+    )
+    assert verdict("Whoever breaks the truce pays Rs 100,000 into the jirga's fund.") == (PASS, None)
+    assert verdict("The accused will be locked up in the elder's hujra for a month.") == (REVIEW, CORPORAL)
+
+
+def test_a_hold_the_model_agrees_with_is_a_refusal_and_a_name_is_doubted_less():
+    level, hit, hits = engine.decide("Badal-e-sulh will be agreed between the families.")
+    assert level == REVIEW
+    lines = {"threshold": 0.7, "doubt_below": 0.5, "name_doubt_below": 0.3, "confirm_above": 0.7}
+    assert engine.combine(level, hit, hits, 0.9, None, **lines).verdict == BLOCK
+    assert engine.combine(level, hit, hits, 0.5, None, **lines).verdict == REVIEW
+    named = engine.decide("Larki ko swara mein diya jayega.")
+    assert engine.combine(*named, 0.4, None, **lines).verdict == BLOCK
+    assert engine.combine(*named, 0.2, None, **lines).verdict == REVIEW
+    shipped = model.shipped()
+    assert shipped is not None
+    assert shipped.name_doubt_below is not None
+    assert shipped.doubt_below is not None
+    assert shipped.name_doubt_below < shipped.doubt_below
+    assert shipped.confirm_above is not None
+    assert shipped.doubt_below < shipped.confirm_above < 1.0
+
+
 # --- The statistical model -----------------------------------------------------------------------------------
 
 
