@@ -681,15 +681,20 @@ def history_session(draft: CaseDraft, run: Run) -> None:
     t = start
     events: list[tuple] = []
 
-    def add(kind: str, actor: int | None, data: str) -> None:
-        events.append((session_id, len(events) + 1, kind, actor, "", data, t))
+    def add(kind: str, actor: int | None, data: str, at: int | None = None) -> None:
+        events.append((session_id, len(events) + 1, kind, actor, "", data, t if at is None else at))
 
     participants = []
-    for user_id, role, name, priority in people:
+    # The sides the guests speak for: the first is the first party's representative, the second the second
+    # party's (or a neutral elder, of no side).
+    sides = ["", "", FIRST, SECOND if second == "party" else ""]
+    for (user_id, role, name, priority), side in zip(people, sides, strict=True):
         participant_id = run.take_id("participant")
         participants.append(participant_id)
         gender = "woman" if priority else ""
-        run.add_row("participant", (participant_id, session_id, user_id, role, name, priority, 0, None, t, gender, ""))
+        run.add_row(
+            "participant", (participant_id, session_id, user_id, role, name, priority, 0, None, t, gender, side)
+        )
         add("joined", participant_id, _joined_json(name, role))
         if role == "facilitator":
             add("started", participant_id, "{}")
@@ -706,6 +711,7 @@ def history_session(draft: CaseDraft, run: Run) -> None:
             t += _between(rng, 5, 60)
             add("floor_given", lead, f'{{"participant":{speaker}}}')
         add("said", speaker, SAID_JSON[int(rng.random() * len(SAID_JSON))])
+    t = _caucuses(run, draft, session_id, people, participants, sides, add, t)
     t += _between(rng, 60, 600)
     ended = t
     add("ended", lead, '{"accepted_proposals":0}')
@@ -717,12 +723,82 @@ def history_session(draft: CaseDraft, run: Run) -> None:
     created = max(draft.opened_at + 300, start - _between(rng, DAY // 2, 3 * DAY))
     run.add_row("session", (
         session_id, draft.id, facilitator, "ended", start - _between(rng, 0, 1800), start, ended, created,
-        None, None, False, False, None, len(events), "",
+        None, None, False, False, None, len(events), "", None,
     ))  # fmt: skip
     draft.event(start, "session_started", facilitator, f'{{"session":{session_id}}}')
     draft.event(ended, "session_ended", facilitator,
                 f'{{"session":{session_id},"events":{len(events) - len(participants)},"accepted_proposals":0,'
                 f'"women_took_part":{"true" if woman else "false"},"women_spoke":{"true" if woman_spoke else "false"}}}')  # fmt: skip
+
+
+def _push(events: list[tuple], session_id: int, kind: str, actor: int | None, data: str, at: int) -> None:
+    """The next event of a session being drafted, numbered after the ones before it."""
+    events.append((session_id, len(events) + 1, kind, actor, "", data, at))
+
+
+def _caucuses(
+    run: Run,
+    draft: CaseDraft,
+    joint: int,
+    people: list,
+    participants: list[int],
+    sides: list[str],
+    add: Callable[..., None],
+    t: int,
+) -> int:
+    """Now and then, before the joint session ends, the facilitator meets each side in a private side room, as
+    deliberation.services opens and closes one: `caucus_opened` and `caucus_closed` in the joint room, the caucus
+    a session of its own (joint, side; started, the facilitator and that side's guest joining, lines said,
+    ended, everyone leaving) and `caucus_held` on the case's timeline (side, times, how many and their roles,
+    never names or words). A random stream of its own, seeded by the case's opening and this moment (ids are
+    not: sequences differ between runs), so that the other histories are as they were. Returns the time after
+    the last caucus."""
+    rng = random.Random(draft.opened_at * 1_000_003 + t)
+    if rng.random() >= SESSIONS["caucus_share"][draft.forum.kind]:
+        return t
+    facilitator, lead = people[0][0], participants[0]
+    for side in (FIRST, SECOND):
+        caucus_id = run.take_id("session")
+        t += _between(rng, 30, 300)
+        add("caucus_opened", lead, f'{{"caucus":{caucus_id},"side":"{side}"}}', t)
+        start = t
+        events: list[tuple] = []
+        roles: dict[str, int] = {}
+
+        present = [0] + [i for i in (2, 3) if sides[i] == side]  # The facilitator and that side's guest.
+        members = []
+        for i in present:
+            user_id, role, name, _priority = people[i]
+            member = run.take_id("participant")
+            members.append(member)
+            gender = "woman" if people[i][3] else ""
+            run.add_row("participant", (member, caucus_id, user_id, role, name, False, 0, None, t, gender, ""))
+            if not events:
+                _push(events, caucus_id, "started", member, f'{{"joint":{joint},"side":"{side}"}}', t)
+            _push(events, caucus_id, "joined", member, _joined_json(name, role), t)
+            roles[role] = roles.get(role, 0) + 1
+            t += _between(rng, 5, 60)
+        for _ in range(_between(rng, *SESSIONS["caucus_lines"])):
+            t += _between(rng, 20, 300)
+            _push(events, caucus_id, "said", _one(rng, members), SAID_JSON[int(rng.random() * len(SAID_JSON))], t)
+        t += _between(rng, 30, 300)
+        ended = t
+        _push(events, caucus_id, "ended", members[0], '{"accepted_proposals":0}', t)
+        for member in members:
+            t += _between(rng, 1, 20)
+            _push(events, caucus_id, "left", member, "{}", t)
+        for row in events:
+            run.add_row("session_event", row)
+        run.add_row("session", (
+            caucus_id, draft.id, facilitator, "ended", start, start, ended, start, None, None, False, False, None,
+            len(events), side, joint,
+        ))  # fmt: skip
+        draft.event(ended, "caucus_held", facilitator, {
+            "session": joint, "caucus": caucus_id, "side": side, "started": iso(start).replace("+00:00", "Z"),
+            "ended": iso(ended).replace("+00:00", "Z"), "participants": sum(roles.values()), "roles": roles,
+        })  # fmt: skip
+        add("caucus_closed", lead, f'{{"caucus":{caucus_id},"side":"{side}"}}', t)
+    return t
 
 
 def history_recurrence(draft: CaseDraft, run: Run) -> None:

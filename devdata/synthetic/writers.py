@@ -198,6 +198,7 @@ TABLES = (
         ("id", INT), ("case_id", INT), ("facilitator_id", INT), ("status", KEY), ("scheduled_for", TS),
         ("started_at", TS), ("ended_at", TS), ("created_at", TS), ("floor_id", OPT_INT), ("floor_until", TS),
         ("floor_only", BOOL), ("priority_first", BOOL), ("turn_seconds", OPT_INT), ("last_seq", INT), ("side", KEY),
+        ("joint_id", OPT_INT),
     )),
     Table("participant", Participant, (
         ("id", INT), ("session_id", INT), ("user_id", INT), ("role", KEY), ("display_name", ENC),

@@ -62,6 +62,7 @@ EVENT_KINDS = {
     "compliance_conflict", "compliance_conflict_reviewed", "recurrence_linked", "recurrence_confirmed",
     "recurrence_rejected", "survey_recorded", "risk_factors_tagged", "guarantor_added", "deposit_received",
     "guarantor_called", "deposit_forfeited", "deposit_returned", "tie_declared", "tie_accepted", "tie_recused",
+    "caucus_held",
 }  # fmt: skip
 SURVEYED_ROLES = {"first_party", "second_party", "victim"}  # As services.survey_record asks them.
 FIRST, SECOND = "first_party", "second_party"
@@ -488,16 +489,24 @@ def session_problems(case_events: dict[int, list[CaseEvent]]) -> list[str]:
 
     problems = []
     participants = defaultdict(set)
-    for participant_id, session_id in Participant.objects.values_list("id", "session_id"):
+    people = defaultdict(dict)  # session → {user: (role, side)}
+    for participant_id, session_id, user_id, role, side in Participant.objects.values_list(
+        "id", "session_id", "user_id", "role", "side"
+    ):
         participants[session_id].add(participant_id)
+        people[session_id][user_id] = (role, side)
     events = defaultdict(list)
     for event in SessionEvent.objects.order_by("session_id", "seq"):
         events[event.session_id].append(event)
-    for session in DialogueSession.objects.select_related("case"):
-        timeline = {(e.kind, e.data.get("session")): e for e in case_events[session.case_id]}
-        started, ended = timeline.get(("session_started", session.pk)), timeline.get(("session_ended", session.pk))
+    for session in DialogueSession.objects.select_related("case", "joint"):
         mine = events[session.pk]
         kinds = [e.kind for e in mine]
+        if session.joint_id is not None:
+            problems += [f"caucus {session.pk} of {session.case.reference}: {what}"
+                         for what in caucus_problems(session, mine, people, events, case_events)]  # fmt: skip
+            continue
+        timeline = {(e.kind, e.data.get("session")): e for e in case_events[session.case_id]}
+        started, ended = timeline.get(("session_started", session.pk)), timeline.get(("session_ended", session.pk))
         checks = [
             ([e.seq for e in mine] == list(range(1, len(mine) + 1)) and session.last_seq == len(mine), "seq"),
             (session.status == "ended" and "started" in kinds and "ended" in kinds, "not started and ended"),
@@ -509,6 +518,40 @@ def session_problems(case_events: dict[int, list[CaseEvent]]) -> list[str]:
         ]
         problems += [f"session {session.pk} of {session.case.reference}: {what}" for ok, what in checks if not ok]
     return problems
+
+
+def caucus_problems(caucus, mine, people, events, case_events) -> list[str]:
+    """A side room as deliberation.services leaves one: numbered, started and ended within its joint session,
+    attended only by the forum's people and guests of its side (never the other side's), opened and closed in the
+    joint room, and `caucus_held` on the timeline with its times and how many took part, no names."""
+    joint_events = events[caucus.joint_id]
+    opened = [
+        e for e in joint_events if e.kind == "caucus_opened" and e.data == {"caucus": caucus.pk, "side": caucus.side}
+    ]
+    closed = [
+        e for e in joint_events if e.kind == "caucus_closed" and e.data == {"caucus": caucus.pk, "side": caucus.side}
+    ]
+    joint_ended = next((e.at for e in joint_events if e.kind == "ended"), None)
+    held = [e for e in case_events[caucus.case_id] if e.kind == "caucus_held" and e.data.get("caucus") == caucus.pk]
+    guests = [(role, side) for role, side in people[caucus.pk].values() if role in ("party", "elder")]
+    joint_sides = {user: side for user, (_role, side) in people[caucus.joint_id].items()}
+    checks = [
+        ([e.seq for e in mine] == list(range(1, len(mine) + 1)) and caucus.last_seq == len(mine), "seq"),
+        (caucus.status == "ended" and [e.kind for e in mine][:1] == ["started"] and "ended" in [e.kind for e in mine],
+         "not started and ended"),
+        (caucus.side in ("first_party", "second_party"), "no side"),
+        (all(joint_sides.get(user) == caucus.side for user, (role, _s) in people[caucus.pk].items()
+             if role in ("party", "elder")), "a guest of another side, or of none"),
+        (len(opened) == 1 and len(closed) == 1 and opened[0].at <= caucus.started_at and closed[0].at >= caucus.ended_at,
+         "not opened and closed in the joint room"),
+        (joint_ended is not None and caucus.ended_at <= joint_ended, "outlived its joint session"),
+        (caucus.started_at >= caucus.joint.started_at, "began before its joint session"),
+        (len(held) == 1 and held[0].at == caucus.ended_at and held[0].data["side"] == caucus.side
+         and held[0].data["participants"] == len(people[caucus.pk]) and "name" not in str(held[0].data),
+         "caucus_held missing or wrong"),
+        (len(guests) <= 1, "more than one guest"),
+    ]  # fmt: skip
+    return [what for ok, what in checks if not ok]
 
 
 def all_problems(*, now: datetime | None = None) -> list[str]:
@@ -651,6 +694,7 @@ def digest() -> str:
         data = dict(event.data)
         for key, replace in (("agreement", lambda v: reference[agreement_case[v]]), ("term", term_position.get),
                              ("check", lambda v: str(check_key[v])), ("session", session_key.get),
+                             ("caucus", session_key.get),
                              ("other", lambda v: str(check_key[v])), ("conflicts_with", checks_of),
                              ("earlier", cases_of), ("case", reference.get), ("guarantor", guarantor_key.get),
                              ("deposit", deposit_key.get), ("tie", tie_key.get), ("person", username.get),
@@ -716,6 +760,7 @@ def digest() -> str:
     ):
         if "participant" in data:
             data = {**data, "participant": participant_name[data["participant"]]}
+        data = {key: session_key[value] if key in ("caucus", "joint") else value for key, value in data.items()}
         h.update(repr((*row, sorted(data.items()))).encode())
     for row in ReferenceCounter.objects.order_by("prefix", "year").values_list("prefix", "year", "last_number"):
         h.update(repr(row).encode())
@@ -778,6 +823,11 @@ def test_the_cases_are_spread_like_real_ones():
     assert kinds["agreement_finalised"] > 0
     assert kinds["escalated"] > kinds["de_escalated"] > 0
     assert kinds["session_started"] == kinds["session_ended"] > 0
+    assert kinds["caucus_held"] > 0  # Shuttle mediation: each side met in private in some sessions.
+    ended = CaseEvent.objects.filter(kind="session_ended")
+    assert any(e.data["women_took_part"] for e in ended)
+    assert any(e.data["women_spoke"] for e in ended)
+    assert not all(e.data["women_took_part"] for e in ended)
     assert cases.filter(rung__level__gt=1).exclude(state__in=ENDED).exists()
     assert set(Reminder.objects.values_list("kind", flat=True)) == {"consider_step_up", "consider_step_down"}
     assert Counter(cases.filter(state="closed").values_list("outcome", flat=True)).keys() == {
