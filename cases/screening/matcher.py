@@ -389,6 +389,17 @@ class Term:
             return False
         return not (following and following[0].text.endswith(_PASHTO_VERB_ENDINGS))
 
+    def _bare(self, negator: Negator) -> bool:
+        """Whether the negator's part holds at most two content words besides the negation itself."""
+        return (
+            sum(
+                1
+                for i, token in enumerate(self.tokens)
+                if token.part == negator.part and token.content and not negator.span[0] <= i <= negator.span[1]
+            )
+            <= 2
+        )
+
     def _listed(self, first_part: int, last_part: int) -> bool:
         """Whether the parts after `first_part` up to `last_part` follow one another at commas only."""
         if self._part_starts is None:
@@ -429,8 +440,10 @@ class Term:
                 return True, False  # "کوڑے، منہ کالا … جرگے کے اختیار میں نہیں": a list of names, then "is not …"
             if name and negator.kind == NEGATES and negator.clause in clauses and negator.part > max(parts):
                 # a list of names before the verb's negation: "کوڑے، منہ کالا … جرگے کے اختیار میں نہیں" (parts
-                # divided by commas, not conjunctions)
-                if self._listed(max(parts), negator.part):
+                # divided by commas, not conjunctions), when the negation's part says little else: a part with its
+                # own subject and object ("…، کوئی دکاندار انہیں سودا نہیں دے گا", "…, no case to be pursued by
+                # anyone") negates its own words, not the list before it
+                if self._listed(max(parts), negator.part) and self._bare(negator):
                     return True, False
             if negator.kind == FORBIDS and negator.clause in clauses and not negator.conditional:
                 ambiguous = True
