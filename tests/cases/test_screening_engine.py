@@ -335,6 +335,25 @@ def test_a_fine_for_a_crime_is_a_penalty_and_a_fine_for_breaking_the_truce_is_no
     assert verdict("The accused will be locked up in the elder's hujra for a month.") == (REVIEW, CORPORAL)
 
 
+def test_a_later_negation_with_its_own_words_does_not_negate_a_name_before_it(rules_only):
+    """ "…, no shopkeeper will sell them anything" negates its own words, not the boycott before it; a bare "…, will
+    not happen" after a list of names still negates them."""
+    assert verdict("Aaj se un ka mukammal boycott hoga, koi dukandar unhein sauda nahi dega.") == (BLOCK, COLLECTIVE)
+    assert verdict("Karo kari ka mamla 5 lakh par khatam, koi case adalat mein nahi chalega.")[0] == BLOCK
+    assert verdict("Kore, munh kala karna, nahi hoga.") == (PASS, None)
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "Larki ki razamandi nahi li gai, nikah agle jumma ko hoga.",
+        "ازدواج بدل میان دو خانواده انجام می‌شود و رضایت دخترها شرط نیست.",
+    ],
+)
+def test_consent_not_taken_is_refused_like_consent_not_required(rules_only, term):
+    assert verdict(term) == (BLOCK, MARRIAGE)
+
+
 def test_a_hold_the_model_agrees_with_is_a_refusal_and_a_name_is_doubted_less():
     level, hit, hits = engine.decide("Badal-e-sulh will be agreed between the families.")
     assert level == REVIEW
