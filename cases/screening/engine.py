@@ -20,9 +20,10 @@ Two readings of the term, the rules' and the statistical model's, then settle it
 
 - a refusal (1) of a term that the model scores below its doubt line (the model's `doubt_below`; for a practice's
   name, which says more than a description, `name_doubt_below`) is held for review instead;
-- a hold (2) by a partial description (a rule or phrase written with "?", in a clause that rejects or proposes
-  nothing) of a term that the model scores at or above `confirm_above` is refused: the rule found the practice's
-  structure and the model, which learnt its wordings, agrees.
+- a hold (2) by a partial description (a rule or phrase of several parts written with "?", in a clause that
+  rejects or proposes nothing) of a term that the model scores at or above `confirm_above` is refused: the rule
+  found the practice's structure and the model, which learnt its wordings, agrees. An ambiguous name
+  ("badal-e-sulh" alone: money or a woman?) stays a question for the reviewer.
 
 Modules: `text` (script-aware normalisation, language from letters, stemming, clauses), `phrases` (the phrase
 syntax), `lexicon` (concepts and rules, data/lexicon.json and data/rules.json), `matcher` (windows and negation
@@ -141,6 +142,7 @@ def combine(
         if (
             level == REVIEW
             and hit.pattern.level == REVIEW
+            and not hit.pattern.is_name  # an ambiguous name ("badal-e-sulh": money or a woman?) stays a question
             and not hit.ambiguous
             and confirm_above is not None
             and score is not None

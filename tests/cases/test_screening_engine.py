@@ -355,11 +355,14 @@ def test_consent_not_taken_is_refused_like_consent_not_required(rules_only, term
 
 
 def test_a_hold_the_model_agrees_with_is_a_refusal_and_a_name_is_doubted_less():
-    level, hit, hits = engine.decide("Badal-e-sulh will be agreed between the families.")
+    level, hit, hits = engine.decide("The family will hand over the land and give up the estate.")
     assert level == REVIEW
     lines = {"threshold": 0.7, "doubt_below": 0.5, "name_doubt_below": 0.3, "confirm_above": 0.7}
     assert engine.combine(level, hit, hits, 0.9, None, **lines).verdict == BLOCK
     assert engine.combine(level, hit, hits, 0.5, None, **lines).verdict == REVIEW
+    ambiguous = engine.decide("Badal-e-sulh will be agreed between the families.")
+    assert ambiguous[0] == REVIEW
+    assert engine.combine(*ambiguous, 0.9, None, **lines).verdict == REVIEW
     named = engine.decide("Larki ko swara mein diya jayega.")
     assert engine.combine(*named, 0.4, None, **lines).verdict == BLOCK
     assert engine.combine(*named, 0.2, None, **lines).verdict == REVIEW
