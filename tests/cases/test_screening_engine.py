@@ -291,6 +291,11 @@ def test_a_case_sent_on_to_the_police_is_lawful_whatever_it_names(rules_only, te
     assert verdict(term) == (PASS, None)
 
 
+def test_a_case_forgiven_and_withdrawn_is_not_cleared_by_a_mention_of_the_police(rules_only):
+    term = "The honour killing was forgiven by the heirs and the FIR sent back to the police will be withdrawn."
+    assert verdict(term) == (BLOCK, HONOUR)
+
+
 def test_a_lawyer_kept_is_lawful_and_a_lawyer_given_up_is_not(rules_only):
     assert verdict("Dono fariq apna vakeel rakh sakte hain, koi kisi ko nahi rokega.") == (PASS, None)
     assert verdict("يتنازل الطرفان عن حقهما في توكيل محام.") == (BLOCK, COUNSEL)
