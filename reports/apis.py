@@ -51,8 +51,8 @@ class PatternReportCsvApi(APIView):
     def get(self, request: Request) -> StreamingHttpResponse:
         check_region(request.query_params.get("region"), districts_only=True)
         report = pattern_report.patterns(user=request.user, **pattern_report.parse_query(request.query_params))
-        lines = streaming.for_server(request, pattern_report.csv_lines(report))
-        response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+        lines = pattern_report.csv_lines(report)
+        response = streaming.streaming_response(request, lines, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="patterns.csv"'
         return response
 
