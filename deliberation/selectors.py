@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,6 +14,7 @@ from cases import rules as case_rules
 from cases import selectors as case_selectors
 from cases import workflows
 from cases.models import Membership
+from config import crypto
 from config.errors import NotFoundError
 
 from . import rules
@@ -117,9 +120,36 @@ def queue(*, session: DialogueSession) -> list[int]:
     return list(hands.values_list("id", flat=True))
 
 
+# The names shown in rooms, decrypted once per process: every welcome lists everyone, so that a join storm of N
+# people would otherwise decrypt N² names. Keyed by the stored token (random for each encryption, so a token has
+# one plain text and a changed name is a new key); bounded, and only names, never what was said.
+_shown_name = lru_cache(maxsize=16_384)(crypto.decrypt)
+
+
+def _participants_of(session: DialogueSession) -> list[dict]:
+    """The welcome's participant list, read as plain rows (no model instances) with the names' tokens as stored."""
+    rows = (
+        Participant.objects.filter(session=session)
+        .order_by("id")
+        .annotate(name_token=Cast("display_name", TextField()))
+        .values_list("id", "name_token", "role", "connections", "priority", "hand_raised_at", "side")
+    )
+    return [
+        {
+            "id": pk,
+            "name": _shown_name(token),
+            "role": role,
+            "present": connections > 0,
+            "priority": priority,
+            "hand_raised": hand_raised_at is not None,
+            "side": side,
+        }
+        for pk, token, role, connections, priority, hand_raised_at, side in rows
+    ]
+
+
 def session_state(*, session: DialogueSession) -> dict:
     """What the room shows, as of the session's last_seq: the `state` of the welcome frame."""
-    participants = list(Participant.objects.filter(session=session).order_by("id"))
     proposals = list(Proposal.objects.filter(session=session, status=Proposal.Status.OPEN).order_by("id"))
     stances: dict[int, dict[str, str]] = {}
     for proposal_id, participant_id, stance in Response.objects.filter(proposal__in=proposals).values_list(
@@ -135,18 +165,7 @@ def session_state(*, session: DialogueSession) -> dict:
             {"id": p.pk, "text": p.text, "term_kind": p.term_kind, "responses": stances.get(p.pk, {})}
             for p in proposals
         ],
-        "participants": [
-            {
-                "id": p.pk,
-                "name": p.display_name,
-                "role": p.role,
-                "present": p.present,
-                "priority": p.priority,
-                "hand_raised": p.hand_raised_at is not None,
-                "side": p.side,
-            }
-            for p in participants
-        ],
+        "participants": _participants_of(session),
         "agenda": [
             {"id": item.pk, "position": item.position, "title": item.title, "done": item.done_at is not None}
             for item in AgendaItem.objects.filter(session=session).order_by("position")
