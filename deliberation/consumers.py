@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import os
 import socket
 import time
@@ -247,6 +248,9 @@ async def _heartbeat() -> None:
             logger.warning("Session heartbeat failed; trying again in %ss", settings.SULH_HEARTBEAT_SECONDS)
 
 
+_beaten: dict[str, float] = {}  # process → when a connecting socket last beat for it (time.monotonic).
+
+
 def _keep_beating() -> None:
     loop = asyncio.get_running_loop()
     task = _beats.get(id(loop))
@@ -301,7 +305,12 @@ class SessionConsumer(SulhConsumer):
 
     def _arrive(self, announce: bool) -> dict:
         process = process_name()
-        services.process_beat(process=process)
+        # The process says it is alive before it records a socket, then at most every half heartbeat: a storm
+        # of joins does not queue on its ProcessBeat row (the heartbeat keeps it fresh meanwhile).
+        now = time.monotonic()
+        if now - _beaten.get(process, -math.inf) >= settings.SULH_HEARTBEAT_SECONDS / 2:
+            services.process_beat(process=process)
+            _beaten[process] = now
         participant, session = services.participant_connect(
             user=self.user, session_id=self.session_id, process=process, announce=announce
         )
