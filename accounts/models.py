@@ -1,4 +1,4 @@
-"""Accounts' own tables: API tokens, stored as hashes only.
+"""Accounts' own tables: API tokens, stored as hashes only, and what a person says of themselves (Profile).
 
 A token is `<prefix>.<secret>`; the database keeps the short prefix (to show the owner which token is which) and
 the SHA-256 of the whole key. A dump of the table opens nothing.
@@ -36,3 +36,27 @@ class ApiToken(models.Model):
     @property
     def is_live(self) -> bool:
         return self.revoked is None and self.expires > timezone.now()
+
+
+class Gender(models.TextChoices):
+    """Self-declared and optional (blank: not said). Counted only for women's participation in the regulator's
+    patterns, with the same disclosure control as every other count. Parties and session participants carry it
+    too (cases.models, deliberation.models)."""
+
+    WOMAN = "woman", _("Woman")
+    MAN = "man", _("Man")
+    OTHER = "other", _("Another gender")
+
+
+class Profile(models.Model):
+    """What a user says of themselves: their gender, optional, which a session they attend as staff (facilitator,
+    member, monitor) counts without their name. Invited guests say it with their invitation."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    gender = models.CharField(
+        _("gender (self-declared, optional)"), max_length=8, choices=Gender.choices, blank=True, default=""
+    )
+
+    class Meta:
+        verbose_name = _("profile")
+        verbose_name_plural = _("profiles")

@@ -10,6 +10,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
@@ -23,7 +24,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from config.errors import ForbiddenError, NotFoundError, SulhError
 
 from . import broadcast
-from .models import ApiToken
+from .models import ApiToken, Gender, Profile
 from .roles import ADMINISTRATOR, GLOBAL_ROLES, REGULATOR, TRANSLATORS
 
 # last_used is written at most this often: a write per API call would double the cost of a read.
@@ -260,3 +261,23 @@ def user_deactivate(*, user: User) -> None:
     user.is_active = False
     user.save(update_fields=["is_active"])
     token_revoke(user=user)
+
+
+# --- What a user says of themselves ------------------------------------------------------------------------
+
+
+def gender_of(*, user: Any) -> str:
+    """The gender the user declared ("" when not said)."""
+    return Profile.objects.filter(user=user).values_list("gender", flat=True).first() or ""
+
+
+def gender_declare(*, user: Any, gender: str) -> Profile:
+    """Declare (or take back, with "") one's own gender: only the user themselves, on their account page."""
+    if gender not in ("", *Gender.values):
+        raise SulhError(
+            gettext("Choose a gender from the list, or leave it blank."),
+            code="invalid",
+            fields={"gender": [gettext("Choose a gender from the list, or leave it blank.")]},
+        )
+    profile, _created = Profile.objects.update_or_create(user=user, defaults={"gender": gender})
+    return profile

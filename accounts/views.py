@@ -27,6 +27,7 @@ from django_otp import login as otp_login
 from config.errors import SulhError
 
 from . import services
+from .models import Gender
 
 # The password step's result, kept in the (still anonymous) session until the code step: who, through which
 # authentication backend, where to go next, and when (the code step must follow within PENDING_SECONDS).
@@ -101,8 +102,23 @@ def account(request: HttpRequest) -> HttpResponse:
         "device": services.totp_device(user=request.user),
         "required": services.two_factor_required(user=request.user),  # type: ignore[arg-type]
         "tokens": services.tokens_of(user=request.user),  # type: ignore[arg-type]
+        "gender": services.gender_of(user=request.user),
+        "genders": Gender.choices,
     }
     return render(request, "accounts/account.html", context)
+
+
+@login_required
+@require_POST
+def gender_declare(request: HttpRequest) -> HttpResponse:
+    """The user's own, optional gender: counted without their name in the sessions they attend as staff."""
+    try:
+        services.gender_declare(user=request.user, gender=request.POST.get("gender", ""))
+    except SulhError as error:
+        messages.error(request, str(error.detail))
+        return redirect("account")
+    messages.success(request, _("Saved."))
+    return redirect("account")
 
 
 @login_required

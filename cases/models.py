@@ -7,6 +7,7 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Gender
 from config.crypto import EncryptedJSONField, EncryptedTextField, PartlyEncryptedJSONField
 
 
@@ -333,15 +334,6 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return self.reference
-
-
-class Gender(models.TextChoices):
-    """Self-declared and optional (blank: not said). Counted only for women's participation in the regulator's
-    patterns, with the same disclosure control as every other count."""
-
-    WOMAN = "woman", _("Woman")
-    MAN = "man", _("Man")
-    OTHER = "other", _("Another gender")
 
 
 class Party(models.Model):

@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts import broadcast
+from accounts import services as account_services
 from cases import selectors as case_selectors
 from cases import services as case_services
 from cases import workflows
@@ -189,8 +190,9 @@ def session_schedule(*, user, case_id, scheduled_for) -> DialogueSession:
         raise DomainRuleError(_("The case has ended; no more sessions."), code="case_not_open")
     session = DialogueSession.objects.create(case=case, facilitator=user, scheduled_for=scheduled_for)
     Participant.objects.create(
-        session=session, user=user, role=Participant.Role.FACILITATOR, display_name=_name_of(user)
-    )
+        session=session, user=user, role=Participant.Role.FACILITATOR, display_name=_name_of(user),
+        gender=account_services.gender_of(user=user),
+    )  # fmt: skip
     return session
 
 
@@ -287,9 +289,10 @@ def participant_connect(
         if participant is None and session.joint_id is not None:
             participant = _caucus_guest_arrives(session, user)
         if participant is None:
+            # The forum's people come under their name, with the gender they declared on their account page.
             participant = Participant.objects.create(
                 session=session, user=user, role=selectors.role_for(user=user, session=session),
-                display_name=_name_of(user),
+                display_name=_name_of(user), gender=account_services.gender_of(user=user),
             )  # fmt: skip
         participant.connections += 1
         first = participant.connections == 1
@@ -857,7 +860,7 @@ def _caucus_open(acting: Acting, side) -> tuple[DialogueSession, SessionEvent]:
     )  # fmt: skip
     chair = Participant.objects.create(
         session=caucus, user_id=joint.facilitator_id, role=Participant.Role.FACILITATOR,
-        display_name=acting.participant.display_name,
+        display_name=acting.participant.display_name, gender=acting.participant.gender,
     )  # fmt: skip
     _append(caucus, kind="started", actor=chair, data={"joint": joint.pk, "side": side}, at=now)
     event = _append(joint, kind="caucus_opened", actor=acting.participant, data={"caucus": caucus.pk, "side": side})

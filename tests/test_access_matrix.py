@@ -88,6 +88,7 @@ ROUTES: dict[str, dict[str, Any]] = {
     "account": {"GET": SIGNED_IN},
     "account-two-factor": {"GET": SIGNED_IN},
     "account-two-factor-disable": {"POST": SIGNED_IN},
+    "account-gender": {"POST": SIGNED_IN},
     "account-token-revoke": {"POST": {FAC_A}},
     "password-change": {"GET": SIGNED_IN, "POST": SIGNED_IN, "PUT": SIGNED_IN},
     "accounts.views.admin_login": {"GET": ANY},  # /admin/login/: the site's own login, with its second factor.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from accounts.models import Profile
 from cases.models import CaseEvent, PatternMonth
 from deliberation import services
 from deliberation.models import Participant
@@ -89,3 +90,24 @@ def test_the_regulators_count_sessions_with_women_and_hide_small_counts(as_user,
         assert cell["sessions_with_women"] in (None, 0)
         assert cell["sessions_women_spoke"] in (None, 0)
     assert any(cell["sessions_with_women"] is None and cell["suppressed"] for cell in cells)
+
+
+def test_the_forums_people_say_their_own_gender_on_their_account_page(client, world):
+    client.force_login(world.alice)
+    assert client.post("/account/gender/", {"gender": "womanly"}).status_code == 302
+    assert not Profile.objects.filter(user=world.alice).exists()  # Refused: nothing stored.
+    assert client.post("/account/gender/", {"gender": "woman"}).status_code == 302
+    page = client.get("/account/").content.decode()
+    assert '<option value="woman" selected>' in page
+
+    session = live_session(world)  # alice facilitates it: she arrives as she declared herself.
+    alice, _session = services.participant_connect(user=world.alice, session_id=session.pk)
+    assert alice.gender == "woman"
+    services.say(session_id=session.pk, participant_id=alice.pk, body="Let us begin.")
+    data = ended(world, session)
+    assert (data["women_took_part"], data["women_spoke"]) == (True, True)
+
+    client.post("/account/gender/", {"gender": ""})  # Taken back: the next session counts nothing of her.
+    later = live_session(world)
+    alice, _session = services.participant_connect(user=world.alice, session_id=later.pk)
+    assert alice.gender == ""
