@@ -6,6 +6,8 @@ the SHA-256 of the whole key. A dump of the table opens nothing.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -48,14 +50,24 @@ class Gender(models.TextChoices):
     OTHER = "other", _("Another gender")
 
 
+def gender_field() -> models.CharField[str, str]:
+    """The optional, self-declared gender, as every model that records one declares it."""
+    return models.CharField(
+        _("gender (self-declared, optional)"), max_length=8, choices=Gender.choices, blank=True, default=""
+    )
+
+
+def gender_choices() -> list[tuple[str, Any]]:
+    """A form's choices: not said first, then the genders."""
+    return [("", _("Not said")), *Gender.choices]
+
+
 class Profile(models.Model):
     """What a user says of themselves: their gender, optional, which a session they attend as staff (facilitator,
     member, monitor) counts without their name. Invited guests say it with their invitation."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
-    gender = models.CharField(
-        _("gender (self-declared, optional)"), max_length=8, choices=Gender.choices, blank=True, default=""
-    )
+    gender = gender_field()
 
     class Meta:
         verbose_name = _("profile")

@@ -27,7 +27,7 @@ from django_otp import login as otp_login
 from config.errors import SulhError
 
 from . import services
-from .models import Gender
+from .models import gender_choices
 
 # The password step's result, kept in the (still anonymous) session until the code step: who, through which
 # authentication backend, where to go next, and when (the code step must follow within PENDING_SECONDS).
@@ -103,7 +103,7 @@ def account(request: HttpRequest) -> HttpResponse:
         "required": services.two_factor_required(user=request.user),  # type: ignore[arg-type]
         "tokens": services.tokens_of(user=request.user),  # type: ignore[arg-type]
         "gender": services.gender_of(user=request.user),
-        "genders": Gender.choices,
+        "genders": gender_choices(),
     }
     return render(request, "accounts/account.html", context)
 

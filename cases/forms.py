@@ -8,6 +8,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import gender_choices
+
 from . import workflows
 from .instalments import instalments_split
 from .models import (
@@ -16,7 +18,6 @@ from .models import (
     ComplianceCheck,
     Deposit,
     DisputeType,
-    Gender,
     GuaranteeSide,
     OffenceClass,
     Party,
@@ -124,7 +125,7 @@ class PartyForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=_with_blank(CaseParty.Role.choices))
     gender = forms.ChoiceField(
         label=_("Gender (optional)"),
-        choices=[("", _("Not said")), *Gender.choices],
+        choices=gender_choices(),
         required=False,
         help_text=_("Only as they say of themselves; counted without names."),
     )

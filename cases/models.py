@@ -7,7 +7,7 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Gender
+from accounts.models import gender_field
 from config.crypto import EncryptedJSONField, EncryptedTextField, PartlyEncryptedJSONField
 
 
@@ -347,9 +347,7 @@ class Party(models.Model):
     name = EncryptedTextField(_("name"), max_length=200)  # Encrypted at rest (config/crypto.py).
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     pseudonym = models.CharField(_("pseudonym"), max_length=12, unique=True)
-    gender = models.CharField(
-        _("gender (self-declared, optional)"), max_length=8, choices=Gender.choices, blank=True, default=""
-    )
+    gender = gender_field()
     forum = models.ForeignKey(Forum, verbose_name=_("forum"), on_delete=models.PROTECT, related_name="parties")
     # The keyed hash (config.crypto.keyed_hash) of the name as compared when looking for an earlier case between
     # the same parties or searching by name (guardrails.normalise: one script per letter, no marks, no case), so

@@ -7,6 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
+from accounts.models import Gender
+
 from .models import (
     CLOSING_OUTCOMES,
     Agreement,
@@ -18,7 +20,6 @@ from .models import (
     DisputeType,
     DueItem,
     Forum,
-    Gender,
     GuaranteeSide,
     Guarantor,
     Instalment,

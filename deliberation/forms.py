@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy
 
-from cases.models import Gender
+from accounts.models import gender_choices
 
 from .models import Participant, Side
 
@@ -36,7 +36,7 @@ class InvitationForm(forms.Form):
     )
     gender = forms.ChoiceField(
         label=gettext_lazy("Gender (optional)"),
-        choices=[("", gettext_lazy("Not said")), *Gender.choices],
+        choices=gender_choices(),
         required=False,
         help_text=gettext_lazy(
             "Only as they say of themselves. Counted without names, to show whether women take part."

@@ -12,7 +12,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Case, Gender, Term
+from accounts.models import gender_field
+from cases.models import Case, Term
 from config.crypto import EncryptedJSONField, EncryptedTextField
 
 
@@ -109,9 +110,7 @@ class Participant(models.Model):
     priority = models.BooleanField(
         _("victim or woman"), default=False, help_text=_("Put first in the queue when the session asks for it.")
     )
-    gender = models.CharField(
-        _("gender (self-declared, optional)"), max_length=8, choices=Gender.choices, blank=True, default=""
-    )
+    gender = gender_field()
     # In a joint session: the side a guest speaks for (blank: forum staff, neutral elders), which admits them to
     # that side's caucuses. In a caucus: the caucus's side for its guests.
     side = models.CharField(_("side"), max_length=12, choices=Side.choices, blank=True, default="")
@@ -244,9 +243,7 @@ class Invitation(models.Model):
     display_name = EncryptedTextField(_("name shown"), max_length=120)  # Encrypted at rest (config/crypto.py).
     role = models.CharField(_("role"), max_length=12, choices=Participant.Role.choices)
     priority = models.BooleanField(_("victim or woman"), default=False)
-    gender = models.CharField(
-        _("gender (self-declared, optional)"), max_length=8, choices=Gender.choices, blank=True, default=""
-    )
+    gender = gender_field()
     side = models.CharField(_("side"), max_length=12, choices=Side.choices, blank=True, default="")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField()

@@ -1,7 +1,7 @@
 from django.urls import reverse
 from rest_framework import serializers
 
-from cases.models import Gender
+from accounts.models import Gender
 
 from .models import DialogueSession, Participant, Side
 

@@ -30,10 +30,11 @@ from django.utils.translation import gettext_lazy
 
 from accounts import broadcast
 from accounts import services as account_services
+from accounts.models import Gender
 from cases import selectors as case_selectors
 from cases import services as case_services
 from cases import workflows
-from cases.models import Gender, Term
+from cases.models import Term
 from config.errors import ConflictError, DomainRuleError, ForbiddenError, NotFoundError, SulhError
 
 from . import rules
@@ -746,8 +747,7 @@ def invitation_create(
     neutral guest) admits them to that side's caucuses."""
     if role not in (Participant.Role.PARTY, Participant.Role.ELDER):
         raise _invalid("role", _("Invite a party representative or an elder."))
-    if gender not in ("", *Gender.values):
-        raise _invalid("gender", _("Choose a gender from the list, or leave it blank."))
+    account_services.gender_checked(gender)
     side = _side(side, blank=True)
     display_name = _text(display_name, "name")[:120]
     with transaction.atomic():

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import services as account_services
 from config.errors import DomainRuleError, SulhError
 
 from .. import ladder_stats, selectors, workflows
@@ -20,7 +21,6 @@ from ..models import (
     CaseParty,
     CaseRiskFactor,
     Forum,
-    Gender,
     Party,
     ReferenceCounter,
     RiskFactor,
@@ -84,16 +84,8 @@ def case_open(
             code="invalid",
             fields={"parties": [_("Include at least one first_party and one second_party.")]},
         )
-    if any(p.get("gender", "") not in ("", *Gender.values) for p in parties):
-        raise SulhError(
-            _("A party's gender is one of the list, or not said."),
-            code="invalid",
-            fields={
-                "parties": [
-                    _("Leave gender blank or choose one of: %(choices)s.") % {"choices": ", ".join(Gender.values)}
-                ]
-            },
-        )
+    for given in parties:
+        account_services.gender_checked(given.get("gender", ""), field="parties")
     now = timezone.now()
     base = forum.ladder.rungs.order_by("level").first() or ladder_default().rungs.order_by("level").first()
     assert base is not None  # The default ladder is created with its rungs (ladder_default).
