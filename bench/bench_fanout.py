@@ -1148,7 +1148,7 @@ async def suite_many(args, log_dir: Path, world: SulhWorld) -> None:
         runs = [secrets.token_hex(4) for _ in sessions]
 
         async def one_session(s: int) -> None:
-            speaker = groups[s][0]
+            speaker = groups[s][s % 2]  # Half the sessions' speakers on each process, as their listeners are.
 
             async def send(counter: int, at: float) -> None:
                 speaker.pending[counter] = text = say_frame(runs[s], counter, at)
@@ -1331,7 +1331,8 @@ def print_conditions(args) -> None:
     print(
         f"Versions: channels {channels.__version__}, channels-redis {channels_redis.__version__}, redis-py "
         f"{redis.__version__}, uvicorn {uvicorn.__version__}, websockets {websockets.__version__}; clients "
-        f"on {'uvloop' if _uvloop() else 'asyncio'}"
+        f"on {'uvloop' if _uvloop() else 'asyncio'}; channel layer {os.environ.get('CHANNEL_LAYER_BACKEND', 'pubsub')} "
+        "(CHANNEL_LAYER_BACKEND, for Sulh and the relay alike)"
     )
     print(
         f"Run: {args.participants} participants, {args.messages} messages ({args.warmup} warm-up, left out of "

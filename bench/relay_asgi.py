@@ -23,14 +23,18 @@ REDIS_URL = os.environ.get("BENCH_RELAY_REDIS_URL", "redis://127.0.0.1:6379/6")
 GROUP = os.environ.get("BENCH_RELAY_GROUP", "bench-fanout")
 
 # The least Django a Channels consumer needs (it closes old database connections around every message it
-# dispatches, so settings must exist), with the same layer configuration as config/settings.py
+# dispatches, so settings must exist), with the same layer configuration as config/settings.py (the same
+# CHANNEL_LAYER_BACKEND, pub/sub unless it says core)
 # (socket_timeout None: PITFALLS.md, channels_redis #422). No database, no apps of Sulh's.
 settings.configure(
     INSTALLED_APPS=["channels"],
     DATABASES={},
     CHANNEL_LAYERS={
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": {
+                "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "core": "channels_redis.core.RedisChannelLayer",
+            }[os.environ.get("CHANNEL_LAYER_BACKEND", "pubsub")],
             "CONFIG": {
                 "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
                 "capacity": 5000,

@@ -19,6 +19,7 @@ from typing import Any
 
 import redis
 from channels.layers import get_channel_layer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
 from django.utils import translation
@@ -149,6 +150,15 @@ _DOWN_FOR = 1.0
 _down_until = 0.0
 
 
+async def layer_ping(layer) -> None:
+    """One round trip to the layer's Redis that leaves nothing behind: a publication nobody hears (the pub/sub
+    layer, whose group_discard never leaves the process) or the removal of a channel from a group it is not in."""
+    if isinstance(layer, RedisPubSubChannelLayer):
+        await layer.send(_PROBE_CHANNEL, {"type": "probe"})
+    else:
+        await layer.group_discard(_PROBE_GROUP, _PROBE_CHANNEL)
+
+
 async def channel_layer_reachable() -> bool:
     """Whether the channel layer answers within PROBE_TIMEOUT."""
     global _down_until
@@ -158,7 +168,7 @@ async def channel_layer_reachable() -> bool:
     if layer is None:
         return True
     try:
-        await asyncio.wait_for(layer.group_discard(_PROBE_GROUP, _PROBE_CHANNEL), PROBE_TIMEOUT)
+        await asyncio.wait_for(layer_ping(layer), PROBE_TIMEOUT)
     except Exception as exc:  # noqa: BLE001 - any failure of the layer means live sessions cannot work now
         _down_until = time.monotonic() + _DOWN_FOR
         outage("The channel layer (Redis)", exc)

@@ -9,9 +9,11 @@ degraded too: it is what a load balancer polls to take a node out. Each check gi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
@@ -40,6 +42,11 @@ async def _layer_roundtrip() -> None:
     channel = await layer.new_channel("healthz.")
     await layer.send(channel, {"type": "healthz"})
     await layer.receive(channel)
+    if isinstance(layer, RedisPubSubChannelLayer):
+        # The pub/sub layer keeps a channel subscribed until a receive on it is cancelled (as a consumer's is when
+        # its socket closes): without this every poll of /healthz would leave one behind.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(layer.receive(channel), 0.01)
 
 
 def _channel_layer() -> str:

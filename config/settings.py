@@ -169,14 +169,27 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="")
 EMBEDDED = not REDIS_URL
 
+# pubsub (the default): an event is one PUBLISH, heard once by each process holding sockets of its session, which
+# hands it to them in memory. core: one copy per socket in Redis, each fetched by its own round trip (BZPOPMIN) —
+# 100 sessions of 10 at 2 lines/s had a p99 of 1.2-2.4 s on it, against 0.2-0.6 s on pub/sub (bench_fanout --suite
+# many). Either way the layer only carries hints: PostgreSQL and seq are the truth, and a socket repairs a gap.
+CHANNEL_LAYER_BACKENDS = {
+    "pubsub": "config.layers.PubSubChannelLayer",
+    "core": "channels_redis.core.RedisChannelLayer",
+}
+CHANNEL_LAYER_BACKEND = env.str("CHANNEL_LAYER_BACKEND", default="pubsub")
+if CHANNEL_LAYER_BACKEND not in CHANNEL_LAYER_BACKENDS:
+    raise ImproperlyConfigured(f"CHANNEL_LAYER_BACKEND must be pubsub or core; got {CHANNEL_LAYER_BACKEND!r}.")
+
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": CHANNEL_LAYER_BACKENDS[CHANNEL_LAYER_BACKEND],
             "CONFIG": {
                 # socket_timeout None: with redis-py 8 the default closes idle websockets every ~5 s
                 # (PITFALLS.md; channels_redis #422). The layer only carries hints; PostgreSQL and
-                # seq are the truth, but a larger capacity keeps slow readers from dropping them.
+                # seq are the truth, but a larger capacity keeps slow readers from dropping them (core only: the
+                # pub/sub layer ignores capacity, expiry and group_expiry).
                 # max_connections: redis-py's asyncio pool refuses (MaxConnectionsError) past 100 commands
                 # in flight, which hundreds of sockets closing at once reach (bench/bench_fanout.py).
                 "hosts": [

@@ -129,6 +129,9 @@ class SulhConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         await self.joined()
 
+    async def layer_resync(self, message) -> None:
+        """The channel layer is back after an outage (config.layers): a consumer that relays events catches up."""
+
     async def authorize(self) -> bool:
         return True
 

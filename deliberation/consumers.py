@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils.translation import gettext as _
 
@@ -84,7 +85,90 @@ def session_database(session_id: int, function):
     if not _executors:
         threads = max(1, int(getattr(settings, "SULH_SESSION_DB_THREADS", 4)))
         _executors.extend(ThreadPoolExecutor(1, thread_name_prefix=f"session-db-{n}") for n in range(threads))
-    return database_sync_to_async(function, thread_sensitive=False, executor=_executors[session_id % len(_executors)])
+    return database_sync_to_async(
+        handing_off(function), thread_sensitive=False, executor=_executors[session_id % len(_executors)]
+    )
+
+
+def database(function):
+    """`function` run on the process's database thread (Channels' own), its events published from this loop."""
+    return database_sync_to_async(handing_off(function))
+
+
+# --- Publishing from the event loop ----------------------------------------------------------------------------
+# The services publish an event to the channel layer once it is committed. Sent from the database thread, it would
+# wait for this process's event loop, where the channel layer lives, with the thread held: on a busy loop every
+# session of the thread queued behind it (many sessions at once: p99 of seconds). The consumer's database work
+# hands its events to the loop instead, which sends each session's in the order they were stored while the
+# thread goes on. A socket that closes meanwhile does not stop them: the others still hear the event. While Redis is
+# away (a restart) they wait and go out once it is back, so a quiet session's listeners are not left a line behind.
+
+
+PUBLISH_RETRY_SECONDS = 60.0  # How long an event waits for the channel layer to come back (a Redis restart).
+
+
+class Publisher:
+    """This event loop's sending of the events its database threads stored: one queue and task per session."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.queues: dict[int, deque[events.GroupMessage]] = {}
+        self.tasks: set[asyncio.Task] = set()
+
+    def hand_off(self, session_id: int, message: events.GroupMessage) -> None:
+        """From a database thread: queued for the loop at once; never waits."""
+        try:
+            self.loop.call_soon_threadsafe(self._add, session_id, message)
+        except RuntimeError:  # The loop has closed (the server is stopping): the sockets repair from the database.
+            logger.warning("session %s: event %s not published (the event loop has closed)", session_id, message["seq"])
+
+    def _add(self, session_id: int, message: events.GroupMessage) -> None:
+        queue = self.queues.get(session_id)
+        if queue is None:
+            queue = self.queues[session_id] = deque()
+            task = self.loop.create_task(self._send(session_id, queue))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        queue.append(message)
+
+    async def _send(self, session_id: int, queue: deque[events.GroupMessage]) -> None:
+        layer, group = get_channel_layer(), events.group_name(session_id)
+        failing_since: float | None = None
+        try:
+            while queue and layer is not None:
+                try:
+                    await layer.group_send(group, queue[0])
+                except Exception:  # noqa: BLE001 - Redis away: tried again, in order, until it is back
+                    now = time.monotonic()
+                    failing_since = failing_since or now
+                    if now - failing_since < PUBLISH_RETRY_SECONDS:
+                        await asyncio.sleep(0.5)
+                        continue
+                    logger.warning("session %s: %d events not published; sockets will repair from the database",
+                                   session_id, len(queue), exc_info=True)  # fmt: skip
+                    queue.clear()
+                    break
+                queue.popleft()
+                failing_since = None
+        finally:
+            del self.queues[session_id]
+
+
+_publishers: dict[int, Publisher] = {}  # id(event loop) → its publisher
+
+
+def handing_off(function):
+    """`function`, to run on a database thread, with the events it stores published by this event loop."""
+    loop = asyncio.get_running_loop()
+    publisher = _publishers.get(id(loop))
+    if publisher is None or publisher.loop is not loop:
+        publisher = _publishers[id(loop)] = Publisher(loop)
+
+    def run(*args, **kwargs):
+        with services.publishing_through(publisher.hand_off):
+            return function(*args, **kwargs)
+
+    return run
 
 
 # --- Back-pressure ------------------------------------------------------------------------------------------
@@ -242,8 +326,8 @@ async def _heartbeat() -> None:
     while True:
         await asyncio.sleep(settings.SULH_HEARTBEAT_SECONDS)
         try:
-            await database_sync_to_async(services.process_beat)(process=process_name())
-            await database_sync_to_async(services.connections_sweep)()
+            await database(services.process_beat)(process=process_name())
+            await database(services.connections_sweep)()
         except Exception:  # The database may be away for a moment: the next beat tries again.
             logger.warning("Session heartbeat failed; trying again in %ss", settings.SULH_HEARTBEAT_SECONDS)
 
@@ -287,7 +371,7 @@ class SessionConsumer(SulhConsumer):
         presence.sockets += 1
         self.counted = True
         announce = presence.at_once()
-        welcome = await database_sync_to_async(self._arrive)(announce)
+        welcome = await database(self._arrive)(announce)
         if not welcome.pop("arrived"):
             if announce:
                 presence.unchanged()
@@ -359,7 +443,7 @@ class SessionConsumer(SulhConsumer):
             announce = presence.at_once()
             presence.sockets -= 1
             self.counted = False
-            left = await database_sync_to_async(services.participant_disconnect)(
+            left = await database(services.participant_disconnect)(
                 participant_id=self.participant_id, connection_id=self.connection_id, announce=announce
             )
             if not left:
@@ -484,6 +568,15 @@ class SessionConsumer(SulhConsumer):
         if isinstance(sent, float):
             session_load(self.session_id).delivered(time.time() - sent)
         await self._deliver(message)
+
+    async def layer_resync(self, message) -> None:
+        """The channel layer is back after an outage: what the session said meanwhile is read from the database."""
+        if not hasattr(self, "order"):
+            return  # Not joined yet: its welcome will say where the session stands.
+        async with self.order:
+            for event in await self._stored(self.last_sent):
+                self.early.setdefault(event["seq"], event)
+            await self._send_early()
 
     async def _deliver(self, event: events.EventFrame | events.GroupMessage, *, repeat: bool = False) -> None:
         """Send an event ({"seq", "text"} as published, or an event payload) in its turn."""

@@ -14,7 +14,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from contextlib import nullcontext
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -38,7 +40,7 @@ from cases.models import Term
 from config.errors import ConflictError, DomainRuleError, ForbiddenError, NotFoundError, SulhError
 
 from . import rules
-from .events import EventFrame, event_payload, group_message, group_name
+from .events import EventFrame, GroupMessage, event_payload, group_message, group_name
 from .models import (
     AgendaItem,
     DialogueSession,
@@ -75,9 +77,29 @@ class InvitationInvalid(SulhError):
     default_detail = gettext_lazy("This invitation link is not valid, was already used, or has expired.")
 
 
+_hand_off = threading.local()
+
+
+@contextmanager
+def publishing_through(hand_off: Callable[[int, GroupMessage], None]) -> Iterator[None]:
+    """Within it, the events this thread stores are handed to `hand_off(session_id, message)`, which must not
+    block (the websocket's event loop sends them, in the order handed), instead of being sent from this thread,
+    which would wait for that busy loop with the session's database thread held (issue 17)."""
+    previous = getattr(_hand_off, "to", None)
+    _hand_off.to = hand_off
+    try:
+        yield
+    finally:
+        _hand_off.to = previous
+
+
 def _publish(session_id: int, payload: EventFrame) -> None:
     """Tell the session's sockets, after commit. The database is the truth: if the channel layer is down the
     event is still stored, and sockets find it by its seq (gap repair, ?after, resume)."""
+    hand_off = getattr(_hand_off, "to", None)
+    if hand_off is not None:
+        hand_off(session_id, group_message(payload))
+        return
     layer = get_channel_layer()
     if layer is None:
         return

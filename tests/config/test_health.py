@@ -31,14 +31,15 @@ def test_real_redis_and_broker_are_ok(client, redis_url, settings):
     assert body["broker"] == "ok"
 
 
-def test_a_down_redis_is_reported_but_still_200(client, redis_url, settings):
+@pytest.mark.parametrize("backend", ["config.layers.PubSubChannelLayer", "channels_redis.core.RedisChannelLayer"])
+def test_a_down_redis_is_reported_but_still_200(client, redis_url, settings, backend):
     from channels.layers import channel_layers
 
     from config.celery import app
 
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": backend,
             "CONFIG": {"hosts": [{"address": CLOSED_PORT_URL, "socket_timeout": None}]},
         }
     }

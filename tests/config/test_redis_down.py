@@ -27,10 +27,10 @@ CLOSED_PORT_URL = "redis://127.0.0.1:1/0"  # Nothing listens on port 1.
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 
 
-@pytest.fixture
-def redis_down(settings, redis_url):
+@pytest.fixture(params=["config.layers.PubSubChannelLayer", "channels_redis.core.RedisChannelLayer"])
+def redis_down(request, settings, redis_url):
     """Every use of Redis by the app (cache, channel layer, broker) aimed at a closed port, as production configures
-    them from REDIS_URL (config/settings.py)."""
+    them from REDIS_URL (config/settings.py), with either channel layer (CHANNEL_LAYER_BACKEND)."""
     from config.celery import app
 
     settings.CACHES = {
@@ -42,7 +42,7 @@ def redis_down(settings, redis_url):
     }
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": request.param,
             "CONFIG": {"hosts": [{"address": CLOSED_PORT_URL, "socket_timeout": None, "socket_connect_timeout": 1}]},
         }
     }

@@ -30,7 +30,11 @@ print(json.dumps({
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "DJANGO_", "SULH_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE_", "REDIS_", "DJANGO_", "SULH_", "CHANNEL_LAYER_"))
+    }
     env["DJANGO_SETTINGS_MODULE"] = "config.settings"
     env.update(extra)
     return env
@@ -49,6 +53,14 @@ def read_settings(**extra: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def test_the_core_channel_layer_can_be_chosen_and_a_wrong_name_is_refused():
+    found = read_settings(REDIS_URL="redis://127.0.0.1:6379/0", CHANNEL_LAYER_BACKEND="core")
+    assert found["layer"] == "channels_redis.core.RedisChannelLayer"
+    with pytest.raises(subprocess.CalledProcessError) as refused:
+        read_settings(REDIS_URL="redis://127.0.0.1:6379/0", CHANNEL_LAYER_BACKEND="rabbit")
+    assert "CHANNEL_LAYER_BACKEND must be pubsub or core" in refused.value.stderr
+
+
 def test_the_default_is_embedded():
     found = read_settings()
     assert found["engine"] == "django.db.backends.sqlite3"
@@ -60,7 +72,8 @@ def test_the_default_is_embedded():
 def test_database_and_redis_urls_give_the_production_shape():
     found = read_settings(DATABASE_URL="postgres://postgres@127.0.0.1:5432/sulh", REDIS_URL="redis://127.0.0.1:6379/0")
     assert found["engine"] == "django.db.backends.postgresql"
-    assert found["layer"] == "channels_redis.core.RedisChannelLayer"
+    # One publication per event for each process that has the session's sockets, not one copy per socket.
+    assert found["layer"] == "config.layers.PubSubChannelLayer"
     assert found["eager"] is False
     # Configured against the stack's known failures (PITFALLS.md).
     host = found["layer_config"]["hosts"][0]
