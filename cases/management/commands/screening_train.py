@@ -19,7 +19,7 @@ class Command(BaseCommand):
             nargs="+",
             default=[str(p) for p in evaluation.TRAINING_PATHS],
             help="JSON Lines files (text, lang, prohibited; group keeps paraphrases together); default: the corpora "
-            "in cases/screening/data/ except heldout.jsonl",
+            "in cases/screening/data/ (evaluation.TRAINING_PATHS; never the held-out set)",
         )
         parser.add_argument("--out", default=str(model.MODEL_PATH))
         parser.add_argument("--no-examples", action="store_true", help="leave out the database's examples")
