@@ -22,7 +22,7 @@ from django.db import transaction
 
 from ..models import ProhibitedPhrase, ProhibitedPractice
 from . import lexicon, text
-from .matcher import Hit, Index, Pattern, Term, compile_patterns, find
+from .matcher import Hit, Index, Pattern, Term, compile_patterns, find, share_list_negation
 from .phrases import Parsed, parse
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class Compiled:
     alternative_concepts: dict[int, frozenset[str]]  # alternative id → the concepts it belongs to
 
     def term(self, raw: str) -> Term:
-        analysed = text.analyse(raw, stopwords=lexicon.stopwords(), dividers=lexicon.dividers())
+        analysed = text.analyse(raw, stopwords=lexicon.stopwords(), dividers=lexicon.dividers)
         return Term(analysed, self.index.hits(analysed.tokens), self.concept_alternatives, self.alternative_concepts)
 
     def hits(self, term: Term) -> list[Hit]:
@@ -60,6 +60,7 @@ class Compiled:
             hit = find(term, pattern)
             if hit is not None:
                 found.append(hit)
+        share_list_negation(term, found)
         return found
 
 
@@ -84,7 +85,7 @@ def build(phrases: Iterable[ProhibitedPhrase], practices: Iterable[ProhibitedPra
     active = {
         p.code: (p.name, tuple(line.strip() for line in p.citations.splitlines() if line.strip())) for p in practices
     }
-    entries: list[tuple[str, str, tuple[str, ...], str, Parsed, frozenset[str], str, bool]] = []
+    entries: list[tuple[str, str, tuple[str, ...], str, Parsed, frozenset[str], str, bool, bool]] = []
     for phrase in phrases:
         try:
             parsed = _parse(phrase.phrase)
@@ -93,7 +94,7 @@ def build(phrases: Iterable[ProhibitedPhrase], practices: Iterable[ProhibitedPra
             continue
         code = phrase.practice.code
         if code in active:
-            entries.append((code, *active[code], phrase.phrase, parsed, frozenset(), "phrase", False))
+            entries.append((code, *active[code], phrase.phrase, parsed, frozenset(), "phrase", False, False))
     for rule in lexicon.rules():
         if rule.practice not in active:
             continue
@@ -103,8 +104,11 @@ def build(phrases: Iterable[ProhibitedPhrase], practices: Iterable[ProhibitedPra
             logger.error("Skipping screening rule %r: %s", rule.phrase, exc)
             continue
         entries.append(
-            (rule.practice, *active[rule.practice], rule.phrase, parsed, rule.languages, "rule", rule.whole_term)
-        )
+            (
+                rule.practice, *active[rule.practice], rule.phrase, parsed, rule.languages, "rule", rule.whole_term,
+                rule.clause_wide,
+            )
+        )  # fmt: skip
     patterns = compile_patterns(index, entries)
     index.finish()
     users: dict[int, list[int]] = {}

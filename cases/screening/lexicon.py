@@ -35,6 +35,7 @@ class Rule:
     languages: frozenset[str]  # where it applies: "latin" and Arabic-script languages; empty for everywhere
     note: str
     whole_term: bool = False  # a lawful use ("=") that clears every match of its practice in the term, not one name
+    clause_wide: bool = False  # "window": "clause": the groups anywhere in one clause, not within matcher.WINDOW
 
 
 @cache
@@ -96,15 +97,29 @@ def stopwords() -> frozenset[str]:
 
 
 @cache
-def dividers() -> frozenset[str]:
-    """Single words that begin a new part of a clause (conjunctions)."""
+def dividers(language: str | None = None) -> frozenset[str]:
+    """Single words that begin a new part of a clause (conjunctions): English and romanised ones, and those of the
+    Arabic-script language the term's letters show (Arabic "بل", "but", is Pashto "other"); every language's when
+    the term shows none."""
+    languages = (*LATIN_LEXICONS, *ARABIC_LEXICONS.get(language, ())) if language else None
     words: set[str] = set()
-    for entries in _lexicon()["concepts"][DIVIDER].values():
+    for entry_language, entries in _lexicon()["concepts"][DIVIDER].items():
+        if languages is not None and entry_language not in languages:
+            continue
         for entry in entries:
             parts = text.normalise(entry).split()
             if len(parts) == 1:
                 words.add(parts[0])
     return frozenset(words)
+
+
+@cache
+def latin_stopwords() -> tuple[frozenset[str], frozenset[str]]:
+    """English stop words that are not romanised Urdu or Pashto ones, and the reverse ("no" is in neither)."""
+    data = _lexicon()["stopwords"]
+    english = {w for entry in data["en"] for w in text.normalise(entry).split()}
+    roman = {w for entry in data[ROMAN] for w in text.normalise(entry).split()}
+    return frozenset(english - roman - {"no"}), frozenset(roman - english - {"no"})
 
 
 @cache
@@ -125,6 +140,7 @@ def rules() -> tuple[Rule, ...]:
             frozenset(entry.get("languages", ())),
             entry.get("note", ""),
             entry.get("scope") == "term",
+            entry.get("window") == "clause",
         )  # fmt: skip
         for entry in data["rules"]
     )

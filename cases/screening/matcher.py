@@ -3,7 +3,13 @@ words that hold a whole description, and whether what matched is negated or forb
 
 Negation scope (a clause is divided into parts at commas and conjunctions; data/lexicon.json names the words)
 - English and Arabic negators ("not", "no", "never", "without"; لا لن لم ليس عدم) reach forward to the end of
-  their part: "no girl shall be given", "لن تعطى الفتاة".
+  their part: "no girl shall be given", "لن تعطى الفتاة"; when their part says little, on to the end of a list
+  ("no one shall burn, demolish or occupy the house"), not into a clause of its own ("…cannot hear it, and the file
+  is sent to the police"). "no" before a number ("FIR no 57") and romanised Pashto "no" ("then") negate nothing.
+- Negative concord (کوئی، کسی، هېڅ، هیچ; koi, kisi, hech) with the verb's negation after it in the clause is one
+  negation that reaches every word between them, across a list: "کسی خاندان کی کوئی لڑکی سوارہ، ونی … نہیں دی
+  جائے گی". A name listed after a negated name of the same practice ("…given in swara, vani or in any form of
+  badal-e-sulh") shares its negation (`share_list_negation`).
 - Urdu, Pashto and Dari negators, written or romanised (نہیں، نہ، مت؛ نه، مه، نشي؛ نمی، نباید؛ nahi, na, mat),
   stand by the verb at the end: they reach their whole part. Pashto "نه" closing "له … نه" (from) is no negator
   unless a verb follows it; negative-concord words (هیچ، هېڅ، "koi") negate nothing by themselves.
@@ -14,7 +20,8 @@ Negation scope (a clause is divided into parts at commas and conjunctions; data/
 - "instead of", "rather than", "به جای", "بدلا من" reach the next three words; Urdu and Pashto "کے بجائے",
   "پر ځای" the three words before.
 - A negator within three words of a word that forbids or refuses cancels it: "shall not refuse to give the girl",
-  "ممنوع نیست" affirm what follows.
+  "ممنوع نیست" affirm what follows; "without" (بدون، بغیر، bina) takes a noun and cancels nothing ("a marriage
+  without her consent is void").
 - A name is negated by any negator of its part, before or after it ("swara is not part of this agreement"), and
   by one after it in the same clause when only commas or "and"/"or" stand between ("کوڑے، منہ کالا … اختیار میں
   نہیں").
@@ -41,6 +48,8 @@ WINDOW = 10  # content words a description's groups must fit in
 EXCEPTION_REACH = 4  # words around the matched ones where an exception is looked for
 INSTEAD_REACH = 3
 PAIR_REACH = 3  # a negator this close to a word that forbids cancels it
+BARE_PART = 2  # content words per part a forward negator may reach through, to the end of a list
+LIST_PARTS = 3  # parts of a list a forward negator may reach beyond its own
 
 Span = tuple[int, int]  # first and last token index, inclusive
 GroupIds = tuple[tuple[int, ...], tuple[tuple[str, str], ...]]  # alternative ids, (concept, modifier)
@@ -76,6 +85,7 @@ class Pattern:
     languages: frozenset[str]
     source: str  # "phrase" (the practices' data) or "rule" (data/rules.json)
     whole_term: bool = False  # a lawful use that clears every match of its practice in the term
+    clause_wide: bool = False  # the groups anywhere in one clause (rules.json "window": "clause"), not in WINDOW
 
     @property
     def is_name(self) -> bool:
@@ -313,9 +323,13 @@ class Term:
         forbids = _outermost(
             [s for s in self.concept(lexicon.PROHIBITION) if not _inside(s, self.concept("not_negation"))]
         )
+        # "no" before a number is "number" ("FIR no 57/2024", "clause no. 4")
+        forward = [s for s in forward if not self._numbering(s) and not self._roman_no(s)]
         negations = _outermost(forward + sov)
         cancelled: set[Span] = set()
         for negation in negations:
+            if span_text(tokens, negation) in _WITHOUT:
+                continue  # "without" takes a noun: "marriage without her consent is void" still forbids
             for forbid in forbids:
                 if forbid in cancelled or tokens[negation[0]].part != tokens[forbid[0]].part:
                     continue
@@ -334,7 +348,7 @@ class Term:
             if token.part in conditional:  # "if the money is not paid, …": a condition, not a negation
                 continue
             if span in forward_set:
-                reach = [i for i in range(span[1] + 1, len(tokens)) if tokens[i].part == token.part]
+                reach = self._forward_reach(span, conditional)
             elif span in forbid_set:
                 # a word that forbids: its part, and the parts before it joined by commas or "and"/"or" ("swara,
                 # vani and baad are forbidden"), not those it is subordinate to ("…, so that the enmity ends")
@@ -355,6 +369,8 @@ class Term:
                 reach = [i for i in range(len(tokens)) if tokens[i].part == token.part]
             kind = FORBIDS if span in forbid_set else PREDICATE if span in predicate_set else NEGATES
             result.append(Negator(span, frozenset(reach), kind, token.part, token.clause, False))
+            if kind == NEGATES and span not in forward_set:
+                result.extend(self._concord(span, conditional, sov))
         for span in self.concept("instead"):
             part = tokens[span[0]].part
             reach = [
@@ -367,6 +383,70 @@ class Term:
             result.append(Negator(span, frozenset(reach), INSTEAD, part, tokens[span[0]].clause, False))
         self._negators = result
         return result
+
+    def _numbering(self, span: Span) -> bool:
+        tokens = self.tokens
+        following = span[1] + 1
+        return (
+            span[0] == span[1]
+            and tokens[span[0]].text == "no"
+            and following < len(tokens)
+            and tokens[following].text[:1].isdigit()
+        )
+
+    def _roman_no(self, span: Span) -> bool:
+        """Romanised Pashto "no" is "so, then" ("…, no jirga masala police ta wasparala"): in a term whose Latin
+        words are romanised Urdu or Pashto rather than English, "no" negates nothing."""
+        if span[0] != span[1] or self.tokens[span[0]].text != "no":
+            return False
+        english, roman = lexicon.latin_stopwords()
+        words = [t.text for t in self.tokens if t.script == text.LATIN]
+        return sum(w in roman for w in words) > sum(w in english for w in words)
+
+    def _forward_reach(self, span: Span, conditional: frozenset[int]) -> list[int]:
+        """An English or Arabic negator reaches forward to the end of its part, and on through the parts of a list
+        when its own part says little ("no one shall burn, demolish or occupy the house", "will not, under any
+        circumstances, order any beating"): while the words reached hold at most two content words, the next part
+        joined by a comma or "and"/"or" is reached too."""
+        tokens = self.tokens
+        part, clause = tokens[span[0]].part, tokens[span[0]].clause
+        reach = [i for i in range(span[1] + 1, len(tokens)) if tokens[i].part == part]
+        own = list(reach)
+        last = part
+        coordinators = lexicon.coordinators()
+        while sum(1 for i in reach if tokens[i].content) <= BARE_PART * (last - part + 1):
+            following = [i for i in range((reach[-1] if reach else span[1]) + 1, len(tokens))]
+            if not following or tokens[following[0]].clause != clause or last - part >= LIST_PARTS:
+                break
+            next_part = tokens[following[0]].part
+            if next_part in conditional or not self._listed(last, next_part):
+                break
+            if last == part and tokens[following[0]].text in coordinators:
+                break  # "…will not hear it, and the file is sent to the police": a clause of its own, not a list
+            reach += [i for i in following if tokens[i].part == next_part]
+            last = next_part
+            if any(tokens[i].text in coordinators for i in following if tokens[i].part == next_part):
+                return reach  # the list's last item: "…, demolish or occupy the house"
+        return own  # no list: "the jirga cannot hear it, sent back to the SHO" negates only its part
+
+    def _concord(self, negation: Span, conditional: frozenset[int], verbs: list[Span]) -> list[Negator]:
+        """Urdu, Pashto and Dari negative concord: a word such as کوئی، کسی، هېڅ، هیچ (koi, kisi, hech) before the
+        verb's negation in the same clause makes one negation of both, which reaches every word between them
+        across a list ("کسی خاندان کی کوئی لڑکی سوارہ، ونی یا بدل صلح میں نہیں دی جائے گی", "hech jinai pa swara,
+        nikah ya bal dol na warkawal kegi"). The concord word alone negates nothing."""
+        tokens = self.tokens
+        last = tokens[negation[0]]
+        for start, end in self.concept(CONCORD):
+            first = tokens[start]
+            if first.clause != last.clause or end >= negation[0] or first.part in conditional:
+                continue
+            if any(end < other[0] < negation[0] for other in verbs):
+                continue  # the concord word's negation is an earlier one
+            if first.part != last.part and not self._listed(first.part, last.part):
+                continue
+            reach = frozenset(range(start, negation[1] + 1))
+            return [Negator((start, end), reach, NEGATES, first.part, first.clause, False, negation)]
+        return []
 
     def _pashto_from(self, span: Span) -> bool:
         """Pashto "له X نه" is "from X", not a negation (unless a verb follows: "له مخې نه بښل کېږي"). A perfective
@@ -407,7 +487,7 @@ class Term:
             for token in self.tokens:
                 self._part_starts.setdefault(token.part, token)
         starts = self._part_starts
-        subordinators = lexicon.dividers() - lexicon.coordinators()
+        subordinators = lexicon.dividers(self.analysed.language) - lexicon.coordinators()
         return all(p not in starts or starts[p].text not in subordinators for p in range(first_part + 1, last_part + 1))
 
     def reached(self, span: Span, *, outside: frozenset[int] = frozenset()) -> bool:
@@ -417,6 +497,7 @@ class Term:
             n.reach & words
             and not (n.span[0] <= span[1] and n.span[1] >= span[0])
             and not any(i in outside for i in range(n.span[0], n.span[1] + 1))
+            and not (n.partner is not None and any(i in outside for i in range(n.partner[0], n.partner[1] + 1)))
             for n in self.negators()
         )
 
@@ -430,8 +511,12 @@ class Term:
         ambiguous = False
         for negator in self.negators():
             span = negator.span
-            if all(i in hit_tokens for i in range(span[0], span[1] + 1)):
-                continue
+            if span[0] in hit_tokens:
+                continue  # the negation is part of the description ("na kawi" where the rule matched "na")
+            if negator.partner is not None and any(
+                i in hit_tokens for i in range(negator.partner[0], negator.partner[1] + 1)
+            ):
+                continue  # "koi wakeel nahi karenge": the negation is part of the description
             if negator.reach & hit_tokens:
                 return True, False
             if name and negator.kind != INSTEAD and negator.part in parts:
@@ -452,6 +537,47 @@ class Term:
         return False, ambiguous
 
 
+def span_text(tokens: Sequence[text.Token], span: Span) -> str:
+    return " ".join(tokens[i].text for i in range(span[0], span[1] + 1))
+
+
+# Negators that take a noun, not a verb: they never cancel a word that forbids ("without consent … is void").
+_WITHOUT = frozenset(
+    text.fold(w) for w in ("without", "بدون", "بغیر", "بلا", "دون", "پرته", "bina", "baghair", "bagair", "bighair")
+)
+
+
+def share_list_negation(term: Term, hits: list[Hit]) -> None:
+    """A name listed after a negated name of the same practice shares its negation: "no girl shall be given in
+    swara, vani or in any form of badal-e-sulh" (the comma ends the negation's part, not the list). Only commas,
+    "or"/"and" and at most two content words may stand between the two names."""
+    tokens = term.tokens
+    negated = sorted((h for h in hits if h.negated and h.pattern.is_name), key=lambda h: min(h.tokens))
+    if not negated:
+        return
+    for hit in sorted(hits, key=lambda h: min(h.tokens)):
+        if hit.negated or not hit.pattern.is_name or hit.pattern.level == LAWFUL:
+            continue
+        first = min(hit.tokens)
+        for other in negated:
+            last = max(other.tokens)
+            if (
+                other.pattern.practice != hit.pattern.practice
+                or last >= first
+                or tokens[last].clause != tokens[first].clause
+                or tokens[last].part == tokens[first].part
+                or not term._listed(tokens[last].part, tokens[first].part)
+                or sum(1 for t in tokens[last + 1 : first] if t.content) > LIST_GAP
+            ):
+                continue
+            hit.negated = True
+            negated.append(hit)
+            break
+
+
+LIST_GAP = 2  # content words between two names of a list
+
+
 def _perfective(token: text.Token) -> bool:
     """A Pashto verb in the perfective, written or romanised: و- / وا- / wa- before the stem ("وشړل", "واخلي",
     "washaral", "wabakhi"); verbs whose stem itself begins with و (وهل to beat, وژل to kill, ویل to say, ورکول to
@@ -459,14 +585,35 @@ def _perfective(token: text.Token) -> bool:
     word = token.text
     if token.script == text.LATIN:
         skeleton = token.skeleton
-        return skeleton.startswith(("va", "vo")) and not skeleton.startswith(_ROMAN_V_STEMS) and len(skeleton) > 4
+        return (
+            skeleton.startswith(("va", "vo", "ve", "vu"))
+            and not skeleton.startswith(_ROMAN_V_STEMS)
+            and len(skeleton) > 4
+        )
     return word.startswith("و") and not word.startswith(_PASHTO_V_STEMS) and len(word) > 3
 
 
-_ROMAN_V_STEMS = ("vah", "vuh", "vaz", "vay", "var", "vrk", "vad", "vak", "vax", "vakt", "vaj")
+_ROMAN_V_STEMS = (
+    "vah",
+    "vuh",
+    "vaz",
+    "vay",
+    "var",
+    "vrk",
+    "vad",
+    "vak",
+    "vax",
+    "vakt",
+    "vaj",
+    "vel",
+    "ver",
+    "vey",
+    "veh",
+)
 _PASHTO_V_STEMS = tuple(text.fold(w) for w in ("وه", "وژ", "وی", "ور", "وړ", "واده", "وخت", "واک", "وال"))
 
 NEGATES, FORBIDS, PREDICATE, INSTEAD = "negates", "forbids", "predicate", "instead"
+CONCORD = "concord"
 _NEGATION_CONCEPTS = frozenset((lexicon.NEGATION, lexicon.NEGATION_SOV, "negation_pred"))
 _PASHTO_VERB_ENDINGS = ("ل", "ږي", "ږې", "شي", "کړي", "وي", "ي", "al", "el", "gi", "ge", "i")
 
@@ -479,6 +626,7 @@ class Negator:
     part: int
     clause: int
     conditional: bool
+    partner: Span | None = None  # a concord word's verb negation ("koi … nahi"): the two are one negation
 
 
 def _inside(span: Span, others: list[Span]) -> bool:
@@ -515,6 +663,7 @@ def find(term: Term, pattern: Pattern) -> Hit | None:
     same_part = any(name in _NEGATION_CONCEPTS for _ids, concepts in pattern.groups for name, _m in concepts)
     free = [any(modifier == "free" for _name, modifier in concepts) for _ids, concepts in pattern.groups]
     exceptions = group_spans(term, pattern.exceptions) if pattern.exceptions[0] or pattern.exceptions[1] else []
+    window = len(tokens) if pattern.clause_wide else WINDOW
     negated_hit: Hit | None = None
     lawful_hit: Hit | None = None  # a lawful use: every place it matches (it overrides names on those words)
     for clause_start, clause_end in term.analysed.clauses:
@@ -530,7 +679,7 @@ def find(term: Term, pattern: Pattern) -> Hit | None:
                     (s, e)
                     for s, e in group
                     if s >= first
-                    and content_before[e + 1] - content_before[first] <= WINDOW
+                    and content_before[e + 1] - content_before[first] <= window
                     and not any(s <= ce and e >= cs for cs, ce in chosen)
                 ]
                 if same_part and chosen:
@@ -571,12 +720,12 @@ def find(term: Term, pattern: Pattern) -> Hit | None:
 
 
 def compile_patterns(
-    index: Index, entries: Iterable[tuple[str, str, tuple[str, ...], str, Parsed, frozenset[str], str, bool]]
+    index: Index, entries: Iterable[tuple[str, str, tuple[str, ...], str, Parsed, frozenset[str], str, bool, bool]]
 ) -> list[Pattern]:
     """Patterns from parsed phrases: (practice code, name, citations, phrase, parsed, languages, source, whether a
-    lawful use clears the whole term)."""
+    lawful use clears the whole term, whether the groups may stand anywhere in a clause)."""
     patterns = []
-    for code, name, citations, phrase, parsed, languages, source, whole_term in entries:
+    for code, name, citations, phrase, parsed, languages, source, whole_term, clause_wide in entries:
         patterns.append(
             Pattern(
                 practice=code,
@@ -589,6 +738,7 @@ def compile_patterns(
                 languages=languages,
                 source=source,
                 whole_term=whole_term,
+                clause_wide=clause_wide,
             )
         )
     return patterns

@@ -15,7 +15,8 @@ own rules (data/rules.json), and its parser.
   she belongs to that side, she is not given to it).
 - ``girl|daughter* + marr*|nikah + compensation|feud`` — a description: groups separated by ``+``. Every group
   must occur, in any order, in one clause (a clause ends at . ; : ؛ ۔ ! ?), within 10 content words: stop words
-  and legal citations do not count.
+  and legal citations do not count. A screening rule marked "window": "clause" (data/rules.json) lets them stand
+  anywhere in the clause: formal deeds spread a victim, her name and the verb that discloses it over many words.
 - ``… + !consent|@amount`` — a group that starts with ``!`` is an exception: the description does not match when
   one of its alternatives occurs among the matched words or within 4 words of them in the clause, unless the
   exception is itself negated ("without mahr", "no consent").

@@ -27,6 +27,7 @@ Script-aware normalisation
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import regex
@@ -260,9 +261,14 @@ _TOKEN = regex.compile(r"§|[\p{L}\p{N}][\p{L}\p{M}\p{N}\u200d]*(?:['’ʼ][\p{L
 _POSSESSIVE_AFTER = regex.compile(r"['’ʼ](?!\p{L})")
 
 
-def analyse(raw: str, *, stopwords: frozenset[str], dividers: frozenset[str]) -> Analysed:
-    """Tokens, clauses and parts of a term (see the module's docstring)."""
+def analyse(
+    raw: str, *, stopwords: frozenset[str], dividers: frozenset[str] | Callable[[str | None], frozenset[str]]
+) -> Analysed:
+    """Tokens, clauses and parts of a term (see the module's docstring). `dividers`: the words that begin a part,
+    or a function that gives them for the language the term's letters show."""
     language = detect_language(raw)
+    if callable(dividers):
+        dividers = dividers(language)
     raw = unicodedata.normalize("NFKC", raw)
     raw = _DIGIT_GROUPS.sub("", raw)
     raw = _REFERENCE.sub(f" {CITATION_TOKEN} ", raw)

@@ -1,0 +1,179 @@
+"""The screening's general rules of the sixth round (the misses of the two spent held-out sets, corpus_5 and
+corpus_6): descriptions read over a whole clause, negative concord, a negation that reaches through a list, void
+as a word that forbids, "no" before a number, dividers of the term's own language, and the vocabulary of boycotts,
+of child marriages "when she grows up" and of humiliating punishments. The verdict a facilitator would see, with
+the statistical model set aside so that retraining cannot change it. The terms are written for these tests, not
+taken from a corpus.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cases.screening import engine, model
+from cases.screening.result import BLOCK, PASS, REVIEW
+
+pytestmark = pytest.mark.django_db
+
+COUNSEL = "counsel-waiver-victim-identity"
+COLLECTIVE = "collective-punishment-revenge"
+MARRIAGE = "forced-child-exchange-marriage"
+NON_COMPOUNDABLE = "non-compoundable-honour-killing"
+
+
+@pytest.fixture(autouse=True)
+def rules_only(monkeypatch):
+    monkeypatch.setattr(model, "shipped", lambda: None)
+
+
+def verdict(term: str) -> tuple[str, str | None]:
+    screening = engine.screen(term)
+    return screening.verdict, screening.practice
+
+
+# --- A clause-level window: formal deeds spread the victim, her name and the verb over many words ----------------
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "The name of the victim, together with her father's name and the name of her village as entered in the "
+        "FIR of 3 March at Police Station Saddar before the investigating officer, shall be read out to the elders.",
+        "يُعلن اسم المجني عليها واسم والدها وعنوان بيتها في قرية الحصن على جميع أبناء العشائر في الديوان.",
+    ],
+)
+def test_a_victims_identity_disclosed_anywhere_in_the_clause_is_refused(term):
+    assert verdict(term) == (BLOCK, COUNSEL)
+
+
+def test_a_waiver_of_counsel_anywhere_in_the_clause_is_refused():
+    term = (
+        "The accused, who appeared before the committee on 4 May with his two brothers and the guarantor Haji "
+        "Akbar of Mohallah Qazi Khel and the Numberdar of the village, waives his right to counsel."
+    )
+    assert verdict(term) == (BLOCK, COUNSEL)
+
+
+def test_the_clause_window_stops_at_the_clause():
+    term = "The name of the victim is kept in a sealed register. The elders will read out the agreement at the mosque."
+    assert verdict(term) == (PASS, None)
+
+
+# --- Negative concord: koi / kisi / هېڅ / هیچ … the verb's negation ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "Kisi bhi khandan ki koi larki swara, vani ya badal-e-sulh ke taur par nahi di jaye gi.",
+        "کسی بھی خاندان کی کوئی بیٹی سوارہ، ونی یا بدل صلح میں نہیں دی جائے گی۔",
+        "د هېڅ کورنۍ نجلۍ په سوره، بدو یا بل ډول نه ورکول کېږي.",
+    ],
+)
+def test_negative_concord_reaches_across_a_list(term):
+    assert verdict(term) == (PASS, None)
+
+
+def test_a_concord_negation_that_is_the_description_still_refuses():
+    assert verdict("Koi bhi fareeq wakeel nahi karega aur jirga hi faisla karegi.")[0] == BLOCK
+
+
+# --- A forward negation reaches through a list, not beyond it ------------------------------------------------------
+
+
+def test_a_negation_reaches_the_end_of_a_list():
+    assert verdict("Nobody shall burn, loot or demolish the houses of the accused's family.") == (PASS, None)
+
+
+def test_a_negation_without_a_list_stays_in_its_part():
+    verdict_, practice = verdict("The jirga cannot stop it, the houses of the accused will be burned.")
+    assert (verdict_, practice) == (BLOCK, COLLECTIVE)
+
+
+# --- "Void" forbids; "without" does not cancel it ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "term",
+    ["A marriage without the girl's consent is void.", "ازدواج دختر بدون رضایت خودش باطل است."],
+)
+def test_a_forced_marriage_declared_void_passes(term):
+    assert verdict(term) == (PASS, None)
+
+
+# --- "no" before a number --------------------------------------------------------------------------------------
+
+
+def test_no_before_a_number_is_no_negation():
+    term = "FIR no 12/2025 zer dafa 376 ka muamla 3 lakh rupay par tay ho gaya."
+    assert verdict(term) == (BLOCK, NON_COMPOUNDABLE)
+
+
+# --- Vocabulary and morphology --------------------------------------------------------------------------------------
+
+
+def test_a_family_shut_out_of_the_mosque_and_the_market_is_held():
+    term = "No man of the accused's tribe may enter the mosque or the bazaar until the diyat is paid."
+    assert verdict(term) == (REVIEW, COLLECTIVE)
+
+
+def test_a_truce_that_keeps_each_side_from_the_others_shops_passes():
+    term = "During the truce no man of either family will go to the other side's shops or fields."
+    assert verdict(term)[0] == PASS
+
+
+def test_pa_badal_ke_is_in_return_for():
+    assert verdict("Da zyan pa badal ke ba mulzim panzos zara rupai warkai.") == (PASS, None)
+
+
+def test_a_pashto_verb_of_taking_is_not_vani():
+    assert verdict("مشرانو د دواړو لاسونه ونیول او روغه وشوه.") == (PASS, None)
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "The nikah of the girl will be read now and the rukhsati when she grows up, to close the feud.",
+        "كتب الكتاب للبنت هلأ والعرس لما تكبر، وهيك بينتهي الخلاف.",
+    ],
+)
+def test_a_marriage_for_when_she_grows_up_is_refused(term):
+    assert verdict(term)[0] == BLOCK
+
+
+def test_the_family_that_refuses_the_decision_is_no_negation():
+    assert verdict("فیصلہ نہ ماننے والے خاندان کا گھر لشکر جلا دے گا۔") == (BLOCK, COLLECTIVE)
+
+
+def test_a_wedding_procession_is_no_girl_given():
+    assert verdict("بارات کی واپسی پر جھگڑا ہوا تھا؛ دونوں خاندان معافی پر راضی ہیں۔")[0] == PASS
+
+
+# --- Names in a list share the first one's negation; romanised Pashto "no" is "then" -------------------------------
+
+
+def test_a_name_listed_after_a_negated_name_is_negated_too():
+    term = "It is recorded that no girl of either side shall be given in swara, vani or in any form of badal-e-sulh."
+    assert verdict(term) == (PASS, None)
+
+
+def test_a_name_after_a_negated_name_but_in_its_own_statement_still_refuses():
+    term = "No money was paid, and the elders decided that the accused's niece goes in swara to the other family."
+    assert verdict(term)[0] == BLOCK
+
+
+def test_romanised_pashto_no_is_then_not_a_negation():
+    term = "Da qatl da ghairat pa num shaway, no jirga masala police ta wasparala."
+    assert verdict(term) == (PASS, None)
+
+
+def test_a_pashto_perfective_after_la_x_na_is_from_not_a_negation():
+    assert verdict("Da mulzim wror aw tre zaman ba la kali na wesharal shi.") == (BLOCK, COLLECTIVE)
+
+
+def test_badal_e_sulh_paid_is_the_lawful_compensation():
+    assert verdict("The accused's family will pay the badal-e-sulh before the next hearing.") == (PASS, None)
+
+
+def test_the_refusing_household_is_no_refusal():
+    assert verdict("Inkar karne wale ghar ka huqqa pani band hoga.") == (BLOCK, COLLECTIVE)
