@@ -384,6 +384,26 @@ class Term:
         self._negators = result
         return result
 
+    def _through_without(self, span: Span, hit_tokens: frozenset[int]) -> bool:
+        """Whether "without" (بغیر، بدون، baghair, bina) stands between a negation and the words it would reach, in
+        one part: "no peace without swara", "ونی کے بغیر صلح نہیں" demand what they name."""
+        tokens = self.tokens
+        low, high = (span[1] + 1, min(hit_tokens)) if span[1] < min(hit_tokens) else (max(hit_tokens) + 1, span[0])
+        return any(tokens[i].text in _WITHOUT and tokens[i].part == tokens[span[0]].part for i in range(low, high))
+
+    def _doubled_without(self, negator: Negator) -> bool:
+        """A "without" whose part holds another negation of a verb: the two affirm what "without" names."""
+        tokens = self.tokens
+        if span_text(tokens, negator.span) not in _WITHOUT:
+            return False
+        return any(
+            other.kind == NEGATES
+            and other.part == negator.part
+            and other.partner is None
+            and span_text(tokens, other.span) not in _WITHOUT
+            for other in self.negators()
+        )
+
     def _numbering(self, span: Span) -> bool:
         tokens = self.tokens
         following = span[1] + 1
@@ -498,6 +518,7 @@ class Term:
             and not (n.span[0] <= span[1] and n.span[1] >= span[0])
             and not any(i in outside for i in range(n.span[0], n.span[1] + 1))
             and not (n.partner is not None and any(i in outside for i in range(n.partner[0], n.partner[1] + 1)))
+            and not (n.kind == NEGATES and (self._through_without(n.span, words) or self._doubled_without(n)))
             for n in self.negators()
         )
 
@@ -513,6 +534,8 @@ class Term:
             span = negator.span
             if span[0] in hit_tokens:
                 continue  # the negation is part of the description ("na kawi" where the rule matched "na")
+            if negator.kind == NEGATES and (self._through_without(span, hit_tokens) or self._doubled_without(negator)):
+                continue  # "no peace without swara", "wanni ke baghair sulah nahi": two negations affirm it
             if negator.partner is not None and any(
                 i in hit_tokens for i in range(negator.partner[0], negator.partner[1] + 1)
             ):

@@ -177,3 +177,18 @@ def test_badal_e_sulh_paid_is_the_lawful_compensation():
 
 def test_the_refusing_household_is_no_refusal():
     assert verdict("Inkar karne wale ghar ka huqqa pani band hoga.") == (BLOCK, COLLECTIVE)
+
+
+# --- "Without" and a negation affirm what they name ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "term",
+    ["There will be no peace without swara.", "ونی کے بغیر صلح نہیں ہوگی۔", "Wanni ke baghair sulah nahi hogi."],
+)
+def test_no_settlement_without_the_practice_demands_it(term):
+    assert verdict(term) == (BLOCK, "woman-given-in-settlement")
+
+
+def test_without_alone_still_negates():
+    assert verdict("The matter was settled without swara or vani.") == (PASS, None)
