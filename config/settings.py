@@ -171,8 +171,9 @@ EMBEDDED = not REDIS_URL
 
 # pubsub (the default): an event is one PUBLISH, heard once by each process holding sockets of its session, which
 # hands it to them in memory. core: one copy per socket in Redis, each fetched by its own round trip (BZPOPMIN) —
-# 100 sessions of 10 at 2 lines/s had a p99 of 1.2-2.4 s on it, against 0.2-0.6 s on pub/sub (bench_fanout --suite
-# many). Either way the layer only carries hints: PostgreSQL and seq are the truth, and a socket repairs a gap.
+# 100 sessions of 10 at 2 lines/s had a p99 of 1.2-2.4 s on it, against 0.2-0.6 s on pub/sub, on a busy machine
+# (bench_fanout --suite many; 77 ms on a quiet one). Either way the layer only carries hints: PostgreSQL and seq
+# are the truth, and a socket repairs a gap.
 CHANNEL_LAYER_BACKENDS = {
     "pubsub": "config.layers.PubSubChannelLayer",
     "core": "channels_redis.core.RedisChannelLayer",

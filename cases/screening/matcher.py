@@ -50,6 +50,7 @@ INSTEAD_REACH = 3
 PAIR_REACH = 3  # a negator this close to a word that forbids cancels it
 BARE_PART = 2  # content words per part a forward negator may reach through, to the end of a list
 LIST_PARTS = 3  # parts of a list a forward negator may reach beyond its own
+LIST_GAP = 2  # content words between two names of a list that share a negation (share_list_negation)
 
 Span = tuple[int, int]  # first and last token index, inclusive
 GroupIds = tuple[tuple[int, ...], tuple[tuple[str, str], ...]]  # alternative ids, (concept, modifier)
@@ -384,6 +385,12 @@ class Term:
         self._negators = result
         return result
 
+    def _without_affirms(self, negator: Negator, words: frozenset[int]) -> bool:
+        """Whether a negation and a "without" together affirm the words: "no peace without swara"."""
+        return negator.kind == NEGATES and (
+            self._through_without(negator.span, words) or self._doubled_without(negator)
+        )
+
     def _through_without(self, span: Span, hit_tokens: frozenset[int]) -> bool:
         """Whether "without" (بغیر، بدون، baghair, bina) stands between a negation and the words it would reach, in
         one part: "no peace without swara", "ونی کے بغیر صلح نہیں" demand what they name."""
@@ -518,7 +525,7 @@ class Term:
             and not (n.span[0] <= span[1] and n.span[1] >= span[0])
             and not any(i in outside for i in range(n.span[0], n.span[1] + 1))
             and not (n.partner is not None and any(i in outside for i in range(n.partner[0], n.partner[1] + 1)))
-            and not (n.kind == NEGATES and (self._through_without(n.span, words) or self._doubled_without(n)))
+            and not self._without_affirms(n, words)
             for n in self.negators()
         )
 
@@ -534,7 +541,7 @@ class Term:
             span = negator.span
             if span[0] in hit_tokens:
                 continue  # the negation is part of the description ("na kawi" where the rule matched "na")
-            if negator.kind == NEGATES and (self._through_without(span, hit_tokens) or self._doubled_without(negator)):
+            if self._without_affirms(negator, hit_tokens):
                 continue  # "no peace without swara", "wanni ke baghair sulah nahi": two negations affirm it
             if negator.partner is not None and any(
                 i in hit_tokens for i in range(negator.partner[0], negator.partner[1] + 1)
@@ -596,9 +603,6 @@ def share_list_negation(term: Term, hits: list[Hit]) -> None:
             hit.negated = True
             negated.append(hit)
             break
-
-
-LIST_GAP = 2  # content words between two names of a list
 
 
 def _perfective(token: text.Token) -> bool:

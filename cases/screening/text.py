@@ -261,14 +261,11 @@ _TOKEN = regex.compile(r"§|[\p{L}\p{N}][\p{L}\p{M}\p{N}\u200d]*(?:['’ʼ][\p{L
 _POSSESSIVE_AFTER = regex.compile(r"['’ʼ](?!\p{L})")
 
 
-def analyse(
-    raw: str, *, stopwords: frozenset[str], dividers: frozenset[str] | Callable[[str | None], frozenset[str]]
-) -> Analysed:
-    """Tokens, clauses and parts of a term (see the module's docstring). `dividers`: the words that begin a part,
-    or a function that gives them for the language the term's letters show."""
+def analyse(raw: str, *, stopwords: frozenset[str], dividers: Callable[[str | None], frozenset[str]]) -> Analysed:
+    """Tokens, clauses and parts of a term (see the module's docstring). `dividers` gives the words that begin a
+    part for the language the term's letters show."""
     language = detect_language(raw)
-    if callable(dividers):
-        dividers = dividers(language)
+    starts_part = dividers(language)
     raw = unicodedata.normalize("NFKC", raw)
     raw = _DIGIT_GROUPS.sub("", raw)
     raw = _REFERENCE.sub(f" {CITATION_TOKEN} ", raw)
@@ -287,7 +284,7 @@ def analyse(
                 folded = fold(word)
                 if not folded:
                     continue
-                if folded in dividers and len(tokens) > first:
+                if folded in starts_part and len(tokens) > first:
                     part += 1
                 if word == CITATION_TOKEN:
                     tokens.append(Token(folded, NUMBER, clause_index, part, False))
