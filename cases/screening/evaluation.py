@@ -132,6 +132,13 @@ def cross_validated(
     return verdicts(rows, scorer=lambda i, _text: scores[i], threshold=lambda i: thresholds[i])
 
 
+def trained_on(rows: Sequence[Row], examples: Sequence[model.Example]) -> list[tuple[str, str | None]]:
+    """Verdicts where the model is trained on `examples` only (another corpus: a corpus scored as unseen text by a
+    model trained on the others); the rules are the same."""
+    fitted = fit(examples)
+    return verdicts(rows, scorer=lambda _i, text_: fitted.score(text_), threshold=lambda _i: fitted.threshold)
+
+
 def fit(examples: Sequence[model.Example], *, about: dict[str, Any] | None = None, inner_folds: int = 4) -> model.Model:
     """A model and its threshold: the threshold is the lowest score at which, in an inner cross-validation on
     the same examples, the model would hold no more than LAWFUL_HELD_TARGET of the lawful terms."""
