@@ -135,17 +135,27 @@ def _participants_of(session: DialogueSession) -> list[dict]:
         .values_list("id", "name_token", "role", "connections", "priority", "hand_raised_at", "side")
     )
     return [
-        {
-            "id": pk,
-            "name": _shown_name(token),
-            "role": role,
-            "present": connections > 0,
-            "priority": priority,
-            "hand_raised": hand_raised_at is not None,
-            "side": side,
-        }
+        _participant_entry(pk, _shown_name(token), role, connections, priority, hand_raised_at, side)
         for pk, token, role, connections, priority, hand_raised_at, side in rows
     ]
+
+
+def participant_entry(participant: Participant) -> dict:
+    """One participant as the welcome's list shows them."""
+    p = participant
+    return _participant_entry(p.pk, p.display_name, p.role, p.connections, p.priority, p.hand_raised_at, p.side)
+
+
+def _participant_entry(pk, name, role, connections, priority, hand_raised_at, side) -> dict:
+    return {
+        "id": pk,
+        "name": name,
+        "role": role,
+        "present": connections > 0,
+        "priority": priority,
+        "hand_raised": hand_raised_at is not None,
+        "side": side,
+    }
 
 
 def session_state(*, session: DialogueSession) -> dict:

@@ -178,3 +178,45 @@ def test_a_dead_process_s_many_people_leave_in_one_event(room):
         Participant.objects.filter(session=room.session, user__in=people).values_list("pk", flat=True)
     )
     assert events[0].data["joined"] == []
+
+
+async def test_the_welcomes_of_a_storm_share_a_state_each_with_its_own_arrival(room, monkeypatch):
+    """Arrivals at one moment are welcomed from one read of the state (not one read each), yet each welcome shows
+    its own participant present, and a change to the room (an event) is in the next welcome at once."""
+    # Every arrival after the first coalesced into announcements 2 s apart, and the storm one moment, however slow.
+    monkeypatch.setattr(consumers, "PRESENCE_ROOM", 2)
+    monkeypatch.setattr(consumers, "PRESENCE_BURST", 0)
+    monkeypatch.setattr(consumers, "PRESENCE_INTERVAL", 2.0)
+    monkeypatch.setattr(consumers, "WELCOME_REUSE_SECONDS", 30.0)
+    consumers._welcome_states.clear()
+    reads = []
+    real = consumers.selectors.session_state
+
+    def session_state(*, session):
+        reads.append(session.last_seq)
+        return real(session=session)
+
+    monkeypatch.setattr(consumers.selectors, "session_state", session_state)
+    alice = await connect(room, room.world.alice)
+
+    @db
+    def guests(count, name):
+        return [invite(room.world, room.session, f"{name} {n}") for n in range(count)]
+
+    clients = [await connect(room, person) for person in await guests(8, "Villager")]  # One after another.
+    for client in clients:
+        mine = [entry for entry in client.welcome["state"]["participants"] if entry["id"] == client.participant]
+        assert len(mine) == 1 and mine[0]["present"] and mine[0]["name"].startswith("Villager")
+        ids = [entry["id"] for entry in client.welcome["state"]["participants"]]
+        assert ids == sorted(ids)
+    # Alice's, the first villager's (after alice's `joined`), and one more per announcement of the storm meanwhile.
+    assert len(reads) <= 4, f"{len(reads)} reads of the state for {len(clients) + 1} welcomes"
+    # A raised hand is an event: the next welcome shows it, however recent the shared state.
+    await alice.send({"type": "raise_hand"})
+    await alice.next("hand_raised")
+    (late,) = [await connect(room, person) for person in await guests(1, "Latecomer")]
+    shown = {entry["id"]: entry for entry in late.welcome["state"]["participants"]}
+    assert shown[alice.participant]["hand_raised"]
+    assert late.welcome["last_seq"] == await db(lambda: DialogueSession.objects.get(pk=room.session.pk).last_seq)()
+    for client in [alice, *clients, late]:
+        await client.close()
