@@ -5,6 +5,7 @@ events, not one per person for everyone; the speaker's line is stored by one sta
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from channels.db import database_sync_to_async
@@ -206,7 +207,9 @@ async def test_the_welcomes_of_a_storm_share_a_state_each_with_its_own_arrival(r
     clients = [await connect(room, person) for person in await guests(8, "Villager")]  # One after another.
     for client in clients:
         mine = [entry for entry in client.welcome["state"]["participants"] if entry["id"] == client.participant]
-        assert len(mine) == 1 and mine[0]["present"] and mine[0]["name"].startswith("Villager")
+        assert len(mine) == 1
+        assert mine[0]["present"]
+        assert mine[0]["name"].startswith("Villager")
         ids = [entry["id"] for entry in client.welcome["state"]["participants"]]
         assert ids == sorted(ids)
     # Alice's, the first villager's (after alice's `joined`), and one more per announcement of the storm meanwhile.
@@ -220,3 +223,28 @@ async def test_the_welcomes_of_a_storm_share_a_state_each_with_its_own_arrival(r
     assert late.welcome["last_seq"] == await db(lambda: DialogueSession.objects.get(pk=room.session.pk).last_seq)()
     for client in [alice, *clients, late]:
         await client.close()
+
+
+async def test_deliveries_do_not_wait_for_the_database_thread(room):
+    """An event reaches a socket while the process's database thread is busy (another socket's handshake, a slow
+    query): a delivery needs no database, and waits for none."""
+    from asgiref.sync import sync_to_async
+    from channels.layers import get_channel_layer
+
+    from deliberation import events
+
+    guest = await connect(room, room.guest)
+    seq = guest.welcome["last_seq"] + 1
+    busy = asyncio.ensure_future(sync_to_async(time.sleep, thread_sensitive=True)(3))  # The database thread's.
+    await asyncio.sleep(0.2)
+    payload = {"type": "event", "seq": seq, "kind": "said", "actor": None, "at": "2026-12-06T00:00:00Z",
+               "client_id": "quick", "data": {"body": "Heard at once."}}  # fmt: skip
+    started = time.monotonic()
+    await get_channel_layer().group_send(events.group_name(room.session.pk), events.group_message(payload))
+    frame = await guest.receive(wait=2.5)
+    assert frame["seq"] == seq
+    assert frame["data"]["body"] == "Heard at once."
+    assert time.monotonic() - started < 2.0, "the delivery waited for the database thread"
+    assert not busy.done()
+    await busy
+    await guest.close()
