@@ -33,7 +33,9 @@ Negation scope (a clause is divided into parts at commas and conjunctions; data/
 - Levantine Arabic negation (ما + the b- imperfect, مش, ما حدا) often follows its subject ("قضية الشرف ما بتنحل
   عشائرياً"): like the Urdu, Pashto and Dari verb's negation, it reaches its whole part.
 - A name or description in a clause that also rejects or forbids something elsewhere, or reports a proposal, is
-  ambiguous: the engine holds it for review instead of refusing it.
+  ambiguous: the engine holds it for review instead of refusing it. A proposal the term says was accepted ("…, and
+  the shura agreed", "ومنله", "موافقت کردند") is a decision, not ambiguous.
+- Romanised Urdu "na" in an English term is a tag ("from her father's time na, so …"), not a negation.
 """
 
 from __future__ import annotations
@@ -317,7 +319,11 @@ class Term:
         # not required", "the daughters will have no share", "no one will question them".
         absorbing = absorbing + [span for name in lexicon.WORSE_NEGATIONS for span in self.concept(name)]
         forward = [s for s in self.concept(lexicon.NEGATION) if not _inside(s, absorbing)]
-        sov = [s for s in self.concept(lexicon.NEGATION_SOV) if not _inside(s, absorbing) and not self._pashto_from(s)]
+        sov = [
+            s
+            for s in self.concept(lexicon.NEGATION_SOV)
+            if not _inside(s, absorbing) and not self._pashto_from(s) and not self._english_na(s)
+        ]
         predicates = _outermost(
             [s for s in self.concept("negation_pred") if not _inside(s, self.concept("not_negation"))]
         )
@@ -429,6 +435,15 @@ class Term:
         english, roman = lexicon.latin_stopwords()
         words = [t.text for t in self.tokens if t.script == text.LATIN]
         return sum(w in roman for w in words) > sum(w in english for w in words)
+
+    def _english_na(self, span: Span) -> bool:
+        """Romanised Urdu "na" in an English term is a tag ("she was married to the Quran from her father's time
+        na, so …"), not the verb's negation: in a term whose Latin words are English, "na" negates nothing."""
+        if span[0] != span[1] or self.tokens[span[0]].text not in ("na", "nah"):
+            return False
+        english, roman = lexicon.latin_stopwords()
+        words = [t.text for t in self.tokens if t.script == text.LATIN]
+        return sum(w in english for w in words) > 2 * sum(w in roman for w in words)
 
     def _forward_reach(self, span: Span, conditional: frozenset[int]) -> list[int]:
         """An English or Arabic negator reaches forward to the end of its part, and on through the parts of a list
@@ -562,9 +577,14 @@ class Term:
                     return True, False
             if negator.kind == FORBIDS and negator.clause in clauses and not negator.conditional:
                 ambiguous = True
-        if not ambiguous:
+        if not ambiguous and not self._accepted():
             ambiguous = any(tokens[s].clause in clauses and s not in hit_tokens for s, _e in self.concept("proposal"))
         return False, ambiguous
+
+    def _accepted(self) -> bool:
+        """Whether the term says a proposal was accepted ("the elders proposed …, and the shura agreed", "پیشنهاد
+        کردند … موافقت کردند"): a decision reported, not a suggestion that may have been turned down."""
+        return any(not self.reached(span) for span in self.concept("accepted"))
 
 
 def span_text(tokens: Sequence[text.Token], span: Span) -> str:

@@ -21,7 +21,8 @@ Script-aware normalisation
   digits ends nothing, and a short label before a colon ("Swara: two girls …") belongs to the clause after it.
   Commas and a few conjunctions divide a clause into parts, which only bound the reach of a negation.
 - Legal citations ("PPC 310-A", "s. 345(7)", "PLD 2004 SC 123", "دفعہ 310") are kept as one word that counts for
-  nothing, like the stop words of each language: windows are counted in content words.
+  nothing, like the stop words of each language: windows are counted in content words. So do the words of an aside
+  in brackets ("to give 1 girl (d/o Rafiq, aged abt 17) to compl. party"): they are matched, not counted.
 """
 
 from __future__ import annotations
@@ -223,9 +224,21 @@ _REFERENCE = regex.compile(
 
 # A period that ends nothing: after these abbreviations, or between digits.
 _ABBREVIATIONS = {"rs", "mr", "mrs", "ms", "dr", "no", "nos", "vs", "st", "sr", "jr", "etc", "eg", "ie", "s", "ss", "art",
-                  "arts", "sec", "para", "p", "pp", "vol", "co", "ltd", "govt", "dept", "approx"}  # fmt: skip
+                  "arts", "sec", "para", "p", "pp", "vol", "co", "ltd", "govt", "dept", "approx",
+                  # case registers' own: "accd. party", "compl. party", "aged abt. 17", "vill. Sherpao", "distt. Swat"
+                  "accd", "acc", "compl", "complt", "abt", "vill", "distt", "dist", "teh", "resp", "petr", "deptt"}  # fmt: skip
 _BOUNDARY = regex.compile(r"[;:؛۔!?؟\n\r\u2029]+|\.(?=\s|$)|\.{2,}|…")
 _SUBCLAUSE = regex.compile(r"[,،]")
+
+
+def _depth(depth: int, between: str) -> int:
+    """The bracket depth after the text between two words."""
+    for char in between:
+        if char in "([":
+            depth += 1
+        elif char in ")]" and depth:
+            depth -= 1
+    return depth
 
 
 def is_latin(word: str) -> bool:
@@ -275,10 +288,15 @@ def analyse(raw: str, *, stopwords: frozenset[str], dividers: Callable[[str | No
     part = 0
     for clause_index, clause_text in enumerate(_clauses(raw)):
         first = len(tokens)
+        depth = 0  # inside brackets: an aside ("(d/o Rafiq, aged abt 17)") that counts for nothing in a window
         for piece_index, piece in enumerate(_SUBCLAUSE.split(clause_text)):
             if piece_index or len(tokens) > first:
                 part += 1
+            seen = 0
             for match in _TOKEN.finditer(piece):
+                depth = _depth(depth, piece[seen : match.start()])
+                seen = match.end()
+                aside = depth > 0
                 word = match.group()
                 possessive = bool(regex.search(r"['’ʼ]s$", word)) or bool(_POSSESSIVE_AFTER.match(piece, match.end()))
                 folded = fold(word)
@@ -290,21 +308,22 @@ def analyse(raw: str, *, stopwords: frozenset[str], dividers: Callable[[str | No
                     tokens.append(Token(folded, NUMBER, clause_index, part, False))
                     continue
                 if folded.isdigit():
-                    tokens.append(Token(folded, NUMBER, clause_index, part, True, forms=frozenset((folded,))))
+                    tokens.append(Token(folded, NUMBER, clause_index, part, not aside, forms=frozenset((folded,))))
                 elif is_latin(folded):
                     tokens.append(
                         Token(
-                            folded, LATIN, clause_index, part, folded not in stopwords, possessive,
+                            folded, LATIN, clause_index, part, folded not in stopwords and not aside, possessive,
                             english_forms(folded), roman_skeleton(folded),
                         )
                     )  # fmt: skip
                 else:
                     tokens.append(
                         Token(
-                            folded, ARABIC_SCRIPT, clause_index, part, folded not in stopwords, False,
+                            folded, ARABIC_SCRIPT, clause_index, part, folded not in stopwords and not aside, False,
                             arabic_script_forms(folded, language or "ar"),
                         )
                     )  # fmt: skip
+            depth = _depth(depth, piece[seen:])
         if len(tokens) > first:
             clauses.append((first, len(tokens)))
             part += 1
