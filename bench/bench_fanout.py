@@ -19,7 +19,9 @@ Scenarios (--scenarios, default a,b,c), measured one after the other and printed
   b  a bare Channels group relay without persistence (bench/relay_asgi.py: join one group, group_send every
      frame, every member sends it on) with the same channels_redis layer settings as config/settings.py,
      served by two uvicorn processes (Redis db 6, a random group name); the N clients, the speaker among
-     them, are split across both.
+     them, are split across both. BENCH_RELAY_LEAN=1 in the environment makes it dispatch as Sulh's consumers
+     do, without Channels' hop onto the database thread before every message (bench/relay_asgi.py): the stricter
+     baseline.
   c  Sulh itself: two uvicorn processes serving config.asgi:application in production mode (DJANGO_DEBUG=0,
      a random DJANGO_SECRET_KEY; DJANGO_SECURE_SSL_REDIRECT=0 because the benchmark speaks plain HTTP to
      127.0.0.1) on a PostgreSQL database of its own (--database-url, default sulh_bench_fanout: created if
@@ -1332,7 +1334,8 @@ def print_conditions(args) -> None:
         f"Versions: channels {channels.__version__}, channels-redis {channels_redis.__version__}, redis-py "
         f"{redis.__version__}, uvicorn {uvicorn.__version__}, websockets {websockets.__version__}; clients "
         f"on {'uvloop' if _uvloop() else 'asyncio'}; channel layer {os.environ.get('CHANNEL_LAYER_BACKEND', 'pubsub')} "
-        "(CHANNEL_LAYER_BACKEND, for Sulh and the relay alike)"
+        "(CHANNEL_LAYER_BACKEND, for Sulh and the relay alike); relay "
+        f"{'lean (BENCH_RELAY_LEAN=1)' if os.environ.get('BENCH_RELAY_LEAN') == '1' else 'as Channels ships it'}"
     )
     print(
         f"Run: {args.participants} participants, {args.messages} messages ({args.warmup} warm-up, left out of "

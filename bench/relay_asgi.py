@@ -8,7 +8,9 @@ Sulh's settings or apps: only Channels and the same channels_redis layer setting
     BENCH_RELAY_REDIS_URL=redis://127.0.0.1:6379/6 BENCH_RELAY_GROUP=bench-fanout-1234 \\
         .venv/bin/python -m uvicorn relay_asgi:application --app-dir bench --port 8101 --lifespan off
 
-bench/bench_fanout.py starts two of these itself.
+bench/bench_fanout.py starts two of these itself. With BENCH_RELAY_LEAN=1 in the environment its consumer
+dispatches messages as Sulh's do (config/ws.py: SulhConsumer.dispatch), without the hop onto the database thread
+that Channels makes before every message: the stricter baseline.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ settings.configure(
 )
 django.setup()
 
+from channels.consumer import get_handler_name  # noqa: E402
 from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
 
 
@@ -64,6 +67,14 @@ class RelayConsumer(AsyncWebsocketConsumer):
 
     async def relay_message(self, event) -> None:
         await self.send(text_data=event["text"])
+
+    if os.environ.get("BENCH_RELAY_LEAN") == "1":
+
+        async def dispatch(self, message) -> None:
+            handler = getattr(self, get_handler_name(message), None)
+            if handler is None:
+                raise ValueError(f"No handler for message type {message['type']}")
+            await handler(message)
 
 
 _consumer = RelayConsumer.as_asgi()
