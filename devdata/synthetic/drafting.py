@@ -138,9 +138,9 @@ def _side(rng: random.Random, forum: ForumInfo, dispute: str, family: str) -> tu
 
 
 def history_open(draft: CaseDraft, run: Run) -> None:
-    """The parties and the `opened` event, as services.case_open writes them, and the recurrences it links:
-    a case continuing an earlier feud names that case's first and second party records again (now and then
-    the other way round), and every earlier case of the district recurrences_find would match is linked."""
+    """The parties and the `opened` event, as services.case_open writes them: a case continuing an earlier feud
+    names that case's first and second party records again (now and then the other way round). What the
+    opening links is drafted with the batch (history_links)."""
     rng = run.rng
     forum = draft.forum
     people = forum.people
@@ -184,13 +184,6 @@ def history_open(draft: CaseDraft, run: Run) -> None:
         draft.parties.append((ref, role))
     opened = _opened_json(forum.kind, dispute, draft.risk_level, draft.offence_class, forum.base_level)
     draft.event(draft.opened_at, "opened", draft.opened_by, opened)
-    first, second = draft.parties[0][0], draft.parties[1][0]
-    links = draft.links = run.register.pair_matches(forum.region_id, draft.opened_at, first, second)
-    if links:
-        # References are given out when the batch is numbered: the event's text waits for them.
-        draft.event(draft.opened_at, "recurrence_linked", draft.opened_by, lambda: as_json({
-            "earlier": [{"case": known.id, "reference": known.reference, "basis": basis} for known, basis in links]
-        }))  # fmt: skip
 
 
 def _dwell(rng: random.Random, kind: str, state: str) -> int:
@@ -801,13 +794,38 @@ def _caucuses(
     return t
 
 
-def history_recurrence(draft: CaseDraft, run: Run) -> None:
+def history_links(drafts: list[CaseDraft], run: Run) -> None:
+    """Every earlier case of the district services.recurrences_find would link each case of the batch to when
+    it opened (`recurrence_linked`), and what a facilitator later made of the links (history_recurrence).
+
+    Drafted once the whole batch is, not as each case opens: a run adding to a big database then reads the
+    earlier cases its openings name in one query per district (Register.prefetch), not one per opening. What
+    each opening may link to is the same either way (the register filters by the opening's time), and the
+    decisions draw from a stream of the case's own, so the same seed still gives the same data."""
+    register = run.register
+    register.prefetch([(draft.forum.region_id, draft.parties[0][0].key, draft.parties[1][0].key) for draft in drafts])
+    for draft in drafts:
+        first, second = draft.parties[0][0], draft.parties[1][0]
+        links = draft.links = register.pair_matches(draft.forum.region_id, draft.opened_at, first, second)
+        if links:
+            # References are given out when the batch is numbered: the event's text waits for them.
+            draft.event(draft.opened_at, "recurrence_linked", draft.opened_by, partial(_linked_json, links))
+            history_recurrence(draft, run, random.Random(f"{run.stream}:links:{draft.index}"))
+    register.sweep()
+
+
+def _linked_json(links: list[tuple[Known, str]]) -> str:
+    return as_json({
+        "earlier": [{"case": known.id, "reference": known.reference, "basis": basis} for known, basis in links]
+    })  # fmt: skip
+
+
+def history_recurrence(draft: CaseDraft, run: Run, rng: random.Random) -> None:
     """The links recurrences_find made when the case opened (`matched`), and what a facilitator later made
     of some of them while the case was open, as services.recurrence_decide records it: most links between
     the same party records confirmed, namesakes more often rejected."""
     if not draft.links:
         return
-    rng = run.rng
     end = draft.closed_at if draft.closed_at is not None else run.end
     for known, basis in draft.links:
         confirmed, rejected = RECURRENCE["decided"][basis]
@@ -1043,7 +1061,6 @@ def history_ties(draft: CaseDraft, run: Run) -> None:
 HISTORY_STEPS: list[Callable[[CaseDraft, Run], None]] = [
     history_open,
     history_workflow,
-    history_recurrence,
     history_session,
     history_ladder,
     history_survey,

@@ -101,9 +101,14 @@ class Register:
                         entries.append(known)
 
     def advance(self, opened_at: int) -> None:
-        """The clock moves to the next opening. When the register has doubled since the last sweep, the cases
-        ended more than 24 months before it are dropped (their memory too)."""
-        self.cutoff = cutoff = opened_at - WINDOW
+        """The clock moves to the next opening."""
+        self.cutoff = opened_at - WINDOW
+
+    def sweep(self) -> None:
+        """When the register has doubled since the last sweep, the cases ended more than 24 months before the
+        latest opening are dropped (their memory too). Between batches: none of the batch's openings may be
+        linked to them any more, but one before the latest may still have been, until its batch is linked."""
+        cutoff = self.cutoff
         if self.size > 2 * self.swept + SWEEP_AFTER:
             self.swept_cutoff = cutoff
             tables: tuple[dict[Any, list[Known]], ...] = (self.by_key, self.by_pair, self.pools)
@@ -135,6 +140,12 @@ class Register:
             if known.opened_at < opened_at and rng.random() * RECURRENCE_TOP < RECURRENCE_WEIGHTS[standing]:
                 return known
         return None
+
+    def prefetch(self, pairs: list[tuple[int, str, str]]) -> None:
+        """Read in at once what pair_matches will ask for these openings (district, first party's and second
+        party's name keys), when the database's cases are read by key (LazySource)."""
+        if self.lazy is not None:
+            self.lazy.load_many(self, pairs)
 
     def pair_matches(
         self, region_id: int, opened_at: int, first: PartyRef, second: PartyRef
@@ -278,15 +289,28 @@ class LazySource:
         self.holding: dict[tuple[int, str], list[Known]] = {}  # The database's cases holding a key, as read.
         self.cases: dict[int, Known] = {}
         self.complete_ids: set[int] = set()  # Cases whose parties are read (and filed under their pairs).
+        self.paired: set[tuple[int, str, str]] = set()  # Openings' (district, keys) read and completed.
 
     def load(self, register: Register, region_id: int, keys: tuple[str, str]) -> None:
-        wanted = sorted({key for key in keys if key and (region_id, key) not in self.holding})
-        if wanted:
-            cutoff = max(self.cutoff, register.swept_cutoff)
-            for key in wanted:
+        if (region_id, *keys) not in self.paired:  # Not already read with its batch (load_many).
+            self.load_many(register, [(region_id, *keys)])
+
+    def load_many(self, register: Register, pairs: list[tuple[int, str, str]]) -> None:
+        """The database's cases holding the name keys of these openings (district, first and second party's key)
+        that none read before, in one query per district, and the parties of those holding both names of an
+        opening in one more."""
+        wanted: dict[int, set[str]] = {}
+        for region_id, *keys in pairs:
+            for key in keys:
+                if key and (region_id, key) not in self.holding:
+                    wanted.setdefault(region_id, set()).add(key)
+        cutoff = max(self.cutoff, register.swept_cutoff)
+        for region_id in sorted(wanted):
+            keys = sorted(wanted[region_id])
+            for key in keys:
                 self.holding[region_id, key] = []
             for key, case_id, forum_id, opened, closed, outcome, dispute_type, reference in holder_rows(
-                region_id, wanted, self.highest, cutoff
+                region_id, keys, self.highest, cutoff
             ):
                 known = self.cases.get(case_id)
                 if known is None:
@@ -298,10 +322,14 @@ class LazySource:
                     register.by_key[region_id, key] = [known]
                 else:
                     entries.append(known)
-        first, second = (self.holding.get((region_id, key), ()) for key in keys)
-        if first and second:
-            ids = {known.id for known in first}
-            self.complete(register, [known for known in second if known.id in ids])
+        both: list[Known] = []
+        self.paired.update(pairs)
+        for region_id, first_key, second_key in pairs:
+            first, second = (self.holding.get((region_id, key), ()) for key in (first_key, second_key))
+            if first and second:
+                ids = {known.id for known in first}
+                both.extend(known for known in second if known.id in ids)
+        self.complete(register, both)
 
     def complete(self, register: Register, cases: Iterable[Known]) -> None:
         """Read the parties of the database's cases among `cases` that lack them, and file them under their pairs."""

@@ -31,7 +31,7 @@ from django.utils import timezone
 from cases import ladder_stats
 from cases.models import Case, Party, ProhibitedPractice, ReferenceCounter
 
-from .drafting import HISTORY_STEPS
+from .drafting import HISTORY_STEPS, history_links
 from .drafts import CaseDraft, Pseudonyms
 from .encoding import DAY
 from .register import Known, PartyRef, Register
@@ -73,7 +73,8 @@ class Run:
     GROWTH = 1.0  # The programme grows: twice as many cases a day at the end of the three years as at the start.
 
     def __init__(self, *, cases: int, seed: int, until: datetime, forums: list[ForumInfo], salt: int):
-        self.rng = random.Random(f"sulh-synthetic:{seed}:{salt}")
+        self.stream = f"sulh-synthetic:{seed}:{salt}"
+        self.rng = random.Random(self.stream)
         self.cases = cases
         self.end = int(until.timestamp())
         self.start = int((until - timedelta(days=365 * YEARS)).timestamp())
@@ -152,8 +153,9 @@ class Run:
         return draft
 
     def finish_batch(self) -> tuple[dict[str, list[tuple]], int, int]:
-        """Number the batch's cases, settle pseudonym clashes, and hand over its rows: (rows, cases, events).
-        The batch's escalation totals are then in `ladder`, until the next batch."""
+        """Link the batch's cases to earlier ones, number them, settle pseudonym clashes, and hand over its rows:
+        (rows, cases, events). The batch's escalation totals are then in `ladder`, until the next batch."""
+        self.link_batch()
         self._number()
         self._fix_pseudonyms()
         events = 0
@@ -166,6 +168,10 @@ class Run:
         rows, self.rows, self.drafts = self.rows, {table.key: [] for table in TABLES}, []
         self.party_refs = []
         return rows, cases, events
+
+    def link_batch(self) -> None:
+        """What the batch's openings link to (drafting.history_links), once the batch is drafted."""
+        history_links(self.drafts, self)
 
     def _number(self) -> None:
         """References as services._next_reference gives them, from the same counters, locked while counting.

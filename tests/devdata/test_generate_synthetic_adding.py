@@ -29,11 +29,11 @@ def drafted(monkeypatch, *, lazily: bool, highest: int) -> tuple[list, Run]:
     monkeypatch.setattr(register, "LAZY_FROM", 1 if lazily else 10**9)
     run = Run(cases=1500, seed=4, until=UNTIL_AT, forums=world_ensure(), salt=0)
     run.register.preload(run.start)  # What a run with a salt (cases there before it) does.
-    own: dict[int, int] = {}
+    drafts = [run.case(index) for index in range(300)]
+    run.link_batch()  # As a batch's end does: what each opening links to.
+    own = {draft.id: index for index, draft in enumerate(drafts)}
     found = []
-    for index in range(300):
-        draft = run.case(index)
-        own[draft.id] = index
+    for draft in drafts:
         links = [(known.id if known.id <= highest else ("own", own[known.id]), basis) for known, basis in draft.links]
         found.append((draft.forum.id, draft.dispute_type, draft.opened_at, links, [event[1] for event in draft.events]))
     return found, run
