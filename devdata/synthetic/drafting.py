@@ -31,7 +31,9 @@ facilitator tags some cases, mostly the riskier ones, with risk factors of the U
 
 Extending. A case's history is written by HISTORY_STEPS, in order: functions `step(draft, run)` that add
 events (`draft.event`, `draft.move`) and rows (`run.add_row`), with a Table in writers.TABLES for each table
-written. Each batch's cases are added to the escalation statistics' running totals in the batch's own transaction.
+written. Then, once the batch is drafted, history_links links each of its openings to earlier cases and drafts
+what facilitators made of the links. Each batch's cases are added to the escalation statistics' running totals in
+the batch's own transaction.
 """
 
 from __future__ import annotations
