@@ -44,6 +44,22 @@ def test_revenge_licensed_anywhere_in_the_clause_is_refused(term):
     assert verdict(term) == (BLOCK, COLLECTIVE)
 
 
+@pytest.mark.parametrize(
+    "term",
+    [
+        "اگر قسط وقت پر ادا نہ ہوئی تو مقتول کا خاندان ملزم کے کسی بھی رشتہ دار سے بدلہ لے سکتا ہے۔",
+        "که پیسې ورنه کړل شي، د مقتول کورنۍ کولی شي د تورن له هر خپلوان نه بدل واخلي.",
+        "Agar raqam waqt par na mili to muddai party ko badla lene ki khuli chhuti hogi.",
+    ],
+)
+def test_revenge_the_other_side_may_take_is_licensed(term):
+    assert verdict(term) == (BLOCK, COLLECTIVE)
+
+
+def test_revenge_no_one_may_take_is_not_licensed():
+    assert verdict("کوئی بھی فریق بدلہ نہیں لے سکتا، جرگے کا فیصلہ حتمی ہے۔")[0] == PASS
+
+
 def test_revenge_given_up_is_not_licensed():
     assert verdict("The family of the deceased has forgiven and gives up any right to take revenge.")[0] != BLOCK
 
