@@ -119,3 +119,19 @@ def final_case(open_case):
 
 
 __all__ = ["ORDINARY_TERMS", "Walker", "new_case_body"]
+
+
+@pytest.fixture
+def rules_only(monkeypatch):
+    """The screening's rules alone: the statistical model set aside, so that retraining cannot change a verdict."""
+    from cases.screening import model
+
+    monkeypatch.setattr(model, "shipped", lambda: None)
+
+
+def verdict(term: str) -> tuple[str, str | None]:
+    """The screening's verdict on a term and the practice it names, as a facilitator would see them."""
+    from cases.screening import engine
+
+    screening = engine.screen(term)
+    return screening.verdict, screening.practice

@@ -10,25 +10,15 @@ from __future__ import annotations
 
 import pytest
 
-from cases.screening import engine, model
 from cases.screening.result import BLOCK, PASS, REVIEW
+from tests.cases.conftest import verdict
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rules_only")]
 
 COUNSEL = "counsel-waiver-victim-identity"
 COLLECTIVE = "collective-punishment-revenge"
 MARRIAGE = "forced-child-exchange-marriage"
 NON_COMPOUNDABLE = "non-compoundable-honour-killing"
-
-
-@pytest.fixture(autouse=True)
-def rules_only(monkeypatch):
-    monkeypatch.setattr(model, "shipped", lambda: None)
-
-
-def verdict(term: str) -> tuple[str, str | None]:
-    screening = engine.screen(term)
-    return screening.verdict, screening.practice
 
 
 # --- A clause-level window: formal deeds spread the victim, her name and the verb over many words ----------------

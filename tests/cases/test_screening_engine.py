@@ -20,22 +20,13 @@ from cases.screening.evaluation import read
 from cases.screening.lexicon import concept_names, rules
 from cases.screening.phrases import parse
 from cases.screening.result import BLOCK, PASS, REVIEW
+from tests.cases.conftest import verdict
 
 pytestmark = pytest.mark.django_db
 
 WOMEN = "woman-given-in-settlement"
 MARRIAGE = "forced-child-exchange-marriage"
 INHERITANCE = "inheritance-deprivation"
-
-
-@pytest.fixture
-def rules_only(monkeypatch):
-    monkeypatch.setattr(model, "shipped", lambda: None)
-
-
-def verdict(term: str) -> tuple[str, str | None]:
-    screening = engine.screen(term)
-    return screening.verdict, screening.practice
 
 
 # --- Names, in every language ------------------------------------------------------------------------------

@@ -10,25 +10,15 @@ import json
 import pytest
 from django.core.management import call_command
 
-from cases.screening import engine, model
 from cases.screening.result import BLOCK, PASS, REVIEW
+from tests.cases.conftest import verdict
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rules_only")]
 
 WOMEN = "woman-given-in-settlement"
 INHERITANCE = "inheritance-deprivation"
 CORPORAL = "corporal-punishment-penalty"
 COLLECTIVE = "collective-punishment-revenge"
-
-
-@pytest.fixture(autouse=True)
-def rules_only(monkeypatch):
-    monkeypatch.setattr(model, "shipped", lambda: None)
-
-
-def verdict(term: str) -> tuple[str, str | None]:
-    screening = engine.screen(term)
-    return screening.verdict, screening.practice
 
 
 @pytest.mark.parametrize(
