@@ -43,8 +43,8 @@ def assert_gap_free(client: SessionClient, last_seq: int) -> None:
 
 async def settled_last_seq(session, clients: list[SessionClient], quiet: float = 1.0) -> int:
     """The session's last seq once nothing more has been stored for `quiet` seconds, every client having received
-    it: a presence announcement (a socket that dropped and came back) is stored up to half a second after the
-    change it announces, possibly after the last line said."""
+    it: a socket that dropped and came back on the other process has its going or coming stored when its server
+    gets to it (coalesced presence waits up to half a second more), possibly after the last line said."""
     last = -1
     while True:
         now = await asyncio.to_thread(lambda: DialogueSession.objects.get(pk=session.pk).last_seq)
