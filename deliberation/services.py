@@ -125,8 +125,11 @@ def _append(session: DialogueSession, *, kind: str, actor: Participant | None, d
 
 
 def _lock(session_id) -> DialogueSession:
+    # FOR NO KEY UPDATE: it orders the session's events as FOR UPDATE would (the one-statement path's UPDATE of
+    # last_seq takes the same lock), yet rows that merely refer to the session (a participant arriving in a storm,
+    # which does not take this lock) are not held up behind it.
     try:
-        return DialogueSession.objects.select_for_update().get(pk=int(session_id))
+        return DialogueSession.objects.select_for_update(no_key=True).get(pk=int(session_id))
     except (DialogueSession.DoesNotExist, TypeError, ValueError):
         raise NotFoundError() from None
 
@@ -304,19 +307,12 @@ def participant_connect(
     false: the caller announces it later, with others, through presence_announce). With `process` (the
     server process holding the socket) the connection is recorded, so that it can be swept if that process
     dies: `participant.connection_id` names it for participant_disconnect."""
-    from . import selectors
-
     with transaction.atomic():
-        session = _lock(session_id)
-        participant = Participant.objects.filter(session=session, user=user).first()
-        if participant is None and session.joint_id is not None:
-            participant = _caucus_guest_arrives(session, user)
-        if participant is None:
-            # The forum's people come under their name, with the gender they declared on their account page.
-            participant = Participant.objects.create(
-                session=session, user=user, role=selectors.role_for(user=user, session=session),
-                display_name=_name_of(user), gender=account_services.gender_of(user=user),
-            )  # fmt: skip
+        # Only a socket that may announce someone's arrival takes the session's lock (it may store `joined`); the
+        # sockets of a storm, announced later together, lock just their own participant's row: a district's
+        # elders arriving at once are counted in parallel, not one after another behind the session.
+        session = _lock(session_id) if announce else _session(session_id)
+        participant = _participant_locked(session, user)
         participant.connections += 1
         first = participant.connections == 1
         if participant.joined_at is None:
@@ -328,6 +324,37 @@ def participant_connect(
         if first and announce and session.status != DialogueSession.Status.ENDED:  # An ended transcript stays ended.
             _append(session, kind="joined", actor=participant, data=_joined_data(participant))
     return participant, session
+
+
+def _session(session_id) -> DialogueSession:
+    try:
+        return DialogueSession.objects.get(pk=int(session_id))
+    except (DialogueSession.DoesNotExist, TypeError, ValueError):
+        raise NotFoundError() from None
+
+
+def _participant_locked(session: DialogueSession, user) -> Participant:
+    """`user`'s participant row in `session`, locked until the transaction ends, created on their first arrival
+    (two first sockets at once, on two server processes: one creates it, the other finds it)."""
+    from . import selectors
+
+    for _attempt in range(2):
+        participant = Participant.objects.select_for_update(no_key=True).filter(session=session, user=user).first()
+        if participant is not None:
+            return participant
+        try:
+            with transaction.atomic():
+                created = _caucus_guest_arrives(session, user) if session.joint_id is not None else None
+                if created is None:
+                    # The forum's people come under their name, with the gender they declared on their account page.
+                    created = Participant.objects.create(
+                        session=session, user=user, role=selectors.role_for(user=user, session=session),
+                        display_name=_name_of(user), gender=account_services.gender_of(user=user),
+                    )  # fmt: skip
+                return created
+        except IntegrityError:  # Created meanwhile by their other socket: lock that one.
+            continue
+    raise ConflictError()
 
 
 def _joined_data(participant: Participant) -> dict:
@@ -343,10 +370,15 @@ def participant_disconnect(*, participant_id: int, connection_id: int | None = N
         participant = Participant.objects.select_related("session").filter(pk=participant_id).first()
         if participant is None:
             return False
-        session = _lock(participant.session_id)
+        session = _lock(participant.session_id) if announce else participant.session  # As participant_connect.
         if connection_id is not None and not LiveConnection.objects.filter(pk=connection_id).delete()[0]:
             return False
-        participant.refresh_from_db(fields=["connections"])
+        # Locked, as participant_connect locks it: a socket opening meanwhile is counted, not overwritten.
+        participant.connections = (
+            Participant.objects.select_for_update(no_key=True)
+            .values_list("connections", flat=True)
+            .get(pk=participant.pk)
+        )
         participant.connections = max(participant.connections - 1, 0)
         participant.save(update_fields=["connections"])
         left = participant.connections == 0 and session.status != DialogueSession.Status.ENDED

@@ -181,6 +181,78 @@ def test_a_dead_process_s_many_people_leave_in_one_event(room):
     assert events[0].data["joined"] == []
 
 
+def test_a_storm_s_arrivals_are_counted_while_the_session_is_locked(room):
+    """The sockets of a storm (announced later, together) count their arrivals without the session's lock: they
+    are not held up behind another socket's action on the session, two first sockets of one person at once (two
+    devices, two server processes) make one participant with both connections, and a socket closing while
+    another opens leaves the count right."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection, transaction
+
+    people = [invite(room.world, room.session, f"Villager {n}") for n in range(4)]
+    locked, release = threading.Event(), threading.Event()
+
+    def in_thread(work):
+        def run(*args):
+            try:
+                return work(*args)
+            finally:
+                connection.close()
+
+        return run
+
+    @in_thread
+    def hold_the_session():
+        with transaction.atomic():
+            services._lock(room.session.pk)  # As an action of the session holds it (a line said, a hand raised).
+            locked.set()
+            release.wait(20)
+
+    @in_thread
+    def arrive(user):
+        participant, _session = services.participant_connect(
+            user=user, session_id=room.session.pk, process="storm:1", announce=False
+        )
+        return participant.pk, participant.connection_id
+
+    holder = threading.Thread(target=hold_the_session)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        # Bob, a forum member, has never been in the room: his two devices arrive at once.
+        arrivals = [room.world.bob, room.world.bob, *people, people[0]]
+        with ThreadPoolExecutor(len(arrivals)) as pool:
+            done = pool.map(arrive, arrivals, timeout=10)  # Would wait 20 s behind the lock.
+            opened = list(done)
+        assert not release.is_set()
+    finally:
+        release.set()
+        holder.join()
+    bob = Participant.objects.get(session=room.session, user=room.world.bob)
+    assert bob.connections == 2
+    assert Participant.objects.get(session=room.session, user=people[0]).connections == 2
+    assert all(Participant.objects.get(session=room.session, user=person).present for person in people)
+    # The first villager's two sockets close while six more open: none of the counting is lost.
+    first = [
+        (pk, connection_id) for (pk, connection_id), user in zip(opened, arrivals, strict=True) if user == people[0]
+    ]
+
+    @in_thread
+    def close(pk_and_connection):
+        pk, connection_id = pk_and_connection
+        return services.participant_disconnect(participant_id=pk, connection_id=connection_id, announce=False)
+
+    with ThreadPoolExecutor(4) as pool:
+        reopened = [pool.submit(arrive, people[0]) for _ in range(6)]
+        closed = [pool.submit(close, pair) for pair in first]
+        for future in [*closed, *reopened]:
+            future.result(timeout=10)
+    assert Participant.objects.get(session=room.session, user=people[0]).connections == 6
+    assert services.presence_announce(session_id=room.session.pk, participant_ids=[bob.pk])[0].kind == "joined"
+
+
 async def test_the_welcomes_of_a_storm_share_a_state_each_with_its_own_arrival(room, monkeypatch):
     """Arrivals at one moment are welcomed from one read of the state (not one read each), yet each welcome shows
     its own participant present, and a change to the room (an event) is in the next welcome at once."""
