@@ -471,6 +471,8 @@ CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
 SULH_HEARTBEAT_SECONDS = env_int("SULH_HEARTBEAT_SECONDS", 20)
 # Database threads per server process for live sessions' actions (deliberation.consumers.session_database).
 SULH_SESSION_DB_THREADS = env_int("SULH_SESSION_DB_THREADS", 4)
+# … and for websocket handshakes: who is connecting, may they attend, their arrival (config.ws.handshake_database).
+SULH_HANDSHAKE_DB_THREADS = env_int("SULH_HANDSHAKE_DB_THREADS", 4)
 SULH_CONNECTION_TIMEOUT = env_int("SULH_CONNECTION_TIMEOUT", 60)
 
 # Periodic tasks. django-celery-beat's database scheduler copies these into its tables at start-up,

@@ -6,11 +6,13 @@ Browsers authenticate with their session cookie (AuthMiddlewareStack); other cli
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
 
 from channels.consumer import get_handler_name
@@ -44,7 +46,20 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
-@database_sync_to_async
+_handshake_executors: list[ThreadPoolExecutor] = []
+
+
+def handshake_database(function):
+    """`function`, a handshake's database work (who is connecting, may they attend, their arrival), as an awaitable
+    on one of this process's few handshake threads rather than on Channels' one database thread: the handshakes
+    of a storm (a district's elders arriving at once) overlap their round trips to the database instead of
+    queueing one behind another and behind the sessions' work. Connections are closed as Channels does."""
+    if not _handshake_executors:
+        threads = max(1, int(getattr(settings, "SULH_HANDSHAKE_DB_THREADS", 4)))
+        _handshake_executors.append(ThreadPoolExecutor(threads, thread_name_prefix="handshake-db"))
+    return database_sync_to_async(function, thread_sensitive=False, executor=_handshake_executors[0])
+
+
 def _websocket_user(token_key: str | None, session_user, session) -> tuple[object | None, str]:
     """The socket's user and the credential its sockets are grouped under, or (None, "") to refuse it.
 
@@ -72,9 +87,11 @@ class TokenAuthMiddleware(BaseMiddleware):
             headers = dict(scope.get("headers") or [])
             raw = headers.get(b"authorization", b"").decode("latin-1")
             if raw.lower().startswith("token "):
-                user, credential = await _websocket_user(raw[6:].strip(), None, None)
+                user, credential = await handshake_database(_websocket_user)(raw[6:].strip(), None, None)
             else:
-                user, credential = await _websocket_user(None, scope.get("user"), scope.get("session"))
+                user, credential = await handshake_database(_websocket_user)(
+                    None, scope.get("user"), scope.get("session")
+                )
             scope = dict(scope, user=user or AnonymousUser(), auth_credential=credential)
         return await super().__call__(scope, receive, send)
 
@@ -125,8 +142,7 @@ class SulhConsumer(AsyncJsonWebsocketConsumer):
         credential = self.scope.get("auth_credential")
         if credential:
             self.own_groups.append(credential_group(credential))
-        for group in self.own_groups:
-            await self.channel_layer.group_add(group, self.channel_name)
+        await asyncio.gather(*(self.channel_layer.group_add(group, self.channel_name) for group in self.own_groups))
         await self.accept()
         await self.joined()
 

@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 
 from audit import services as audit
 from config.errors import SulhError
-from config.ws import SulhConsumer
+from config.ws import SulhConsumer, handshake_database
 
 from . import events, selectors, services
 
@@ -248,7 +248,9 @@ def session_load(session_id: int) -> SessionLoad:
 # together (services.presence_announce: a few as `joined`/`left` events, more as one `presence` event).
 
 PRESENCE_INTERVAL = 0.5
-PRESENCE_BURST = 4
+# One: a change after a quiet interval is announced at once; the rest of a storm waits for the interval's end (every
+# announcement is a delivery to everyone in the room, compressed for each socket).
+PRESENCE_BURST = 1
 PRESENCE_ROOM = 10  # Sockets of a session in one process below which every change is announced at once.
 
 
@@ -400,7 +402,7 @@ class SessionConsumer(SulhConsumer):
 
     async def authorize(self) -> bool:
         self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
-        return await database_sync_to_async(selectors.may_attend)(user=self.scope["user"], session_id=self.session_id)
+        return await handshake_database(selectors.may_attend)(user=self.scope["user"], session_id=self.session_id)
 
     async def joined(self) -> None:
         self.group = events.group_name(self.session_id)
@@ -416,7 +418,7 @@ class SessionConsumer(SulhConsumer):
         presence.sockets += 1
         self.counted = True
         announce = presence.at_once()
-        welcome = await database(self._arrive)(announce)
+        welcome = await handshake_database(handing_off(self._arrive))(announce)
         if not welcome.pop("arrived"):
             if announce:
                 presence.unchanged()
@@ -445,7 +447,8 @@ class SessionConsumer(SulhConsumer):
         )
         self.participant_id = participant.pk
         self.connection_id = participant.connection_id
-        session.refresh_from_db()
+        # `session` was read by participant_connect after this socket joined the session's group: its last_seq is
+        # where the socket's events start.
         # The socket sends the session's events, its transcript: one read in the read log (audit) per connection.
         audit.read_record(
             user=self.user, kind=audit.Kind.TRANSCRIPT, case_id=session.case_id, object_id=session.pk,
