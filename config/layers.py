@@ -6,7 +6,8 @@ timeout escapes a reconnection (it re-raises asyncio.TimeoutError as if it were 
 always subscribe again on the new connection: either way every socket of the process stops hearing its session
 (tests/deliberation/test_processes.py, a Redis restart mid-session). Here only a cancellation ends the receiver; after
 any other failure it subscribes again to everything once Redis answers, and hands every channel of the process a
-`layer.resync` message, so that each socket reads what it missed meanwhile from the database.
+`layer.resync` message, so that each socket reads what it missed meanwhile from the database. And a publication does not
+wait for the process's subscriptions (_Shard.publish).
 """
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ RESYNC = {"type": "layer.resync"}  # Handed to every channel of the process once
 
 
 class _Shard(pubsub.RedisSingleShardConnection):
+    async def publish(self, channel, message) -> None:
+        """As channels-redis's, without its lock: the lock guards the subscribing connection, while a publication goes
+        through the connection pool. Behind it, every event of a session and every handshake's probe of the layer
+        (config.degraded) waited for the subscriptions of a storm of arrivals, one after another, until the probes
+        timed out and handshakes were refused as if Redis were down."""
+        self._ensure_redis()
+        await self._redis.publish(channel, message)
+
     async def _do_receiving(self) -> None:
         broken = False
         while True:
