@@ -365,6 +365,15 @@ def _empty_tables() -> None:
                 cursor.execute(f"DELETE FROM {table}")
 
 
+def _first_after(mark: int, bound: int) -> int:
+    """The id of the first event after `mark` and at most `bound`, or `bound` + 1 when there is none. Every id up to
+    `bound` is committed or rolled back by now (_visible_bound waited for their transactions)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT min(id) FROM {CaseEvent._meta.db_table} WHERE id > %s AND id <= %s", [mark, bound])
+        found: int | None = cursor.fetchone()[0]
+    return bound + 1 if found is None else found
+
+
 def _chunk_end(*, mark: int, end: int, cutoff: datetime) -> Chunk | None:
     """The chunk after `mark`: it ends at `end`, or just before the first event stamped at or after `cutoff`
     (guard 2 of the module's docstring). {"after", "upto", "first_case", "last_case", "events"}, or None
@@ -425,8 +434,12 @@ def summarise(
             mark = state.last_event_id
             chunk = None
             if mark < bound:
+                # The chunk's ids start at the first event after the mark: a run of ids that hold no event (taken
+                # by rolled-back transactions, or a database's sequence moved on) is crossed at once, not in
+                # thousands of empty chunks.
+                start = _first_after(mark, bound) - 1
                 chunk = _chunk_end(
-                    mark=mark, end=min(mark + chunk_size, bound), cutoff=now - timedelta(seconds=safety_lag)
+                    mark=mark, end=min(start + chunk_size, bound), cutoff=now - timedelta(seconds=safety_lag)
                 )
             if chunk is not None:
                 if chunk["events"]:  # Ids with no event (rolled back, or another table's) fold nothing.
