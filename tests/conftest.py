@@ -100,15 +100,6 @@ def _fast_passwords(settings) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _writers_wait(settings) -> None:
-    # A summary waits for the transactions writing events when it starts (reports.patterns, guard 1), five minutes
-    # at most in production. In a test they are the test's own, ended within seconds; a connection an earlier test
-    # left open in a transaction would otherwise hold every later summary of this process for five minutes (seen
-    # once: one test took 13 minutes).
-    settings.PATTERNS_WRITERS_WAIT = 20
-
-
-@pytest.fixture(autouse=True)
 def _reference_data(request) -> None:
     """Transactional tests empty every table between tests, data migrations' rows included; put back the
     reference data that migrations ship (the default ladder, the prohibited practices)."""
