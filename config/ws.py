@@ -7,6 +7,7 @@ Browsers authenticate with their session cookie (AuthMiddlewareStack); other cli
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import logging
@@ -46,7 +47,11 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
-_handshake_executors: list[ThreadPoolExecutor] = []
+@functools.cache
+def database_threads(name: str, threads: int) -> ThreadPoolExecutor:
+    """This process's pool of `threads` database threads called `name`, made on first use: work that must not queue
+    on Channels' one database thread (database_sync_to_async(..., thread_sensitive=False, executor=…))."""
+    return ThreadPoolExecutor(max(1, threads), thread_name_prefix=name)
 
 
 def handshake_database(function):
@@ -54,10 +59,8 @@ def handshake_database(function):
     on one of this process's few handshake threads rather than on Channels' one database thread: the handshakes
     of a storm (a district's elders arriving at once) overlap their round trips to the database instead of
     queueing one behind another and behind the sessions' work. Connections are closed as Channels does."""
-    if not _handshake_executors:
-        threads = max(1, int(getattr(settings, "SULH_HANDSHAKE_DB_THREADS", 4)))
-        _handshake_executors.append(ThreadPoolExecutor(threads, thread_name_prefix="handshake-db"))
-    return database_sync_to_async(function, thread_sensitive=False, executor=_handshake_executors[0])
+    executor = database_threads("handshake-db", int(getattr(settings, "SULH_HANDSHAKE_DB_THREADS", 4)))
+    return database_sync_to_async(function, thread_sensitive=False, executor=executor)
 
 
 def _websocket_user(token_key: str | None, session_user, session) -> tuple[object | None, str]:

@@ -21,7 +21,6 @@ import threading
 import time
 import uuid
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
@@ -33,7 +32,7 @@ from django.utils.translation import gettext as _
 
 from audit import services as audit
 from config.errors import SulhError
-from config.ws import SulhConsumer, handshake_database
+from config.ws import SulhConsumer, database_threads, handshake_database
 
 from . import events, selectors, services
 
@@ -83,17 +82,12 @@ logger = logging.getLogger(__name__)
 # thread-sensitive thread: the sessions of a busy server do not wait behind each other, and one session's actions
 # still run one at a time, in the order they came (its events are numbered under its row lock either way).
 
-_executors: list[ThreadPoolExecutor] = []
-
 
 def session_database(session_id: int, function):
     """`function` run on the session's database thread (an awaitable; the connection closed as Channels does)."""
-    if not _executors:
-        threads = max(1, int(getattr(settings, "SULH_SESSION_DB_THREADS", 4)))
-        _executors.extend(ThreadPoolExecutor(1, thread_name_prefix=f"session-db-{n}") for n in range(threads))
-    return database_sync_to_async(
-        handing_off(function), thread_sensitive=False, executor=_executors[session_id % len(_executors)]
-    )
+    threads = max(1, int(getattr(settings, "SULH_SESSION_DB_THREADS", 4)))
+    executor = database_threads(f"session-db-{session_id % threads}", 1)
+    return database_sync_to_async(handing_off(function), thread_sensitive=False, executor=executor)
 
 
 def database(function):

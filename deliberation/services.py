@@ -125,11 +125,17 @@ def _append(session: DialogueSession, *, kind: str, actor: Participant | None, d
 
 
 def _lock(session_id) -> DialogueSession:
-    # FOR NO KEY UPDATE: it orders the session's events as FOR UPDATE would (the one-statement path's UPDATE of
-    # last_seq takes the same lock), yet rows that merely refer to the session (a participant arriving in a storm,
-    # which does not take this lock) are not held up behind it.
+    return _session(session_id, lock=True)
+
+
+def _session(session_id, *, lock: bool = False) -> DialogueSession:
+    """The session, with `lock` its row locked until the transaction ends. FOR NO KEY UPDATE: it orders the
+    session's events as FOR UPDATE would (the one-statement path's UPDATE of last_seq takes the same lock), yet rows
+    that merely refer to the session (a participant arriving in a storm, which does not take this lock) are not
+    held up behind it."""
+    sessions = DialogueSession.objects.select_for_update(no_key=True) if lock else DialogueSession.objects
     try:
-        return DialogueSession.objects.select_for_update(no_key=True).get(pk=int(session_id))
+        return sessions.get(pk=int(session_id))
     except (DialogueSession.DoesNotExist, TypeError, ValueError):
         raise NotFoundError() from None
 
@@ -311,7 +317,7 @@ def participant_connect(
         # Only a socket that may announce someone's arrival takes the session's lock (it may store `joined`); the
         # sockets of a storm, announced later together, lock just their own participant's row: a district's
         # elders arriving at once are counted in parallel, not one after another behind the session.
-        session = _lock(session_id) if announce else _session(session_id)
+        session = _session(session_id, lock=announce)
         participant = _participant_locked(session, user)
         participant.connections += 1
         first = participant.connections == 1
@@ -324,13 +330,6 @@ def participant_connect(
         if first and announce and session.status != DialogueSession.Status.ENDED:  # An ended transcript stays ended.
             _append(session, kind="joined", actor=participant, data=_joined_data(participant))
     return participant, session
-
-
-def _session(session_id) -> DialogueSession:
-    try:
-        return DialogueSession.objects.get(pk=int(session_id))
-    except (DialogueSession.DoesNotExist, TypeError, ValueError):
-        raise NotFoundError() from None
 
 
 def _participant_locked(session: DialogueSession, user) -> Participant:
