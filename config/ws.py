@@ -11,11 +11,13 @@ import functools
 import hashlib
 import json
 import logging
+import math
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
 
+from asgiref.sync import SyncToAsync
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -24,6 +26,7 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import UpdateError
+from django.db import close_old_connections, connections
 from django.utils import translation
 from django.utils.module_loading import import_string
 
@@ -50,8 +53,50 @@ def user_group(user_id: int) -> str:
 @functools.cache
 def database_threads(name: str, threads: int) -> ThreadPoolExecutor:
     """This process's pool of `threads` database threads called `name`, made on first use: work that must not queue
-    on Channels' one database thread (database_sync_to_async(..., thread_sensitive=False, executor=…))."""
+    on Channels' one database thread (on_database_threads)."""
     return ThreadPoolExecutor(max(1, threads), thread_name_prefix=name)
+
+
+# A connection that answered a call less than this long ago is not health-checked again before the next one.
+# Django checks a kept connection (CONN_HEALTH_CHECKS) before the first query of every request, and Channels makes
+# every database call of a consumer a request: on the hot paths (a line said, a socket arriving) that `SELECT 1`
+# was one round trip in two, or three in twenty. A connection that failed is still checked (errors_occurred),
+# and one left idle longer is checked as before; what is given up is the check of a connection that worked a
+# moment ago and died since (a database restart within that second): its next call fails once, as a frame does
+# while the database is away, and the connection is replaced for the call after.
+RECHECK_SECONDS = 1.0
+
+
+class _PooledDatabaseCall(SyncToAsync):
+    """database_sync_to_async on a pool of our own (on_database_threads): Channels' clean-up of old connections
+    around the call, with the health check of a connection used in the last RECHECK_SECONDS skipped."""
+
+    def thread_handler(self, loop, *args, **kwargs):
+        close_old_connections()
+        fresh = [
+            conn
+            for conn in connections.all(initialized_only=True)
+            if conn.connection is not None
+            and not conn.errors_occurred
+            and time.monotonic() - getattr(conn, "sulh_answered_at", -math.inf) < RECHECK_SECONDS
+        ]
+        for conn in fresh:
+            conn.health_check_done = True  # type: ignore[attr-defined]  # Django's own flag (base.py), not in its stubs
+        try:
+            return super().thread_handler(loop, *args, **kwargs)
+        finally:
+            now = time.monotonic()
+            for conn in connections.all(initialized_only=True):
+                if conn.connection is not None and not conn.errors_occurred:
+                    setattr(conn, "sulh_answered_at", now)  # noqa: B010 (the wrapper has no such field)
+            close_old_connections()
+
+
+def on_database_threads(function, executor: ThreadPoolExecutor):
+    """`function` as an awaitable run on one of `executor`'s threads, its database connection handled as Channels'
+    database_sync_to_async handles it (closed when obsolete or broken), but not health-checked again within
+    RECHECK_SECONDS of its last answer."""
+    return _PooledDatabaseCall(function, thread_sensitive=False, executor=executor)
 
 
 def handshake_database(function):
@@ -59,8 +104,9 @@ def handshake_database(function):
     on one of this process's few handshake threads rather than on Channels' one database thread: the handshakes
     of a storm (a district's elders arriving at once) overlap their round trips to the database instead of
     queueing one behind another and behind the sessions' work. Connections are closed as Channels does."""
-    executor = database_threads("handshake-db", int(getattr(settings, "SULH_HANDSHAKE_DB_THREADS", 4)))
-    return database_sync_to_async(function, thread_sensitive=False, executor=executor)
+    return on_database_threads(
+        function, database_threads("handshake-db", int(getattr(settings, "SULH_HANDSHAKE_DB_THREADS", 4)))
+    )
 
 
 def _websocket_user(token_key: str | None, session_user, session) -> tuple[object | None, str]:

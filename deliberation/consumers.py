@@ -28,11 +28,12 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from audit import services as audit
 from config.errors import SulhError
-from config.ws import SulhConsumer, database_threads, handshake_database
+from config.ws import SulhConsumer, database_threads, handshake_database, on_database_threads
 
 from . import events, selectors, services
 
@@ -86,8 +87,7 @@ logger = logging.getLogger(__name__)
 def session_database(session_id: int, function):
     """`function` run on the session's database thread (an awaitable; the connection closed as Channels does)."""
     threads = max(1, int(getattr(settings, "SULH_SESSION_DB_THREADS", 4)))
-    executor = database_threads(f"session-db-{session_id % threads}", 1)
-    return database_sync_to_async(handing_off(function), thread_sensitive=False, executor=executor)
+    return on_database_threads(handing_off(function), database_threads(f"session-db-{session_id % threads}", 1))
 
 
 def database(function):
@@ -436,18 +436,19 @@ class SessionConsumer(SulhConsumer):
         if now - _beaten.get(process, -math.inf) >= settings.SULH_HEARTBEAT_SECONDS / 2:
             services.process_beat(process=process)
             _beaten[process] = now
-        participant, session = services.participant_connect(
-            user=self.user, session_id=self.session_id, process=process, announce=announce
-        )
+        with transaction.atomic():  # One commit for the arrival and its read record.
+            participant, session = services.participant_connect(
+                user=self.user, session_id=self.session_id, process=process, announce=announce
+            )
+            # `session` was read by participant_connect after this socket joined the session's group: its last_seq
+            # is where the socket's events start.
+            # The socket sends the session's events, its transcript: one read in the read log (audit) per connection.
+            audit.read_record(
+                user=self.user, kind=audit.Kind.TRANSCRIPT, case_id=session.case_id, object_id=session.pk,
+                ip=audit.scope_ip(self.scope), door=audit.Door.WEBSOCKET,
+            )  # fmt: skip
         self.participant_id = participant.pk
         self.connection_id = participant.connection_id
-        # `session` was read by participant_connect after this socket joined the session's group: its last_seq is
-        # where the socket's events start.
-        # The socket sends the session's events, its transcript: one read in the read log (audit) per connection.
-        audit.read_record(
-            user=self.user, kind=audit.Kind.TRANSCRIPT, case_id=session.case_id, object_id=session.pk,
-            ip=audit.scope_ip(self.scope), door=audit.Door.WEBSOCKET,
-        )  # fmt: skip
         return {
             "type": "welcome",
             "session": session.pk,
