@@ -104,8 +104,8 @@ def sessions_panel(*, user, case_id) -> dict:
 def role_for(*, user, session: DialogueSession) -> str:
     if session.facilitator_id == user.pk:
         return Participant.Role.FACILITATOR
-    roles = set(Membership.objects.filter(user=user, forum=session.case.forum_id).values_list("role", flat=True))
-    if Membership.Role.FACILITATOR in roles:
+    # One query: the case's forum is looked up inside it, not read first.
+    if Membership.objects.filter(user=user, forum__cases=session.case_id, role=Membership.Role.FACILITATOR).exists():
         return Participant.Role.MEMBER
     return Participant.Role.MONITOR
 

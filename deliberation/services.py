@@ -312,18 +312,21 @@ def participant_connect(
     on first arrival, one more connection; `joined` when it is their first open socket (unless `announce` is
     false: the caller announces it later, with others, through presence_announce). With `process` (the
     server process holding the socket) the connection is recorded, so that it can be swept if that process
-    dies: `participant.connection_id` names it for participant_disconnect."""
-    with transaction.atomic():
+    dies: `participant.connection_id` names it for participant_disconnect. Inside a caller's transaction it is part
+    of it (no savepoint: the caller's other writes, a read record, commit with it or not at all)."""
+    with transaction.atomic(savepoint=False):
         # Only a socket that may announce someone's arrival takes the session's lock (it may store `joined`); the
         # sockets of a storm, announced later together, lock just their own participant's row: a district's
         # elders arriving at once are counted in parallel, not one after another behind the session.
         session = _session(session_id, lock=announce)
-        participant = _participant_locked(session, user)
-        participant.connections += 1
+        now = timezone.now()
+        participant, created = _participant_locked(session, user, arriving={"connections": 1, "joined_at": now})
+        if not created:  # A first arrival is stored with its connection already counted.
+            participant.connections += 1
+            if participant.joined_at is None:
+                participant.joined_at = now
+            participant.save(update_fields=["connections", "joined_at"])
         first = participant.connections == 1
-        if participant.joined_at is None:
-            participant.joined_at = timezone.now()
-        participant.save(update_fields=["connections", "joined_at"])
         participant.connection_id = (
             LiveConnection.objects.create(participant=participant, process=process).pk if process else None
         )
@@ -332,25 +335,26 @@ def participant_connect(
     return participant, session
 
 
-def _participant_locked(session: DialogueSession, user) -> Participant:
-    """`user`'s participant row in `session`, locked until the transaction ends, created on their first arrival
-    (two first sockets at once, on two server processes: one creates it, the other finds it)."""
+def _participant_locked(session: DialogueSession, user, *, arriving: dict) -> tuple[Participant, bool]:
+    """(`user`'s participant row in `session`, locked until the transaction ends; whether it was created now): created
+    on their first arrival with the fields `arriving` gives (two first sockets at once, on two server processes: one
+    creates it, the other finds it)."""
     from . import selectors
 
     for _attempt in range(2):
         participant = Participant.objects.select_for_update(no_key=True).filter(session=session, user=user).first()
         if participant is not None:
-            return participant
+            return participant, False
         try:
             with transaction.atomic():
-                created = _caucus_guest_arrives(session, user) if session.joint_id is not None else None
+                created = _caucus_guest_arrives(session, user, arriving) if session.joint_id is not None else None
                 if created is None:
                     # The forum's people come under their name, with the gender they declared on their account page.
                     created = Participant.objects.create(
                         session=session, user=user, role=selectors.role_for(user=user, session=session),
-                        display_name=_name_of(user), gender=account_services.gender_of(user=user),
+                        display_name=_name_of(user), gender=account_services.gender_of(user=user), **arriving,
                     )  # fmt: skip
-                return created
+                return created, True
         except IntegrityError:  # Created meanwhile by their other socket: lock that one.
             continue
     raise ConflictError()
@@ -883,7 +887,7 @@ def _joint_of(session_id) -> int | None:
         return None
 
 
-def _caucus_guest_arrives(caucus: DialogueSession, user) -> Participant | None:
+def _caucus_guest_arrives(caucus: DialogueSession, user, arriving: dict) -> Participant | None:
     """A guest of the joint session arriving in one of its caucuses (rules.attends admitted them): they are the
     same person there, under the name, role, side and self-declared details the facilitator's invitation gave.
     None for anyone else (the forum's people come as they would to any session)."""
@@ -892,7 +896,7 @@ def _caucus_guest_arrives(caucus: DialogueSession, user) -> Participant | None:
         return None
     return Participant.objects.create(
         session=caucus, user=user, role=joined.role, display_name=joined.display_name, priority=joined.priority,
-        gender=joined.gender, side=joined.side,
+        gender=joined.gender, side=joined.side, **arriving,
     )  # fmt: skip
 
 

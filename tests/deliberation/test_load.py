@@ -320,3 +320,51 @@ async def test_deliveries_do_not_wait_for_the_database_thread(room):
     assert not busy.done()
     await busy
     await guest.close()
+
+
+def test_a_first_arrival_is_stored_by_one_insert(room):
+    """A storm is mostly first arrivals: each is one INSERT of the participant with its connection counted (no
+    UPDATE after it), and its role is found without reading the case first; a second socket counts by an UPDATE."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    bob = room.world.bob  # A forum member who has never been in the room.
+    with CaptureQueriesContext(connection) as first:
+        participant, _session = services.participant_connect(
+            user=bob, session_id=room.session.pk, process="storm:1", announce=False
+        )
+    statements = [query["sql"] for query in first.captured_queries]
+    assert [sql.split(" (")[0] for sql in statements if '"deliberation_participant"' in sql.split(" SET ")[0]
+            and sql.startswith(("INSERT", "UPDATE"))] == ['INSERT INTO "deliberation_participant"']  # fmt: skip
+    assert not [sql for sql in statements if sql.startswith('SELECT "cases_case"')]
+    stored = Participant.objects.get(pk=participant.pk)
+    assert (stored.connections, stored.present, stored.joined_at is not None) == (1, True, True)
+    assert stored.role == Participant.Role.MONITOR  # Bob monitors the forum.
+
+    with CaptureQueriesContext(connection) as second:
+        services.participant_connect(user=bob, session_id=room.session.pk, process="storm:2", announce=False)
+    assert any(query["sql"].startswith('UPDATE "deliberation_participant"') for query in second.captured_queries)
+    assert Participant.objects.get(pk=participant.pk).connections == 2
+
+
+def test_roles_in_the_room_come_from_the_forum_memberships(room):
+    """role_for, now one query: the session's facilitator facilitates, the forum's other facilitators are members,
+    its monitors monitor, whatever role they hold in another forum."""
+    from cases import services as case_services
+    from cases.models import Membership
+    from deliberation import selectors
+    from tests.factories import UserFactory
+
+    world = room.world
+    colleague, elsewhere = UserFactory(username="colleague"), UserFactory(username="elsewhere")
+    case_services.membership_grant(user=colleague, forum=world.jirga, role=Membership.Role.FACILITATOR)
+    case_services.membership_grant(user=elsewhere, forum=world.jirga, role=Membership.Role.MONITOR)
+    case_services.membership_grant(user=elsewhere, forum=world.sulha, role=Membership.Role.FACILITATOR)
+    roles = {
+        user.username: selectors.role_for(user=user, session=room.session)
+        for user in (world.alice, colleague, world.bob, elsewhere)
+    }
+    assert roles == {
+        "alice": Participant.Role.FACILITATOR, "colleague": Participant.Role.MEMBER,
+        "bob": Participant.Role.MONITOR, "elsewhere": Participant.Role.MONITOR,
+    }  # fmt: skip
