@@ -401,8 +401,16 @@ class Term:
         """Whether "without" (بغیر، بدون، baghair, bina) stands between a negation and the words it would reach, in
         one part: "no peace without swara", "ونی کے بغیر صلح نہیں" demand what they name."""
         tokens = self.tokens
+        part = tokens[span[0]].part
         low, high = (span[1] + 1, min(hit_tokens)) if span[1] < min(hit_tokens) else (max(hit_tokens) + 1, span[0])
-        return any(tokens[i].text in _WITHOUT and tokens[i].part == tokens[span[0]].part for i in range(low, high))
+        if any(tokens[i].text in _WITHOUT and tokens[i].part == part for i in range(low, high)):
+            return True
+        # A verb's negation after the words, and "without" just before them, where "without" precedes its noun
+        # (Dari, Pashto): "عروسی بدون رضای خودش صورت نمی‌گیرد", no wedding takes place without her consent.
+        first = min(hit_tokens)
+        return span[0] > max(hit_tokens) and any(
+            tokens[i].text in _WITHOUT and tokens[i].part == part for i in range(max(0, first - WITHOUT_BEFORE), first)
+        )
 
     def _doubled_without(self, negator: Negator) -> bool:
         """A "without" whose part holds another negation of a verb: the two affirm what "without" names."""
@@ -591,6 +599,7 @@ def span_text(tokens: Sequence[text.Token], span: Span) -> str:
     return " ".join(tokens[i].text for i in range(span[0], span[1] + 1))
 
 
+WITHOUT_BEFORE = 3  # how many words before its noun "without" may stand (بدون رضای, پرته له رضا)
 # Negators that take a noun, not a verb: they never cancel a word that forbids ("without consent … is void").
 _WITHOUT = frozenset(
     text.fold(w) for w in ("without", "بدون", "بغیر", "بلا", "دون", "پرته", "bina", "baghair", "bagair", "bighair")

@@ -269,6 +269,9 @@ class Analysed:
     content_before: list[int]  # content_before[i]: content words among tokens[:i]
 
 
+# Arabic "ألّا" (أن لا, "that … not") written as one word: the hamza above the alif tells it from "إلّا" (except),
+# which folding would make the same word; it is read as "أن لا", whose "لا" negates ("قررت اللجنة ألا يُذكر اسمها").
+_THAT_NOT = regex.compile(r"(?<!\p{L})([وف]?)أ\p{Mn}*ل\p{Mn}*ا(?![\p{L}\p{Mn}])")
 _DIGIT_GROUPS = regex.compile(r"(?<=\d)[,\u066c\u060c'’ ](?=\d{3}(?!\d))")
 _TOKEN = regex.compile(r"§|[\p{L}\p{N}][\p{L}\p{M}\p{N}\u200d]*(?:['’ʼ][\p{L}\p{M}]+)*")
 _POSSESSIVE_AFTER = regex.compile(r"['’ʼ](?!\p{L})")
@@ -281,6 +284,7 @@ def analyse(raw: str, *, stopwords: frozenset[str], dividers: Callable[[str | No
     starts_part = dividers(language)
     raw = unicodedata.normalize("NFKC", raw)
     raw = _DIGIT_GROUPS.sub("", raw)
+    raw = _THAT_NOT.sub(r"\1أن لا", raw)
     raw = _REFERENCE.sub(f" {CITATION_TOKEN} ", raw)
     raw = _CITATION.sub(f" {CITATION_TOKEN} ", raw)
     tokens: list[Token] = []
