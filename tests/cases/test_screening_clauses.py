@@ -182,3 +182,36 @@ def test_no_settlement_without_the_practice_demands_it(term):
 
 def test_without_alone_still_negates():
     assert verdict("The matter was settled without swara or vani.") == (PASS, None)
+
+
+# --- The ninth round (corpus_9, the spent heldout_5, read) -------------------------------------------------------
+
+
+def test_arabic_alla_that_not_negates():
+    # "ألّا" is "أن لا" written as one word; "إلا" (except) folds to the same letters and is left alone
+    assert verdict("قرر الوجهاء ألا يُنشر اسم المجني عليها وعنوانها في الديوان.") == (PASS, None)
+    assert verdict("قرر الوجهاء أن يُنشر اسم المجني عليها وعنوانها في الديوان.") == (BLOCK, COUNSEL)
+    assert verdict("وألّا توكّل المشتكية أي محامٍ في القضية.") == (BLOCK, COUNSEL)
+
+
+def test_without_before_its_noun_and_a_verbs_negation_after_it_demand_the_noun():
+    assert verdict("نکاح بدون رضای دختر صورت نمی‌گیرد.") == (PASS, None)
+    assert verdict("نکاح بدون رضای دختر صورت می‌گیرد.") == (BLOCK, MARRIAGE)
+
+
+@pytest.mark.parametrize(
+    "term",
+    ["وروڼو یې د میراث برخه نه ورکوله.", "Wrunro ye da meeraas brakha na warkawale."],
+)
+def test_a_share_withheld_is_held_unless_the_claim_goes_to_a_court(term):
+    assert verdict(term) == (REVIEW, "inheritance-deprivation")
+    sent = {"ps": " د وېش دعوا به سول جج ته ځي.", "roman": " Da taqseem daawa ba civil judge ta zi."}
+    assert verdict(term + sent["roman" if term.isascii() else "ps"]) == (PASS, None)
+
+
+@pytest.mark.parametrize(
+    "term",
+    ["دختر به ستون بازار بسته شود و برادرش بیست ضربه شلاق به او بزند.", "Jirge ke samne us ko 20 dande maare jayenge."],
+)
+def test_a_beating_before_the_market_or_the_jirga_is_refused(term):
+    assert verdict(term) == (BLOCK, "corporal-punishment-penalty")
