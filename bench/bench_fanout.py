@@ -1245,12 +1245,15 @@ async def suite_storm(args, log_dir: Path, world: SulhWorld) -> None:
         first = time.perf_counter()
         welcomes: list[float] = []
         attempts: list[float] = []
+        handshakes: list[tuple[float, float]] = []  # (when the client began to connect, how long until its welcome)
 
         async def arrive(index: int) -> None:
             await asyncio.sleep(index * args.storm_seconds / count)
-            attempts.append(time.perf_counter())
+            began = time.perf_counter()
+            attempts.append(began)
             client = await sulh_client(index, ports[index % 2], session, world.tokens[1 + index])
             welcomes.append(time.perf_counter())
+            handshakes.append((began, welcomes[-1] - began))
             storm = StormClient(client)
             storms.append(storm)
             readers.append(asyncio.create_task(storm_read(storm, count)))
@@ -1289,6 +1292,14 @@ async def suite_storm(args, log_dir: Path, world: SulhWorld) -> None:
         f"  presence frames received: {events:,} in all ({events / max(1, count):.1f} per client; one event per "
         f"arrival would be {count * count:,}); the session's events: {last_seq}; load1 at start {load1:.2f}"
     )
+    if handshakes:
+        handshakes.sort()
+        quarters = [sorted(took for _began, took in handshakes[i * len(handshakes) // 4 : (i + 1) * len(handshakes) // 4])
+                    for i in range(4)]  # fmt: skip
+        print(
+            "  handshake to welcome, by quarter of the arrivals (median / max, s): "
+            + ", ".join(f"{nearest_rank(q, 0.5):.2f} / {q[-1]:.2f}" for q in quarters if q)
+        )
     for line in errors:
         print(f"  {line}")
     print(f"  Now: {load_text()}")
