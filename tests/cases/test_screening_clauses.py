@@ -215,3 +215,16 @@ def test_a_share_withheld_is_held_unless_the_claim_goes_to_a_court(term):
 )
 def test_a_beating_before_the_market_or_the_jirga_is_refused(term):
     assert verdict(term) == (BLOCK, "corporal-punishment-penalty")
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "جرګې د تېر کال د کور سوځولو غندنه وکړه.",
+        "جرگے نے گھر جلانے کی مذمت کی۔",
+        "Jirga ne ghar ko aag lagane ki muzammat ki.",
+        "الجلوة لم تعد مقبولة، وعائلة الجاني باقية في بيوتها.",
+    ],
+)
+def test_a_past_harm_condemned_or_no_longer_accepted_is_no_term(term):
+    assert verdict(term) == (PASS, None)
