@@ -50,16 +50,17 @@ class ApiTokenAuthentication(BaseAuthentication):
         return self.keyword
 
 
-def websocket_auth(key: str | None, user: Any) -> tuple[Any, str] | None:
-    """For a websocket handshake: with a token `key`, its user and the credential the socket is grouped under
-    (the key's digest, which revoking the token closes: accounts.services.token_revoke); with a session's `user`,
-    that user and no credential (config.ws groups by the session key). None refuses the socket: an unknown,
-    expired or revoked token, or a user whose role needs a second factor they have not set up."""
+def websocket_auth(key: str | None, user: Any) -> tuple[Any, str, float | None] | None:
+    """For a websocket handshake: with a token `key`, its user, the credential the socket is grouped under (the
+    key's digest, which revoking the token closes: accounts.services.token_revoke) and when the token expires (a
+    POSIX time: the socket closes then); with a session's `user`, that user, no credential (config.ws groups by the
+    session key) and no end (config.ws knows the browser session's). None refuses the socket: an unknown, expired
+    or revoked token, or a user whose role needs a second factor they have not set up."""
     if key is not None:
         token = services.token_authenticate(key=key)
         if token is None or services.two_factor_missing(user=token.user):
             return None
-        return token.user, token.digest
+        return token.user, token.digest, token.expires.timestamp()
     if services.two_factor_missing(user=user):
         return None
-    return user, ""
+    return user, "", None

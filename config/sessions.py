@@ -28,6 +28,12 @@ def session_expired(session: Any, now: float | None = None) -> bool:
     return login is not None and now - login > settings.SESSION_COOKIE_AGE
 
 
+def session_ends_at(session: Any) -> float | None:
+    """When a logged-in session's absolute lifetime ends (a POSIX time), or None when it does not say when it began."""
+    login = session.get(LOGIN_AT)
+    return None if login is None else login + settings.SESSION_COOKIE_AGE
+
+
 def session_touch(session: Any, now: float | None = None, *, login: bool = False) -> bool:
     """Record activity on the session (at most once a minute), or the login itself; whether it changed."""
     now = time.time() if now is None else now

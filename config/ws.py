@@ -31,7 +31,7 @@ from django.utils import translation
 from django.utils.module_loading import import_string
 
 from config.proxies import scope_client_ip
-from config.sessions import TOUCH_EVERY, session_expired, session_touch
+from config.sessions import TOUCH_EVERY, session_ends_at, session_expired, session_touch
 
 logger = logging.getLogger(__name__)
 
@@ -109,8 +109,9 @@ def handshake_database(function):
     )
 
 
-def _websocket_user(token_key: str | None, session_user, session) -> tuple[object | None, str]:
-    """The socket's user and the credential its sockets are grouped under, or (None, "") to refuse it.
+def _websocket_user(token_key: str | None, session_user, session) -> tuple[object | None, str, float | None]:
+    """The socket's user, the credential its sockets are grouped under and when that credential ends (a POSIX time:
+    a token's expiry, a browser session's lifetime; None when it does not end), or (None, "", None) to refuse it.
 
     The accounts app decides who a token belongs to and whether a user may connect (settings.SULH_WEBSOCKET_AUTH:
     config imports no app); a browser session must also be neither idle nor past its lifetime
@@ -119,12 +120,12 @@ def _websocket_user(token_key: str | None, session_user, session) -> tuple[objec
     auth = import_string(settings.SULH_WEBSOCKET_AUTH)
     if token_key is not None:
         found = auth(token_key, None) if token_key else None
-        return found if found is not None else (None, "")
+        return found if found is not None else (None, "", None)
     if session is None or not getattr(session_user, "is_authenticated", False):
-        return session_user, ""
+        return session_user, "", None
     if session_expired(session) or auth(None, session_user) is None:
-        return None, ""
-    return session_user, session.session_key or ""
+        return None, "", None
+    return session_user, session.session_key or "", session_ends_at(session)
 
 
 class TokenAuthMiddleware(BaseMiddleware):
@@ -136,12 +137,12 @@ class TokenAuthMiddleware(BaseMiddleware):
             headers = dict(scope.get("headers") or [])
             raw = headers.get(b"authorization", b"").decode("latin-1")
             if raw.lower().startswith("token "):
-                user, credential = await handshake_database(_websocket_user)(raw[6:].strip(), None, None)
+                user, credential, ends_at = await handshake_database(_websocket_user)(raw[6:].strip(), None, None)
             else:
-                user, credential = await handshake_database(_websocket_user)(
+                user, credential, ends_at = await handshake_database(_websocket_user)(
                     None, scope.get("user"), scope.get("session")
                 )
-            scope = dict(scope, user=user or AnonymousUser(), auth_credential=credential)
+            scope = dict(scope, user=user or AnonymousUser(), auth_credential=credential, auth_ends_at=ends_at)
         return await super().__call__(scope, receive, send)
 
 
@@ -173,6 +174,7 @@ class SulhConsumer(AsyncJsonWebsocketConsumer):
     """
 
     max_frame_bytes = 16 * 1024
+    credential_end: asyncio.Task | None = None  # Closes the socket when its token or browser session ends.
 
     async def connect(self) -> None:
         self.language = language_of(self.scope)
@@ -193,7 +195,15 @@ class SulhConsumer(AsyncJsonWebsocketConsumer):
             self.own_groups.append(credential_group(credential))
         await asyncio.gather(*(self.channel_layer.group_add(group, self.channel_name) for group in self.own_groups))
         await self.accept()
+        ends_at = self.scope.get("auth_ends_at")
+        if ends_at is not None:  # The credential it was opened with expires: the socket does not outlive it.
+            self.credential_end = asyncio.get_running_loop().create_task(self._close_at(ends_at))
         await self.joined()
+
+    async def _close_at(self, ends_at: float) -> None:
+        await asyncio.sleep(max(0.0, ends_at - time.time()))
+        logger.info("websocket closed: its credential expired")
+        await self.close(code=CLOSE_LOGGED_OUT)
 
     async def dispatch(self, message) -> None:
         """As Channels' own, less the `close_old_connections` it runs on the database thread before every message
@@ -216,6 +226,8 @@ class SulhConsumer(AsyncJsonWebsocketConsumer):
         pass
 
     async def disconnect(self, code: int) -> None:
+        if self.credential_end is not None:
+            self.credential_end.cancel()
         for group in getattr(self, "own_groups", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 

@@ -157,3 +157,49 @@ async def test_deactivating_a_user_closes_all_their_sockets():
 
     for communicator in (first, second):
         assert (await communicator.receive_output(timeout=5)) == {"type": "websocket.close", "code": CLOSE_LOGGED_OUT}
+
+
+async def test_a_token_socket_closes_when_its_token_expires():
+    """A socket does not outlive the token it was opened with: it closes as a revoked token's does (4401)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.models import ApiToken
+
+    alice = await make_world()
+    headers = await headers_for(alice)
+    await database_sync_to_async(ApiToken.objects.filter(user=alice).update)(
+        expires=timezone.now() + timedelta(seconds=2)
+    )
+    communicator, connected, _ = await connect(headers)
+    assert connected
+    await communicator.receive_json_from(timeout=5)
+    await communicator.send_json_to({"type": "ping"})
+    assert await communicator.receive_json_from(timeout=5) == {"type": "pong"}  # Still valid: open.
+    assert (await communicator.receive_output(timeout=6)) == {"type": "websocket.close", "code": CLOSE_LOGGED_OUT}
+    again, connected, _ = await connect(headers)  # And the expired token opens nothing.
+    assert not connected
+    await again.disconnect()
+
+
+async def test_a_browser_socket_closes_when_its_session_reaches_its_lifetime(settings):
+    """A browser session lives SESSION_COOKIE_AGE from its login, however active: its sockets close then."""
+    import time
+
+    from config.sessions import LOGIN_AT
+
+    alice = await make_world()
+    key = await session_cookie_for(alice)
+
+    @database_sync_to_async
+    def logged_in_long_ago():
+        store = SessionStore(session_key=key)
+        store[LOGIN_AT] = time.time() - settings.SESSION_COOKIE_AGE + 2  # Two seconds of its lifetime left.
+        store.save()
+
+    await logged_in_long_ago()
+    communicator, connected, _ = await connect([ORIGIN, (b"cookie", f"sessionid={key}".encode())])
+    assert connected
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "welcome"
+    assert (await communicator.receive_output(timeout=6)) == {"type": "websocket.close", "code": CLOSE_LOGGED_OUT}
