@@ -94,6 +94,12 @@ class Pattern:
     def is_name(self) -> bool:
         return len(self.groups) == 1
 
+    @property
+    def names_a_word(self) -> bool:
+        """A name of the practice's own words ("badal-e-sulh", "qisas"), not one concept that describes an act
+        ("?@confine": someone locked up or chained)."""
+        return self.is_name and bool(self.groups[0][0])
+
 
 @dataclass
 class Hit:

@@ -362,6 +362,11 @@ def test_a_hold_the_model_agrees_with_is_a_refusal_and_a_name_is_doubted_less():
     named = engine.decide("Larki ko swara mein diya jayega.")
     assert engine.combine(*named, 0.4, None, **lines).verdict == BLOCK
     assert engine.combine(*named, 0.2, None, **lines).verdict == REVIEW
+    # one concept that describes an act is refused when the model is surer than for a description of several parts
+    confined = engine.decide("The accused will be locked in the hujra for forty days.")
+    assert confined[0] == REVIEW
+    assert engine.combine(*confined, 0.7 + engine.SINGLE_CONCEPT_MARGIN, None, **lines).verdict == BLOCK
+    assert engine.combine(*confined, 0.7 + engine.SINGLE_CONCEPT_MARGIN - 0.01, None, **lines).verdict == REVIEW
     shipped = model.shipped()
     assert shipped is not None
     assert shipped.name_doubt_below is not None
