@@ -293,12 +293,15 @@ def session_end(*, user, session_id) -> DialogueSession:
 
 
 def _women_took_part(session: DialogueSession) -> dict[str, bool]:
-    """Whether a woman (as she said of herself) attended the session, and whether one spoke: the flags
-    `session_ended` carries, no names and no numbers, for the regulator's participation counts."""
-    women = Participant.objects.filter(session=session, gender=Gender.WOMAN, joined_at__isnull=False)
+    """Whether a woman (as she said of herself) attended the hearing, and whether one spoke: the flags
+    `session_ended` carries, no names and no numbers, for the regulator's participation counts. The hearing is the
+    session with its side rooms: a woman who met the facilitator only in her side's caucus, as shuttle mediation
+    often has it, took part in it."""
+    rooms = DialogueSession.objects.filter(Q(pk=session.pk) | Q(joint_id=session.pk)).values("pk")
+    women = Participant.objects.filter(session__in=rooms, gender=Gender.WOMAN, joined_at__isnull=False)
     return {
         "women_took_part": women.exists(),
-        "women_spoke": SessionEvent.objects.filter(session=session, kind="said", actor__in=women).exists(),
+        "women_spoke": SessionEvent.objects.filter(session__in=rooms, kind="said", actor__in=women).exists(),
     }
 
 

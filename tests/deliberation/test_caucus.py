@@ -443,3 +443,20 @@ def test_the_invitation_names_the_side(shuttle):
     bad = alice.post(url, {"name": "Someone", "side": "victim"}, format="json")
     assert (bad.status_code, bad.json()["error"]["code"]) == (400, "invalid")
     assert alice.post(url, {"name": "Someone"}, format="json").json()["side"] == ""
+
+
+def test_a_woman_who_took_part_only_in_her_side_s_room_counts_for_the_hearing(shuttle):
+    """Shuttle mediation often meets a family's women only in their side's caucus: the hearing's `session_ended`
+    says a woman took part, and spoke, though she never entered the joint room."""
+    world = shuttle.room.world
+    mother = invite(world, shuttle.joint, "Khan family's mother", side="first_party", gender="woman")
+    first = shuttle.caucus("first_party")
+    in_room = services.participant_connect(user=mother, session_id=first.pk)[0]
+    assert in_room.gender == "woman"
+    services.say(session_id=first.pk, participant_id=in_room.pk, body=SECRET_A)
+    services.caucus_close(user=world.alice, caucus_id=first.pk)
+    assert not Participant.objects.get(session=shuttle.joint, user=mother).joined_at  # Never in the joint room.
+
+    services.session_end(user=world.alice, session_id=shuttle.joint.pk)
+    data = CaseEvent.objects.get(case_id=shuttle.room.case.pk, kind="session_ended").data
+    assert (data["women_took_part"], data["women_spoke"]) == (True, True)
