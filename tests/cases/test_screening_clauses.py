@@ -228,3 +228,18 @@ def test_a_beating_before_the_market_or_the_jirga_is_refused(term):
 )
 def test_a_past_harm_condemned_or_no_longer_accepted_is_no_term(term):
     assert verdict(term) == (PASS, None)
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "البنات المتزوجات من خارج العائلة لا يرثن في أرض أبيهن.",  # "من خارج", from outside, forbids nothing
+        "تتعهد البنات بعدم المطالبة بحصصهن في أرض أبيهن.",  # "عدم المطالبة", the verbal noun of "not claim"
+    ],
+)
+def test_arabic_daughters_who_do_not_inherit_or_claim_are_deprived(term):
+    assert verdict(term) == (BLOCK, "inheritance-deprivation")
+
+
+def test_a_guarantors_claim_given_up_is_no_inheritance_term():
+    assert verdict("يتعهد الكفلاء بعدم المطالبة بأي تعويض عن السيارة.") == (PASS, None)
