@@ -243,3 +243,56 @@ def test_arabic_daughters_who_do_not_inherit_or_claim_are_deprived(term):
 
 def test_a_guarantors_claim_given_up_is_no_inheritance_term():
     assert verdict("يتعهد الكفلاء بعدم المطالبة بأي تعويض عن السيارة.") == (PASS, None)
+
+
+# --- The tenth round (corpus_10, the spent heldout_6, read) ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "Because the killing was done in the name of honour, the heirs' pardon does not end the case (PPC 311).",
+        "Qatl ghairat ke naam par hua hai, is liye waris ki maafi se muqadma khatam nahi hota.",
+        "چونکہ قتل غیرت کے نام پر ہوا، اس لیے ورثا کی معافی سے مقدمہ ختم نہیں ہوتا۔",
+        "چون قتل به نام ناموس بوده، بخشش ورثه قضیه را ختم نمی کند.",
+        "القتل بداعي الشرف لا يجوز فيه الصلح، وإسقاط الورثة لحقهم لا ينهي الدعوى العامة.",
+        "د غیرت په نوم قتل د روغې وړ جرم نه دی.",
+    ],
+)
+def test_the_law_explained_an_honour_killing_is_not_settled_passes(term):
+    # Counsel and committees write that the law keeps the case alive: the term settles nothing.
+    assert verdict(term)[0] != BLOCK
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "The heirs forgive the brother who killed his sister in the name of honour, and the case is withdrawn.",
+        "Ghairat ke naam par qatl karne wale ko waris maaf karte hain aur muqadma wapas liya jaye ga.",
+    ],
+)
+def test_an_honour_killing_forgiven_and_withdrawn_is_still_refused(term):
+    assert verdict(term) == (BLOCK, NON_COMPOUNDABLE)
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "The complainant has engaged his own lawyer; the committee has no objection and the lawyer will attend.",
+        "Muddai ne apna vakeel rakha hai; committee ko koi aitraz nahi aur vakeel agli sunwai mein hazir hoga.",
+        "مدعی نے اپنا وکیل رکھا ہے؛ کمیٹی کو کوئی اعتراض نہیں اور وکیل اگلی سماعت میں حاضر ہوگا۔",
+    ],
+)
+def test_a_lawyer_engaged_with_no_objection_is_no_waiver(term):
+    assert verdict(term) == (PASS, None)
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "The complainant waives her right to a lawyer and has no objection to the committee's decision.",
+        "Muddai ko vakeel ki zarurat nahi; committee ko koi aitraz nahi.",
+    ],
+)
+def test_a_lawyer_given_up_is_still_refused(term):
+    assert verdict(term) == (BLOCK, COUNSEL)
