@@ -22,10 +22,10 @@ def session_expired(session: Any, now: float | None = None) -> bool:
     """Whether a logged-in session has been idle too long or lived past its absolute lifetime."""
     now = time.time() if now is None else now
     seen = session.get(SEEN_AT)
-    login = session.get(LOGIN_AT)
     if seen is not None and now - seen > settings.SULH_SESSION_IDLE_MINUTES * 60:
         return True
-    return login is not None and now - login > settings.SESSION_COOKIE_AGE
+    ends = session_ends_at(session)
+    return ends is not None and now > ends
 
 
 def session_ends_at(session: Any) -> float | None:

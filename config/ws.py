@@ -73,15 +73,11 @@ class _PooledDatabaseCall(SyncToAsync):
 
     def thread_handler(self, loop, *args, **kwargs):
         close_old_connections()
-        fresh = [
-            conn
-            for conn in connections.all(initialized_only=True)
-            if conn.connection is not None
-            and not conn.errors_occurred
-            and time.monotonic() - getattr(conn, "sulh_answered_at", -math.inf) < RECHECK_SECONDS
-        ]
-        for conn in fresh:
-            conn.health_check_done = True  # type: ignore[attr-defined]  # Django's own flag (base.py), not in its stubs
+        now = time.monotonic()
+        for conn in connections.all(initialized_only=True):
+            answered = getattr(conn, "sulh_answered_at", -math.inf)
+            if conn.connection is not None and not conn.errors_occurred and now - answered < RECHECK_SECONDS:
+                conn.health_check_done = True  # type: ignore[attr-defined]  # Django's own flag, not in its stubs
         try:
             return super().thread_handler(loop, *args, **kwargs)
         finally:
