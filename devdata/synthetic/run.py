@@ -201,7 +201,7 @@ class Run:
             for pseudonym in sorted(taken, key=position.__getitem__):  # In party order: deterministic.
                 i = position[pseudonym]
                 row = parties[i]
-                parties[i] = (row[0], row[1], row[2], self.pseudonyms.spare(), row[4], row[5])
+                parties[i] = (*row[:3], self.pseudonyms.spare(), *row[4:])  # Every other column kept.
                 self.party_refs[i].pseudonym = parties[i][3]  # Surveys' events name it when written.
                 replaced[parties[i][3]] = i
             position = replaced  # The spares are checked too.

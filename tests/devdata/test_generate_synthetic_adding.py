@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 
 from cases import services
-from cases.models import Case
+from cases.models import Case, Party
 from devdata.synthetic import register
 from devdata.synthetic.run import Run
 from devdata.synthetic.world import world_ensure
@@ -67,3 +67,21 @@ def test_a_small_database_is_still_read_first(monkeypatch):
     run = Run(cases=10, seed=3, until=UNTIL_AT, forums=world_ensure(), salt=Case.objects.count())
     assert run.register.lazy is None
     assert run.register.size == Case.objects.count()
+
+
+def test_a_new_party_whose_pseudonym_is_taken_keeps_its_gender_and_name():
+    """A new party's pseudonym that a party already in the database bears is replaced by a spare; the party is
+    written with every other column it had (its gender was once dropped, and the batch failed to be written)."""
+    call_command("generate_synthetic", "--cases", "30", "--until", UNTIL)
+    probe = Run(cases=5, seed=9, until=UNTIL_AT, forums=world_ensure(), salt=Case.objects.count())
+    probe.case(0)
+    _id, name, kind, pseudonym, forum_id, key, gender = probe.rows["party"][0]
+    taken = Party.objects.order_by("pk").first()
+    Party.objects.filter(pk=taken.pk).update(pseudonym=pseudonym)  # What the run will draw first is taken.
+
+    call_command("generate_synthetic", "--cases", "5", "--until", UNTIL, "--seed", "9")
+
+    written = Party.objects.filter(forum_id=forum_id, name_key=key).latest("pk")
+    assert written.pseudonym != pseudonym
+    assert (written.name, written.kind, written.gender) == (name, kind, gender)
+    assert Party.objects.filter(pseudonym=pseudonym).count() == 1
