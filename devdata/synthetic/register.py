@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 from cases import services
 from cases.models import CaseParty
@@ -152,23 +152,25 @@ class Register:
     ) -> list[tuple[Known, str]]:
         """matches() for a case with one first and one second party (every case the generator opens), quicker:
         a link needs a match on each side, so only the cases holding both names, one on each side, are read."""
-        if self.lazy is not None:
-            self.lazy.load(self, region_id, (first.key, second.key))
-        by_key = self.by_key
-        holding_first = by_key.get((region_id, first.key))
-        if not holding_first:
-            return []
-        holding_second = by_key.get((region_id, second.key))
-        if not holding_second:
-            return []  # Most openings end here or above.
-        if 2 * (len(holding_first) + len(holding_second)) > services.RECURRENCE_CANDIDATES:
-            if self.lazy is not None:  # matches() reads every case holding either name, with its parties.
-                self.lazy.complete(self, [*holding_first, *holding_second])
-            return self.matches(region_id, opened_at, [(first, FIRST), (second, SECOND)])
+        lazy = self.lazy
+        if lazy is not None:
+            lazy.load(self, region_id, (first.key, second.key))
         a, b = first.key, second.key
         holding_both = self.by_pair.get((region_id, a, b) if a <= b else (region_id, b, a))
         if not holding_both:
-            return []
+            return []  # Most openings: no link either way, whatever recurrences_find's limit leaves out.
+        by_key = self.by_key
+        holders = len(by_key.get((region_id, a), ())) + len(by_key.get((region_id, b), ()))
+        if lazy is not None:  # The database's cases holding a name that by_key does not list.
+            unlisted = lazy.unlisted(self, region_id, a) + lazy.unlisted(self, region_id, b)
+            if 2 * (holders + unlisted) > services.RECURRENCE_CANDIDATES:  # Then count them as preload would have.
+                lazy.count(self, region_id, [a, b])
+                unlisted = lazy.unlisted(self, region_id, a) + lazy.unlisted(self, region_id, b)
+            holders += unlisted
+        if 2 * holders > services.RECURRENCE_CANDIDATES:
+            if lazy is not None:  # matches() reads every case holding either name, with its parties.
+                lazy.list_holders(self, region_id, [a, b])
+            return self.matches(region_id, opened_at, [(first, FIRST), (second, SECOND)])
         cutoff = opened_at - WINDOW
         links = []
         for known in holding_both:
@@ -252,9 +254,10 @@ class Register:
     def preload(self, start: int) -> None:
         """The database's cases that a case of this run could be linked to (a run adding to earlier ones).
 
-        All of them at once while they are few; from LAZY_FROM of them on, each name key's when an opening first
-        asks for it (load_lazily): a run of a few thousand cases then reads a few thousand keys' cases, not
-        the million a big database holds (reading them all cost 45 s at a million cases, for 2,000 new ones)."""
+        All of them at once while they are few; from LAZY_FROM of them on, only those holding both names of an
+        opening, when its batch asks (load_lazily): a run of a few thousand cases then reads a few hundred cases,
+        not the million a big database holds (reading them all cost 45 s at a million cases, for 2,000 new ones;
+        reading every case holding either name, 133,000 of them, 4 s)."""
         if load_lazily(self, start):
             return
         sides: dict[int, tuple[list, list]] = {}
@@ -272,64 +275,105 @@ class Register:
 
 
 SWEEP_AFTER = 50_000  # The register sweeps when it has grown by this much (and doubled) since the last sweep.
-LAZY_FROM = SWEEP_AFTER  # Preloading this many cases or more, the register reads them by key instead.
+LAZY_FROM = SWEEP_AFTER  # Preloading this many cases or more, the register reads them per opening instead.
 
 
 class LazySource:
-    """The database's cases, as preload would have read them, read per name key of a district instead, when a
-    case opening first asks for the key (PostgreSQL). A key's list then holds what it would have held had every
-    case been preloaded: the cases holding the key, less those the sweeps since dropped (ended before the last
-    sweep's cutoff), each case one Known shared by all its keys' lists. Their parties are read only for the
-    cases an opening may be linked to — those holding both its names (by_pair), or every one when matches()
-    reads them all — as most cases holding one name hold not the other: a third of the reads."""
+    """The database's cases, as preload would have read them, read for each opening instead (PostgreSQL): those
+    holding both its names (the only ones it may be linked to), with their parties, filed under their pairs. Which
+    cases hold a name is read for all of an opening batch's names at once, through the indexes alone, and kept:
+    how many there are bounds the rows recurrences_find would read, whose limit sends an opening with common
+    names to matches(), which reads every case holding either name into by_key. Each case is one Known."""
 
     def __init__(self, *, highest: int, cutoff: int):
         self.highest = highest  # The cases there before the run: the run's own come in through add().
         self.cutoff = cutoff  # Preload's own: open, or ended since.
-        self.holding: dict[tuple[int, str], list[Known]] = {}  # The database's cases holding a key, as read.
+        self.holders: dict[str, set[int]] = {}  # By name key: the cases up to `highest` a first or second party of
+        # which bears it, in any district, at any time (what the other reads narrow down).
+        self.counts: dict[tuple[int, str], int] = {}  # The district's cases holding a key, open or ended since cutoff.
+        self.listed: set[tuple[int, str]] = set()  # Keys whose database cases by_key lists (list_holders).
         self.cases: dict[int, Known] = {}
         self.complete_ids: set[int] = set()  # Cases whose parties are read (and filed under their pairs).
-        self.paired: set[tuple[int, str, str]] = set()  # Openings' (district, keys) read and completed.
+        self.paired: set[tuple[int, str, str]] = set()  # Openings' (district, keys) read.
 
     def load(self, register: Register, region_id: int, keys: tuple[str, str]) -> None:
         if (region_id, *keys) not in self.paired:  # Not already read with its batch (load_many).
             self.load_many(register, [(region_id, *keys)])
 
     def load_many(self, register: Register, pairs: list[tuple[int, str, str]]) -> None:
-        """The database's cases holding the name keys of these openings (district, first and second party's key)
-        that none read before, in one query per district, and the parties of those holding both names of an
-        opening in one more."""
-        wanted: dict[int, set[str]] = {}
-        for region_id, *keys in pairs:
-            for key in keys:
-                if key and (region_id, key) not in self.holding:
-                    wanted.setdefault(region_id, set()).add(key)
+        """The database's cases holding both name keys of one of these openings (district, first and second
+        party's key), with their parties: three queries for a batch of openings."""
+        todo = sorted({pair for pair in pairs if pair not in self.paired and pair[1] and pair[2]})
+        self.paired.update(pairs)
+        if not todo:
+            return
+        self.read_holders([key for _region, a, b in todo for key in (a, b)])
+        wanted: dict[int, set[int]] = {}  # Case id: the districts of the openings holding both names of which.
+        for region_id, a, b in todo:
+            for case_id in self.holders[a] & self.holders[b]:
+                wanted.setdefault(case_id, set()).add(region_id)
         cutoff = max(self.cutoff, register.swept_cutoff)
-        for region_id in sorted(wanted):
-            keys = sorted(wanted[region_id])
-            for key in keys:
-                self.holding[region_id, key] = []
+        found = []
+        for case_id, region_id, forum_id, opened, closed, outcome, dispute_type, reference in case_rows(
+            sorted(case_id for case_id in wanted if case_id not in self.cases), cutoff
+        ):
+            if region_id in wanted[case_id]:
+                known = self.cases[case_id] = Known(case_id, region_id, forum_id, opened, closed, outcome,
+                                                    dispute_type, ((), ()), reference)  # fmt: skip
+                found.append(known)
+        self.complete(register, found)
+
+    def read_holders(self, keys: list[str]) -> None:
+        new = sorted({key for key in keys if key not in self.holders})
+        for key in new:
+            self.holders[key] = set()
+        for key, case_id in holder_ids(new, self.highest):
+            self.holders[key].add(case_id)
+
+    def unlisted(self, register: Register, region_id: int, key: str) -> int:
+        """At least as many of the database's cases holding the key as by_key does not list (it lists the run's
+        own): all the cases holding it, anywhere and at any time, while they are few enough not to matter."""
+        if (region_id, key) in self.listed:
+            return 0
+        if (region_id, key) in self.counts:
+            return self.counts[region_id, key]
+        self.read_holders([key])
+        return len(self.holders[key])
+
+    def count(self, register: Register, region_id: int, keys: list[str]) -> None:
+        """How many of the district's cases hold each key, open or ended since the cutoff: what preload would
+        have listed (before the sweeps since)."""
+        names = sorted(
+            {key for key in keys if (region_id, key) not in self.counts and (region_id, key) not in self.listed}
+        )
+        if names:
+            counted = dict(holder_counts(region_id, names, self.highest, max(self.cutoff, register.swept_cutoff)))
+            for key in names:
+                self.counts[region_id, key] = counted.get(key, 0)
+
+    def list_holders(self, register: Register, region_id: int, keys: list[str]) -> None:
+        """List the database's cases holding these keys in by_key, with their parties (for matches())."""
+        cutoff = max(self.cutoff, register.swept_cutoff)
+        wanted = sorted({key for key in keys if key and (region_id, key) not in self.listed})
+        holders: list[Known] = []
+        if wanted:
+            for key in wanted:
+                self.listed.add((region_id, key))
+                self.counts.pop((region_id, key), None)
             for key, case_id, forum_id, opened, closed, outcome, dispute_type, reference in holder_rows(
-                region_id, keys, self.highest, cutoff
+                region_id, wanted, self.highest, cutoff
             ):
                 known = self.cases.get(case_id)
                 if known is None:
                     known = self.cases[case_id] = Known(case_id, region_id, forum_id, opened, closed, outcome,
                                                         dispute_type, ((), ()), reference)  # fmt: skip
-                self.holding[region_id, key].append(known)
+                holders.append(known)
                 entries = register.by_key.get((region_id, key))
                 if entries is None:
                     register.by_key[region_id, key] = [known]
                 else:
                     entries.append(known)
-        both: list[Known] = []
-        self.paired.update(pairs)
-        for region_id, first_key, second_key in pairs:
-            first, second = (self.holding.get((region_id, key), ()) for key in (first_key, second_key))
-            if first and second:
-                ids = {known.id for known in first}
-                both.extend(known for known in second if known.id in ids)
-        self.complete(register, both)
+        self.complete(register, holders)
 
     def complete(self, register: Register, cases: Iterable[Known]) -> None:
         """Read the parties of the database's cases among `cases` that lack them, and file them under their pairs."""
@@ -347,7 +391,7 @@ class LazySource:
 
 
 def load_lazily(register: Register, start: int) -> bool:
-    """Make the register read the database's cases by key (LazySource) when preload would read LAZY_FROM of
+    """Make the register read the database's cases per opening (LazySource) when preload would read LAZY_FROM of
     them or more, on PostgreSQL; False otherwise. The first opening's sweep, which preloading so many makes
     at once, is made all the same (the register counts them as added)."""
     if connection.vendor != "postgresql":
@@ -382,6 +426,56 @@ def holder_rows(region_id: int, keys: list[str], highest: int, cutoff: int) -> l
             # The district's forums as a list: joined, the planner read the cases once per forum.
             "AND c.forum_id IN (SELECT id FROM cases_forum WHERE region_id = %s) "
             "AND (c.closed_at IS NULL OR c.closed_at >= %s) ORDER BY 2, 1",
+            [keys, FIRST, SECOND, highest, region_id, _at(cutoff)],
+        )
+        return cursor.fetchall()
+
+
+def holder_ids(keys: list[str], highest: int) -> Iterable[tuple[str, int]]:
+    """(name key, case id) of the cases up to id `highest` with a first or second party bearing one of the keys, in
+    any district, at any time: read through the indexes on the parties' keys and the parties' cases alone, one key
+    after another (the planner, misjudging how few parties bear a key, would scan every case's parties)."""
+    if not keys:
+        return []
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL jit = off")
+        cursor.execute(
+            "SELECT k.n, cp.case_id FROM unnest(%s::text[]) WITH ORDINALITY AS k(key, n) "
+            "JOIN cases_party p ON p.name_key = k.key JOIN cases_caseparty cp ON cp.party_id = p.id "
+            "WHERE cp.role IN (%s, %s) AND cp.case_id <= %s",
+            [keys, FIRST, SECOND, highest],
+        )
+        rows = cursor.fetchall()
+        # Inside a caller's transaction SET LOCAL would last until it ends.
+        cursor.execute("RESET enable_hashjoin; RESET enable_mergejoin; RESET jit")
+    return [(keys[n - 1], case_id) for n, case_id in rows]
+
+
+def case_rows(case_ids: list[int], cutoff: int) -> list[tuple]:
+    """(case id, district, forum, opened, closed, outcome, dispute type, reference) of these cases still open or
+    ended since `cutoff`; times in epoch seconds."""
+    if not case_ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.id, f.region_id, c.forum_id, EXTRACT(EPOCH FROM c.opened_at)::bigint, "
+            "EXTRACT(EPOCH FROM c.closed_at)::bigint, c.outcome, c.dispute_type, c.reference "
+            "FROM cases_case c JOIN cases_forum f ON f.id = c.forum_id "
+            "WHERE c.id = ANY(%s) AND (c.closed_at IS NULL OR c.closed_at >= %s) ORDER BY c.id",
+            [case_ids, _at(cutoff)],
+        )
+        return cursor.fetchall()
+
+
+def holder_counts(region_id: int, keys: list[str], highest: int, cutoff: int) -> list[tuple]:
+    """(name key, how many cases) of the cases holder_rows would read."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT p.name_key, count(DISTINCT c.id) "
+            "FROM cases_party p JOIN cases_caseparty cp ON cp.party_id = p.id JOIN cases_case c ON c.id = cp.case_id "
+            "WHERE p.name_key = ANY(%s) AND cp.role IN (%s, %s) AND c.id <= %s "
+            "AND c.forum_id IN (SELECT id FROM cases_forum WHERE region_id = %s) "
+            "AND (c.closed_at IS NULL OR c.closed_at >= %s) GROUP BY 1",
             [keys, FIRST, SECOND, highest, region_id, _at(cutoff)],
         )
         return cursor.fetchall()
