@@ -31,8 +31,10 @@ and 100 ms warm for every grouping; the generator adding 2,000 cases at 1,000 ca
 cases the summary part takes a while: `--parts api,generator` skips it, e.g.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/sulh_bench_1m REDIS_URL=redis://127.0.0.1:6379/8 \\
-        .venv/bin/python bench/bench_patterns.py --cases 1000000 --reuse --parts api,generator Without REDIS_URL the summaries run in a `manage.py
-summarise_patterns` subprocess instead, whose peak is read while it runs.
+        .venv/bin/python bench/bench_patterns.py --cases 1000000 --reuse --parts api,generator
+
+Without REDIS_URL the summaries run in a `manage.py summarise_patterns` subprocess instead, whose peak is read
+while it runs.
 
 Each run adds --more percent of cases to the database; rerunning with --reuse measures again on the grown
 database. Other processes on the machine skew the figures: run it on a quiet one, and more than once.
