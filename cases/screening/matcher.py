@@ -558,16 +558,19 @@ class Term:
             for n in self.negators()
         )
 
-    def scope(self, hit_tokens: frozenset[int], *, name: bool) -> tuple[bool, bool]:
+    def scope(self, hit_tokens: frozenset[int], *, name: bool, forbidding: bool = True) -> tuple[bool, bool]:
         """(negated, ambiguous): whether a negator reaches the matched words (a name: any negator of its part,
         before or after it), and whether a word that forbids or rejects, or a proposal, stands elsewhere in the
-        clause."""
+        clause. Without `forbidding`, words that forbid negate nothing (a lawful use: "badal-e-sulh as money
+        (lawful) and a woman given as badal (a crime)" forbids the woman, not the money)."""
         tokens = self.tokens
         parts = {tokens[i].part for i in hit_tokens}
         clauses = {tokens[i].clause for i in hit_tokens}
         ambiguous = False
         for negator in self.negators():
             span = negator.span
+            if not forbidding and negator.kind == FORBIDS:
+                continue
             if span[0] in hit_tokens:
                 continue  # the negation is part of the description ("na kawi" where the rule matched "na")
             if self._without_affirms(negator, hit_tokens):
@@ -766,7 +769,7 @@ def find(term: Term, pattern: Pattern) -> Hit | None:
                 ):
                     continue
                 words = " … ".join(" ".join(tokens[i].text for i in range(s, e + 1)) for s, e in sorted(chosen))
-                negated, ambiguous = term.scope(hit_tokens, name=pattern.is_name)
+                negated, ambiguous = term.scope(hit_tokens, name=pattern.is_name, forbidding=pattern.level != LAWFUL)
                 hit = Hit(pattern, first, hit_tokens, negated, ambiguous, words)
                 if not negated and pattern.level == LAWFUL:
                     if lawful_hit is None:

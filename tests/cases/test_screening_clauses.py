@@ -296,3 +296,87 @@ def test_a_lawyer_engaged_with_no_objection_is_no_waiver(term):
 )
 def test_a_lawyer_given_up_is_still_refused(term):
     assert verdict(term) == (BLOCK, COUNSEL)
+
+
+# --- The eleventh round (the spent heldout_7 read) -----------------------------------------------------------------
+
+WOMAN = "woman-given-in-settlement"
+PENALTY = "corporal-punishment-penalty"
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "Any member who suggests swara or vani in a settlement will be reported to the police.",
+        "Jo shakhs kisi faisle mein vani ya swara ki baat karega uski report police ko ki jaye gi.",
+        "جو شخص کسی فیصلے میں ونی یا سوارہ کی بات کرے گا اس کی رپورٹ پولیس کو کی جائے گی۔",
+        "هر کسی که در فیصله بد دادن دختر را مطرح کند، به پولیس گزارش داده می شود.",
+        "كل من يطرح في الصلح إعطاء فتاة سيبلغ عنه للشرطة.",
+    ],
+)
+def test_whoever_proposes_a_practice_is_reported_to_the_police_forbids_it(term):
+    # A sanction by the law for proposing a practice forbids the practice; it settles nothing by it.
+    assert verdict(term) == (PASS, None)
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "The girl will be given in vani to the other family; whoever objects will be reported to the police.",
+        "Larki vani mein dusre khandan ko di jaye gi; jo aitraz karega uski report police ko ki jaye gi.",
+    ],
+)
+def test_a_practice_imposed_beside_a_report_to_the_police_is_still_refused(term):
+    assert verdict(term) == (BLOCK, WOMAN)
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "Ghairat ke naam par qatl ka case committee nahi sunegi; SHO ko refer kar diya, koi razinama nahi hua.",
+        "غیرت کے نام پر قتل کا کیس ایس ایچ او کو ریفر کر دیا گیا، کوئی راضی نامہ نہیں ہوا۔",
+    ],
+)
+def test_an_honour_killing_referred_to_the_sho_passes(term):
+    assert verdict(term) == (PASS, None)
+
+
+def test_arabic_a_lawyer_we_engaged_is_counsel_kept():
+    assert verdict("وقد وكّلنا المحامي سامي للدفاع عن ابننا، ورفضنا أي تسوية خارج المحكمة.") == (PASS, None)
+
+
+def test_dari_what_the_elders_condemned_is_no_punishment():
+    term = "ریش سفیدان لت و کوب دختران در قریه را محکوم کردند و گفتند این کار دیگر تکرار نشود."
+    assert verdict(term)[1] != PENALTY
+
+
+def test_dari_a_sentence_passed_by_the_forum_is_still_a_penalty():
+    level, practice = verdict("شورا متهم را به دو سال حبس در خانه ملک محکوم کرد.")
+    assert level in (BLOCK, REVIEW)
+    assert practice == PENALTY
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "Explain the difference: badal-e-sulh paid in money is lawful; a girl given as badal is a crime.",
+        "Farq samjhayen: badal e sulh jo paison mein ho jaiz hai, larki ko badal mein dena jurm hai.",
+    ],
+)
+def test_badal_e_sulh_as_money_beside_a_forbidden_badal_of_a_girl_passes(term):
+    assert verdict(term) == (PASS, None)
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "د هېڅ کورنۍ ښځه به د پرېکړې برخه نه وي؛ شخړه په پیسو حل شوه.",
+        "Hes khaza ba da faisle barkha na wi; shkhra pa paiso hal shwa.",
+    ],
+)
+def test_pashto_no_woman_is_part_of_the_decision_is_no_inheritance_term(term):
+    assert verdict(term) == (PASS, None)
+
+
+def test_pashto_a_sister_with_no_share_is_still_refused():
+    assert verdict("د مرحوم خور ته به د ځمکې هېڅ برخه نه ورکول کېږي.")[0] in (BLOCK, REVIEW)
