@@ -38,6 +38,12 @@ def world_ensure() -> list[ForumInfo]:
     User = get_user_model()
     ladder = services.ladder_default()
     forums = []
+    # Read at once what a run after the first finds there: each run adding cases would otherwise ask for the
+    # staff and their memberships one by one (a tenth of a run adding 2,000 cases).
+    users = dict(User.objects.filter(username__startswith="synthetic-").values_list("username", "pk"))
+    granted = set(
+        Membership.objects.filter(user__username__startswith="synthetic-").values_list("user_id", "forum_id", "role")
+    )
     for entry in VOCABULARY["districts"]:
         (province_code, province_name), (district_code, district_name) = entry["province"], entry["district"]
         province = services.region_ensure(code=province_code, name=province_name)
@@ -52,25 +58,16 @@ def world_ensure() -> list[ForumInfo]:
             ):
                 staff[role] = []
                 for number in range(1, count + 1):
-                    # Synthetic staff cannot log in: an unusable password, and a name that says what they are.
-                    user, created = User.objects.get_or_create(
-                        username=f"synthetic-{district_code}-{forum.kind}-{role}-{number}"
-                    )
-                    if created:
-                        user.set_unusable_password()
-                        user.save(update_fields=["password"])
-                    services.membership_grant(user=user, forum=forum, role=role)
-                    staff[role].append(user.pk)
-                    usernames[user.pk] = user.get_username()
+                    username = f"synthetic-{district_code}-{forum.kind}-{role}-{number}"
+                    pk = users.get(username) or _staff_create(User, username)
+                    if (pk, forum.pk, role) not in granted:
+                        services.membership_grant(user=User.objects.get(pk=pk), forum=forum, role=role)
+                    staff[role].append(pk)
+                    usernames[pk] = username
             staff["guest"] = []
             for number in range(1, SESSIONS["guests_per_forum"] + 1):
-                guest, created = User.objects.get_or_create(
-                    username=f"synthetic-{district_code}-{forum.kind}-guest-{number}"
-                )
-                if created:
-                    guest.set_unusable_password()
-                    guest.save(update_fields=["password"])
-                staff["guest"].append(guest.pk)
+                username = f"synthetic-{district_code}-{forum.kind}-guest-{number}"
+                staff["guest"].append(users.get(username) or _staff_create(User, username))
             rungs: list[tuple[int, int, str]] = []  # (level, id, code)
             for rung in forum.ladder.rungs.order_by("level"):
                 if rungs and rung.movable_by == Rung.MovableBy.ADMINISTRATOR:
@@ -96,6 +93,15 @@ def world_ensure() -> list[ForumInfo]:
                 )
             )
     return forums
+
+
+def _staff_create(User, username: str) -> int:
+    """A synthetic member of staff, who cannot log in: an unusable password, and a name that says what they are."""
+    user, created = User.objects.get_or_create(username=username)
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user.pk
 
 
 def history_present() -> bool:
