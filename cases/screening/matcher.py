@@ -566,6 +566,8 @@ class Term:
         tokens = self.tokens
         parts = {tokens[i].part for i in hit_tokens}
         clauses = {tokens[i].clause for i in hit_tokens}
+        if clauses & self.analysed.denied:
+            return True, False  # asked, and answered "no": "Can the jirga order a beating? No, …"
         ambiguous = False
         for negator in self.negators():
             span = negator.span

@@ -127,6 +127,7 @@ _PROCLITICS = (
     ("ب", 3),
     ("ل", 3),
 )
+_JOINED_PARTICLES = frozenset({"وما", "ولا", "ولم", "ولن", "فما", "فلا", "فلم", "فلن"})
 _SUFFIXES = {
     # after unifying letters: ں→ن, ه for ہ/ھ/ة, ي for ی/ى; Pashto's ې and ۍ stay apart from ي
     "ar": ("ات", "ون", "ين", "ان", "ها", "هم", "هن", "يه", "ه", "ي", "تها", "تهم", "تهن", "ا"),
@@ -153,6 +154,8 @@ def arabic_script_forms(word: str, language: str) -> frozenset[str]:
         for clitic, rest in _PROCLITICS:
             if word.startswith(clitic) and len(word) - len(clitic) >= rest:
                 bases.append(word[len(clitic) :])
+        if word in _JOINED_PARTICLES:  # "وما بتطالب", "ولا يجوز": "and" before a negation too short to strip
+            bases.append(word[1:])
         forms.update(bases)
         for base in bases:
             _strip_suffixes(base, suffixes if not base.endswith(("ها", "نا")) else suffixes[:-1], forms)
@@ -267,6 +270,9 @@ class Analysed:
     tokens: list[Token]
     clauses: list[tuple[int, int]]  # token ranges [start, end)
     content_before: list[int]  # content_before[i]: content words among tokens[:i]
+    # Clauses (Token.clause) asking a question that the next clause answers "no" ("Q: Can the jirga make a man's
+    # relatives leave the village? A: No. …"): what they describe is denied, not decided.
+    denied: frozenset[int] = frozenset()
 
 
 # Arabic "ألّا" (أن لا, "that … not") written as one word: the hamza above the alif tells it from "إلّا" (except),
@@ -290,7 +296,8 @@ def analyse(raw: str, *, stopwords: frozenset[str], dividers: Callable[[str | No
     tokens: list[Token] = []
     clauses: list[tuple[int, int]] = []
     part = 0
-    for clause_index, clause_text in enumerate(_clauses(raw)):
+    pieces = _clauses(raw)
+    for clause_index, (clause_text, _question) in enumerate(pieces):
         first = len(tokens)
         depth = 0  # inside brackets: an aside ("(d/o Rafiq, aged abt 17)") that counts for nothing in a window
         for piece_index, piece in enumerate(_SUBCLAUSE.split(clause_text)):
@@ -334,11 +341,25 @@ def analyse(raw: str, *, stopwords: frozenset[str], dividers: Callable[[str | No
     content_before = [0]
     for token in tokens:
         content_before.append(content_before[-1] + (1 if token.content else 0))
-    return Analysed(raw, language, tokens, clauses, content_before)
+    denied = frozenset(
+        index
+        for index, (_text, question) in enumerate(pieces)
+        if question and index + 1 < len(pieces) and _NO_ANSWER.match(pieces[index + 1][0])
+    )
+    return Analysed(raw, language, tokens, clauses, content_before, denied)
 
 
-def _clauses(text: str) -> list[str]:
-    """Split at clause ends; a short label before a colon ("Swara: …") stays with what follows."""
+# An answer that opens (after a label such as "A (clinic):" or "جواب:", which _clauses joins to it with " , ") with a
+# bare "no": "No. …", "nahi, …", "نه، …", "لا، …" — not "No objection".
+_NO_ANSWER = regex.compile(
+    r"\s*(?:[^,]{0,40} , )?\s*(?:no|nope|nahi|nahin|nai|naa|نہیں|نہ|نه|لا|كلا|کلا|خیر|خير|نخیر)\s*(?:[.,،!؛;]|$)",
+    regex.IGNORECASE,
+)
+
+
+def _clauses(text: str) -> list[tuple[str, bool]]:
+    """Split at clause ends, each clause with whether it ends in a question mark; a short label before a colon
+    ("Swara: …") stays with what follows."""
     pieces: list[str] = []
     last = 0
     for match in _BOUNDARY.finditer(text):
@@ -351,7 +372,7 @@ def _clauses(text: str) -> list[str]:
         pieces.append(mark)
         last = match.end()
     pieces.append(text[last:])
-    clauses: list[str] = []
+    clauses: list[tuple[str, bool]] = []
     label = ""
     for index in range(0, len(pieces), 2):
         body = pieces[index]
@@ -361,7 +382,7 @@ def _clauses(text: str) -> list[str]:
         if mark.startswith(":") and 0 < len(_WORD.findall(body)) <= 3 and index + 2 < len(pieces):
             label = body
             continue
-        clauses.append(body)
+        clauses.append((body, "?" in mark or "؟" in mark))
     if label:
-        clauses.append(label)
+        clauses.append((label, False))
     return clauses

@@ -380,3 +380,72 @@ def test_pashto_no_woman_is_part_of_the_decision_is_no_inheritance_term(term):
 
 def test_pashto_a_sister_with_no_share_is_still_refused():
     assert verdict("د مرحوم خور ته به د ځمکې هېڅ برخه نه ورکول کېږي.")[0] in (BLOCK, REVIEW)
+
+
+# --- The twelfth round (the spent heldout_8 read) ------------------------------------------------------------------
+
+INHERITANCE = "inheritance-deprivation"
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "Q: May the elders order lashes for a thief? A: No. Punishment is for the courts alone.",
+        "Sawal: kya panchayat chor ko kore maar sakti hai? Jawab: nahi, saza sirf adalat de sakti hai.",
+        "سوال: آیا جرگه می تواند دزد را شلاق بزند؟ جواب: نه، جزا کار محکمه است.",
+        "سؤال: هل يجوز للوجهاء فرض الجلوة على عائلة الجاني؟ الجواب: لا، لا يؤخذ أحد بذنب غيره.",
+    ],
+)
+def test_a_question_answered_no_describes_nothing_decided(term):
+    assert verdict(term) == (PASS, None)
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "Will the girl go to the other family in swara? Yes, on Friday after the prayers.",
+        "Is there any objection to giving the girl in swara? No objection from either side.",
+    ],
+)
+def test_a_question_answered_yes_or_no_objection_is_still_refused(term):
+    assert verdict(term) == (BLOCK, WOMAN)
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "Case note: a mother says her in-laws want to marry her 13-year-old daughter off to settle a debt; "
+        "referred to child protection.",
+        "کیس نوٹ: خاتون نے بتایا کہ دیور زبردستی نکاح کروانا چاہتے ہیں؛ لیگل ایڈ کو ریفر کیا گیا۔",
+    ],
+)
+def test_a_demand_reported_and_referred_to_a_protection_service_passes(term):
+    assert verdict(term) == (PASS, None)
+
+
+def test_dari_a_ceasefire_broken_is_no_burning():
+    assert verdict("هر طرفی که آتش‌بس را بشکند، پنجاه هزار افغانی به صندوق قریه می‌پردازد.") == (PASS, None)
+
+
+def test_swara_as_a_womans_name_passes():
+    assert verdict("Swara Bibi, the owner of the shop, will receive six months' rent arrears from the tenant.") == (
+        PASS,
+        None,
+    )
+
+
+def test_the_cost_of_treating_an_injury_is_compensation():
+    assert verdict("Maarpeet mein zakhmi hone wale ke ilaj ka kharcha 20,000 mulzim ada karega.") == (PASS, None)
+
+
+@pytest.mark.parametrize(
+    ("term", "practice"),
+    [
+        ("الأخت بتضل عند إخوتها وما بتطالب بحصتها من أرض أبوها.", INHERITANCE),
+        ("Write it down: the daughter takes nothing from the orchard; it stays with her brothers.", INHERITANCE),
+        ("از امروز هیچ کس با خانواده متهم خرید و فروش نمی‌کند.", COLLECTIVE),
+        ("جھگڑا شروع کرنے والے کو مسجد کے سامنے کان پکڑ کر کھڑا کیا جائے گا۔", PENALTY),
+    ],
+)
+def test_round_twelves_vocabulary_refuses(term, practice):
+    assert verdict(term) == (BLOCK, practice)
