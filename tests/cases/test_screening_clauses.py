@@ -449,3 +449,59 @@ def test_the_cost_of_treating_an_injury_is_compensation():
 )
 def test_round_twelves_vocabulary_refuses(term, practice):
     assert verdict(term) == (BLOCK, practice)
+
+
+# --- The thirteenth round (the spent heldout_9 read) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "Moot problem 2: a panchayat orders that the accused's niece be married to the victim's son. Discuss the "
+        "validity of the order.",
+        "Lesson plan, week 3: students learn that a jirga may not expel the relatives of an accused from the village.",
+        "مشق برائے طلباء: ایک جرگے نے ملزم کے کوڑے مارنے کا حکم دیا۔ اس کی قانونی حیثیت پر بحث کریں۔",
+        "سوال امتحانی: آیا شورا می تواند زن را در بدل خون به خانواده مقتول بدهد؟ با دلیل جواب دهید.",
+        "مسألة للطلبة: قررت جاهة إجلاء أقارب الجاني. ناقش مدى مشروعية القرار.",
+    ],
+)
+def test_teaching_material_describes_a_practice_to_ask_not_to_settle(term):
+    assert verdict(term) == (PASS, None)
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "Women police station diary: she stated her uncles want her married to settle a quarrel; she refuses. FIR "
+        "registered against the elders.",
+        "Shikayat: bhai hissa chhorne ke liye dabao daal raha hai; bhai ko bula kar warning di gayi.",
+    ],
+)
+def test_an_authority_acting_against_a_demand_is_no_term(term):
+    assert verdict(term) == (PASS, None)
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "The bride's jalwa will be held after the nikah at her parents' house; the quarrel over the gifts is settled.",
+        "Lashkar Khan will repay the loan of 40,000 rupees before Eid.",
+    ],
+)
+def test_jalwa_at_a_wedding_and_lashkar_as_a_name_pass(term):
+    assert verdict(term) == (PASS, None)
+
+
+@pytest.mark.parametrize(
+    ("term", "practice"),
+    [
+        ("Behnein apna hissa bhai ke naam hiba kar dengi; yeh shart faisle ka hissa hai.", INHERITANCE),
+        (
+            "وراثتی سرٹیفکیٹ میں صرف بیٹوں کے نام ہوں گے، بیٹیاں لکھ کر دیں گی کہ وہ کسی حصے کی دعویدار نہیں۔",
+            INHERITANCE,
+        ),
+        ("Nikah hoga, larki se poocha nahi jayega aur uska inkar qabool nahi hoga.", MARRIAGE),
+    ],
+)
+def test_round_thirteens_vocabulary_refuses(term, practice):
+    assert verdict(term) == (BLOCK, practice)
