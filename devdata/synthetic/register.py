@@ -421,14 +421,21 @@ def holder_rows(region_id: int, keys: list[str], highest: int, cutoff: int) -> l
         cursor.execute(
             "SELECT DISTINCT p.name_key, c.id, c.forum_id, EXTRACT(EPOCH FROM c.opened_at)::bigint, "
             "EXTRACT(EPOCH FROM c.closed_at)::bigint, c.outcome, c.dispute_type, c.reference "
-            "FROM cases_party p JOIN cases_caseparty cp ON cp.party_id = p.id JOIN cases_case c ON c.id = cp.case_id "
-            "WHERE p.name_key = ANY(%s) AND cp.role IN (%s, %s) AND c.id <= %s "
-            # The district's forums as a list: joined, the planner read the cases once per forum.
-            "AND c.forum_id IN (SELECT id FROM cases_forum WHERE region_id = %s) "
-            "AND (c.closed_at IS NULL OR c.closed_at >= %s) ORDER BY 2, 1",
+            + _HOLDERS
+            + " ORDER BY 2, 1",
             [keys, FIRST, SECOND, highest, region_id, _at(cutoff)],
         )
         return cursor.fetchall()
+
+
+# The district's cases (by their forums) up to an id, open or ended since a time, with a first or second party bearing
+# one of the keys. The district's forums as a list: joined, the planner read the cases once per forum.
+_HOLDERS = (
+    "FROM cases_party p JOIN cases_caseparty cp ON cp.party_id = p.id JOIN cases_case c ON c.id = cp.case_id "
+    "WHERE p.name_key = ANY(%s) AND cp.role IN (%s, %s) AND c.id <= %s "
+    "AND c.forum_id IN (SELECT id FROM cases_forum WHERE region_id = %s) "
+    "AND (c.closed_at IS NULL OR c.closed_at >= %s)"
+)
 
 
 def holder_ids(keys: list[str], highest: int) -> Iterable[tuple[str, int]]:
@@ -471,11 +478,7 @@ def holder_counts(region_id: int, keys: list[str], highest: int, cutoff: int) ->
     """(name key, how many cases) of the cases holder_rows would read."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT p.name_key, count(DISTINCT c.id) "
-            "FROM cases_party p JOIN cases_caseparty cp ON cp.party_id = p.id JOIN cases_case c ON c.id = cp.case_id "
-            "WHERE p.name_key = ANY(%s) AND cp.role IN (%s, %s) AND c.id <= %s "
-            "AND c.forum_id IN (SELECT id FROM cases_forum WHERE region_id = %s) "
-            "AND (c.closed_at IS NULL OR c.closed_at >= %s) GROUP BY 1",
+            "SELECT p.name_key, count(DISTINCT c.id) " + _HOLDERS + " GROUP BY 1",
             [keys, FIRST, SECOND, highest, region_id, _at(cutoff)],
         )
         return cursor.fetchall()
