@@ -341,14 +341,16 @@ def analyse(raw: str, *, stopwords: frozenset[str], dividers: Callable[[str | No
     content_before = [0]
     for token in tokens:
         content_before.append(content_before[-1] + (1 if token.content else 0))
-    denied = frozenset(
-        index
-        for index, (_text, question) in enumerate(pieces)
-        if question and index + 1 < len(pieces) and _NO_ANSWER.match(pieces[index + 1][0])
-    )
-    return Analysed(raw, language, tokens, clauses, content_before, denied)
+    denied: set[int] = set()
+    for index, (question_text, question) in enumerate(pieces):
+        if question and index + 1 < len(pieces) and _NO_ANSWER.match(pieces[index + 1][0]):
+            denied.add(index)
+            if index and len(_WORD.findall(question_text)) <= _SHORT_QUESTION:
+                denied.add(index - 1)  # "Our jirga says the girl can be given in badal. Is this allowed? A: No."
+    return Analysed(raw, language, tokens, clauses, content_before, frozenset(denied))
 
 
+_SHORT_QUESTION = 5  # words of a question that asks about what the clause before it says ("Is this allowed?")
 # An answer that opens (after a label such as "A (clinic):" or "جواب:", which _clauses joins to it with " , ") with a
 # bare "no": "No. …", "nahi, …", "نه، …", "لا، …" — not "No objection".
 _NO_ANSWER = regex.compile(

@@ -505,3 +505,28 @@ def test_jalwa_at_a_wedding_and_lashkar_as_a_name_pass(term):
 )
 def test_round_thirteens_vocabulary_refuses(term, practice):
     assert verdict(term) == (BLOCK, practice)
+
+
+# --- The fourteenth round (the spent heldout_10 read) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "Ticket 5521: a caller reports that the elders mean to give his sister in vani; forwarded to the SHO.",
+        "Ticket 77: sailah ne bataya ke jirga uski beti ko vani mein dena chahti hai; SHO ko forward kiya gaya.",
+        "شماره ۴۰: پدری گفت که شورا می‌خواهد دخترش را بد بدهد؛ موضوع به قوماندانی امنیه فرستاده شد.",
+    ],
+)
+def test_a_demand_forwarded_to_the_police_is_no_term(term):
+    assert verdict(term) == (PASS, None)
+
+
+def test_a_short_question_answered_no_denies_the_clause_it_asks_about():
+    term = "Q: The elders say the thief's face can be blackened. Is that allowed? A: No. Only a court punishes."
+    assert verdict(term) == (PASS, None)
+
+
+def test_roman_pashto_a_rape_settled_for_money_is_refused():
+    term = "Da peghle sara zyaati shawe wa, jirga pa 4 lakha rupai roogha wakra."
+    assert verdict(term) == (BLOCK, NON_COMPOUNDABLE)
