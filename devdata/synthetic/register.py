@@ -162,11 +162,7 @@ class Register:
         by_key = self.by_key
         holders = len(by_key.get((region_id, a), ())) + len(by_key.get((region_id, b), ()))
         if lazy is not None:  # The database's cases holding a name that by_key does not list.
-            unlisted = lazy.unlisted(self, region_id, a) + lazy.unlisted(self, region_id, b)
-            if 2 * (holders + unlisted) > services.RECURRENCE_CANDIDATES:  # Then count them as preload would have.
-                lazy.count(self, region_id, [a, b])
-                unlisted = lazy.unlisted(self, region_id, a) + lazy.unlisted(self, region_id, b)
-            holders += unlisted
+            holders += lazy.unlisted(self, region_id, (a, b), listed=holders)
         if 2 * holders > services.RECURRENCE_CANDIDATES:
             if lazy is not None:  # matches() reads every case holding either name, with its parties.
                 lazy.list_holders(self, region_id, [a, b])
@@ -314,14 +310,21 @@ class LazySource:
                 wanted.setdefault(case_id, set()).add(region_id)
         cutoff = max(self.cutoff, register.swept_cutoff)
         found = []
-        for case_id, region_id, forum_id, opened, closed, outcome, dispute_type, reference in case_rows(
+        for case_id, region_id, *row in case_rows(
             sorted(case_id for case_id in wanted if case_id not in self.cases), cutoff
         ):
             if region_id in wanted[case_id]:
-                known = self.cases[case_id] = Known(case_id, region_id, forum_id, opened, closed, outcome,
-                                                    dispute_type, ((), ()), reference)  # fmt: skip
-                found.append(known)
+                found.append(self._case(case_id, region_id, *row))
         self.complete(register, found)
+
+    def _case(self, case_id: int, region_id: int, forum_id: int, opened: int, closed: int | None, outcome: str,
+              dispute_type: str, reference: str) -> Known:  # fmt: skip
+        """The case's one Known, made when first read (its parties come with complete())."""
+        known = self.cases.get(case_id)
+        if known is None:
+            known = self.cases[case_id] = Known(case_id, region_id, forum_id, opened, closed, outcome, dispute_type,
+                                                ((), ()), reference)  # fmt: skip
+        return known
 
     def read_holders(self, keys: list[str]) -> None:
         new = sorted({key for key in keys if key not in self.holders})
@@ -330,17 +333,27 @@ class LazySource:
         for key, case_id in holder_ids(new, self.highest):
             self.holders[key].add(case_id)
 
-    def unlisted(self, register: Register, region_id: int, key: str) -> int:
-        """At least as many of the database's cases holding the key as by_key does not list (it lists the run's
-        own): all the cases holding it, anywhere and at any time, while they are few enough not to matter."""
-        if (region_id, key) in self.listed:
-            return 0
-        if (region_id, key) in self.counts:
-            return self.counts[region_id, key]
-        self.read_holders([key])
-        return len(self.holders[key])
+    def unlisted(self, register: Register, region_id: int, keys: tuple[str, ...], *, listed: int) -> int:
+        """At least as many of the database's cases holding the keys as by_key does not list (it lists `listed`,
+        the run's own among them): all the cases holding them, anywhere and at any time, while they are too few for
+        recurrences_find's limit on rows to matter; else the district's, as preload would have listed them."""
+        if 2 * (listed + self._unlisted(region_id, keys)) > services.RECURRENCE_CANDIDATES:
+            self.count(register, region_id, keys)
+        return self._unlisted(region_id, keys)
 
-    def count(self, register: Register, region_id: int, keys: list[str]) -> None:
+    def _unlisted(self, region_id: int, keys: tuple[str, ...]) -> int:
+        total = 0
+        for key in keys:
+            if (region_id, key) in self.listed:
+                continue
+            if (region_id, key) in self.counts:
+                total += self.counts[region_id, key]
+            else:
+                self.read_holders([key])
+                total += len(self.holders[key])
+        return total
+
+    def count(self, register: Register, region_id: int, keys: tuple[str, ...]) -> None:
         """How many of the district's cases hold each key, open or ended since the cutoff: what preload would
         have listed (before the sweeps since)."""
         names = sorted(
@@ -360,13 +373,8 @@ class LazySource:
             for key in wanted:
                 self.listed.add((region_id, key))
                 self.counts.pop((region_id, key), None)
-            for key, case_id, forum_id, opened, closed, outcome, dispute_type, reference in holder_rows(
-                region_id, wanted, self.highest, cutoff
-            ):
-                known = self.cases.get(case_id)
-                if known is None:
-                    known = self.cases[case_id] = Known(case_id, region_id, forum_id, opened, closed, outcome,
-                                                        dispute_type, ((), ()), reference)  # fmt: skip
+            for key, case_id, *row in holder_rows(region_id, wanted, self.highest, cutoff):
+                known = self._case(case_id, region_id, *row)
                 holders.append(known)
                 entries = register.by_key.get((region_id, key))
                 if entries is None:
@@ -438,7 +446,7 @@ _HOLDERS = (
 )
 
 
-def holder_ids(keys: list[str], highest: int) -> Iterable[tuple[str, int]]:
+def holder_ids(keys: list[str], highest: int) -> list[tuple[str, int]]:
     """(name key, case id) of the cases up to id `highest` with a first or second party bearing one of the keys, in
     any district, at any time: read through the indexes on the parties' keys and the parties' cases alone, one key
     after another (the planner, misjudging how few parties bear a key, would scan every case's parties)."""
