@@ -568,7 +568,7 @@ class Term:
         clauses = {tokens[i].clause for i in hit_tokens}
         if clauses & self.analysed.denied:
             return True, False  # asked, and answered "no": "Can the jirga order a beating? No, …"
-        ambiguous = False
+        ambiguous = clauses <= self.analysed.questions  # asked, not decided: "May the jirga take diyat for …?"
         for negator in self.negators():
             span = negator.span
             if not forbidding and negator.kind == FORBIDS:

@@ -161,6 +161,8 @@ def arabic_script_forms(word: str, language: str) -> frozenset[str]:
             _strip_suffixes(base, suffixes if not base.endswith(("ها", "نا")) else suffixes[:-1], forms)
             if base.endswith("ت") and len(base) > _MIN_STEM:  # "ابنته": teh marbuta before a pronoun
                 forms.add(base[:-1] + "ه")
+            if base.endswith(("تان", "تين")) and len(base) - 2 > _MIN_STEM:  # the feminine dual: "امرأتان" → امراه
+                forms.add(base[:-3] + "ه")
     else:
         _strip_suffixes(word, _SUFFIXES.get(language, _SUFFIXES["ur"]), forms)
         if language in ("ps", "fa") and word.endswith(("ې", "ۍ")):  # typed with ی by some: "ترهګرۍ", "ترهګري"
@@ -273,6 +275,9 @@ class Analysed:
     # Clauses (Token.clause) asking a question that the next clause answers "no" ("Q: Can the jirga make a man's
     # relatives leave the village? A: No. …"): what they describe is denied, not decided.
     denied: frozenset[int] = frozenset()
+    # Clauses that ask a question that no "yes" answers ("Question: may the jirga accept diyat in an honour killing?
+    # Please advise."): they ask what the law allows, they impose nothing; what they name is held for a reviewer.
+    questions: frozenset[int] = frozenset()
 
 
 # Arabic "ألّا" (أن لا, "that … not") written as one word: the hamza above the alif tells it from "إلّا" (except),
@@ -347,7 +352,12 @@ def analyse(raw: str, *, stopwords: frozenset[str], dividers: Callable[[str | No
             denied.add(index)
             if index and len(_WORD.findall(question_text)) <= _SHORT_QUESTION:
                 denied.add(index - 1)  # "Our jirga says the girl can be given in badal. Is this allowed? A: No."
-    return Analysed(raw, language, tokens, clauses, content_before, frozenset(denied))
+    questions = frozenset(
+        index
+        for index, (_text, question) in enumerate(pieces)
+        if question and not (index + 1 < len(pieces) and _YES_ANSWER.match(pieces[index + 1][0]))
+    )
+    return Analysed(raw, language, tokens, clauses, content_before, frozenset(denied), questions)
 
 
 _SHORT_QUESTION = 5  # words of a question that asks about what the clause before it says ("Is this allowed?")
@@ -355,6 +365,15 @@ _SHORT_QUESTION = 5  # words of a question that asks about what the clause befor
 # bare "no": "No. …", "nahi, …", "نه، …", "لا، …" — not "No objection".
 _NO_ANSWER = regex.compile(
     r"\s*(?:[^,]{0,40} , )?\s*(?:no|nope|nahi|nahin|nai|naa|نہیں|نہ|نه|لا|كلا|کلا|خیر|خير|نخیر)\s*(?:[.,،!؛;]|$)",
+    regex.IGNORECASE,
+)
+
+
+# An answer that opens with "yes" or "no objection": the question it answers was decided ("Will the girl go in swara?
+# Yes, on Friday."), not asked.
+_YES_ANSWER = regex.compile(
+    r"\s*(?:[^,]{0,40} , )?\s*(?:yes|yeah|yep|haan|han|ji haan|jee haan|ho|aw|ہاں|جی ہاں|جی|بلی|بله|آری|هو|نعم|اي|إي|ايوه|أجل"
+    r"|no objection|koi (?:aitraz|etraz|aitiraz|itiraz) nahi|کوئی اعتراض نہیں|هیڅ اعتراض|اعتراضی نیست|لا مانع)(?!\p{L})",
     regex.IGNORECASE,
 )
 

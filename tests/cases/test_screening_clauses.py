@@ -530,3 +530,61 @@ def test_a_short_question_answered_no_denies_the_clause_it_asks_about():
 def test_roman_pashto_a_rape_settled_for_money_is_refused():
     term = "Da peghle sara zyaati shawe wa, jirga pa 4 lakha rupai roogha wakra."
     assert verdict(term) == (BLOCK, NON_COMPOUNDABLE)
+
+
+# --- The fifteenth round (the spent heldout_11 read) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "Query to the legal aid desk: can a panchayat settle an honour killing for diyat?",
+        "Sawal: kya jirga swara ka faisla kar sakti hai?",
+        "پرسش: آیا شورا می‌تواند دختر را به بد بدهد؟",
+    ],
+)
+def test_a_question_about_the_law_is_held_not_refused(term):
+    assert verdict(term)[0] == REVIEW
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "Bulletin: the district court sentenced four elders who had ordered vani in 2023.",
+        "Akhbar: adalat ne vani ka faisla karne wale jirga arkan ko saza sunai.",
+        "خبر: د کونړ محکمې هغو مشرانو ته سزا ورکړه چې د بدو پرېکړه یې کړې وه.",
+    ],
+)
+def test_a_court_convicting_those_who_did_it_is_a_report_not_a_term(term):
+    assert verdict(term) == (PASS, None)
+
+
+def test_a_conviction_does_not_clear_a_term_the_forum_imposes():
+    term = "The jirga orders that the accused's daughter goes to the victim's family as swara."
+    assert verdict(term) == (BLOCK, WOMAN)
+
+
+def test_an_offer_refused_and_reported_to_the_police_is_no_term():
+    term = "The accused's uncle offered his niece to end it; the panel refused and informed the police."
+    assert verdict(term) == (PASS, None)
+
+
+def test_the_police_told_the_heirs_are_content_is_no_referral():
+    term = "Ghairat ke naam par qatl ka faisla paison par hua; police ko ittila di jayegi ke waris razi hain."
+    assert verdict(term) == (BLOCK, NON_COMPOUNDABLE)
+
+
+@pytest.mark.parametrize(
+    ("term", "practice"),
+    [
+        # the Arabic feminine dual ("two women", "two girls") is the singular's word
+        ("اتفق الطرفان على الدية وعلى امرأتين فصلية.", WOMAN),
+        # marriage to the Quran named in either order
+        ("Bari beti ki shadi Quran se kar di gayi hai, is liye zameen bhai rakhenge.", INHERITANCE),
+        # no right left to the daughters, and "no share is given" to them
+        ("بیٹیوں کو جہیز دے دیا گیا، اب وراثت میں ان کا کوئی حق باقی نہیں۔", INHERITANCE),
+        ("از ترکه پدر به دختران سهم داده نمی‌شود.", INHERITANCE),
+    ],
+)
+def test_round_fifteens_vocabulary_refuses(term, practice):
+    assert verdict(term) == (BLOCK, practice)
