@@ -139,3 +139,22 @@ def test_a_party_may_say_its_gender_and_nothing_else_is_taken(as_user, world):
     refused = as_user(world.alice).post("/api/cases/", body, format="json")
     assert refused.status_code == 400
     assert refused.json()["error"]["code"] == "invalid"
+
+
+def test_a_search_reads_each_way_of_finding_a_case_through_its_index(postgres, world, open_case):
+    """By reference, by a party's name and by the title's words, each through its own index (migration 0025): a
+    search among a million cases reads the few that match instead of testing every case (2.7 s there before)."""
+    from django.db import connection
+
+    from cases import selectors
+    from cases.models import Case
+
+    land = open_case(title="Land boundary quarrel", dispute_type="land")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # The test's few rows would be read whole anyway.
+    plan = selectors._search(Case.objects.all(), "boundary").explain()
+    assert "case_title_search" in plan
+    assert "case_reference_upper" in plan
+    assert "party_name_key" in plan
+    found = selectors._search(Case.objects.all(), land.case["reference"].lower())
+    assert [case.reference for case in found] == [land.case["reference"]]
