@@ -62,6 +62,29 @@ def test_reading_earlier_cases_by_key_links_them_as_reading_them_all_first(monke
     assert bool(calls) == (candidates < 100)  # The low limit does take the other road.
 
 
+@pytest.mark.django_db(transaction=True)
+def test_names_read_in_halves_on_two_connections_link_the_same(monkeypatch):
+    """Outside a transaction a run reads which cases hold its openings' names in two halves side by side, the second
+    on a connection of its own; it links exactly as reading everything first."""
+    monkeypatch.setattr(register, "_HOLDERS_SPLIT_FROM", 2)
+    halves = []
+    holder_ids = register._holder_ids
+    monkeypatch.setattr(
+        register, "_holder_ids", lambda keys, highest: halves.append(len(keys)) or holder_ids(keys, highest)
+    )
+    call_command("generate_synthetic", "--cases", "1500", "--until", UNTIL, "--seed", "4")
+    highest = max(Case.objects.values_list("id", flat=True))
+
+    all_first, eager = drafted(monkeypatch, lazily=False, highest=highest)
+    by_key, lazy = drafted(monkeypatch, lazily=True, highest=highest)
+
+    assert by_key == all_first
+    assert len(halves) >= 2  # the batch's names were read in halves
+    assert halves[0] > 1
+    earlier = [case for *_case, links, _events in all_first for case, _basis in links if isinstance(case, int)]
+    assert len(earlier) >= 5
+
+
 def test_a_small_database_is_still_read_first(monkeypatch):
     call_command("generate_synthetic", "--cases", "30", "--until", UNTIL)
     run = Run(cases=10, seed=3, until=UNTIL_AT, forums=world_ensure(), salt=Case.objects.count())
