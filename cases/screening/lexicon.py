@@ -25,7 +25,7 @@ NEGATION, NEGATION_SOV, PROHIBITION, CONDITIONAL, DIVIDER = (
 
 # Concepts whose words hold a negation that makes the term worse ("consent is not required", "no share", "will not
 # be questioned"): the negation inside them negates nothing (matcher.Term.negators).
-WORSE_NEGATIONS = ("consent_waived", "no_share", "impunity", "counsel_unneeded")
+WORSE_NEGATIONS = ("consent_waived", "no_share", "impunity", "counsel_unneeded", "not_pursued")
 
 
 @dataclass(frozen=True)

@@ -588,3 +588,50 @@ def test_the_police_told_the_heirs_are_content_is_no_referral():
 )
 def test_round_fifteens_vocabulary_refuses(term, practice):
     assert verdict(term) == (BLOCK, practice)
+
+
+# --- The sixteenth round (the spent heldout_12 read) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "The rape of the minor girl is settled between the two families for money and will not be pursued.",
+        "Na-baligh larke ke sath ziyadti ka maamla 2 lakh par tay hua, FIR par zor nahi diya jayega.",
+        "قضية الاعتداء على الطفلة انتهت بالتراضي بين العائلتين، ولن يتابع البلاغ لدى المخفر.",
+    ],
+)
+def test_a_rape_that_will_not_be_pursued_is_refused(term):
+    assert verdict(term) == (BLOCK, NON_COMPOUNDABLE)
+
+
+def test_a_case_not_pursued_is_no_referral_that_clears_an_honour_killing():
+    term = "قتل زن به نام ناموس با بخشش پدر حل شد و به پولیس گزارش داده نمی‌شود."
+    assert verdict(term) == (BLOCK, NON_COMPOUNDABLE)
+
+
+def test_pashto_swara_riding_is_no_woman_given():
+    assert verdict("Sabaa ba mashran pa asono swara raazi aw da jumat pa hujra ke ba kenai.") == (PASS, None)
+
+
+def test_the_police_asked_to_protect_a_familys_houses_is_no_collective_punishment():
+    term = "The council asked the SHO to protect the houses of the accused's cousins, as some youths threatened to burn them."
+    assert verdict(term) == (PASS, None)
+
+
+def test_an_arabic_personal_right_dropped_is_no_inheritance_term():
+    term = "أكدت اللجنة أن إسقاط الحق الشخصي لا يعفي الجاني من العقوبة في جرائم الشرف."
+    assert verdict(term)[1] != INHERITANCE
+
+
+@pytest.mark.parametrize(
+    ("term", "practice"),
+    [
+        ("Item 2: Shazia shall marry her cousin as the elders decided; her refusal will not be entertained.", MARRIAGE),
+        ("The boy who stole the goat shall get ten strokes of the cane in front of the mosque.", PENALTY),
+        ("د کلي مشرانو وویل چې نجونې به نه پوښتل کېږي او نکاح به د جمعې په ورځ وي.", MARRIAGE),
+    ],
+)
+def test_round_sixteens_vocabulary_refuses(term, practice):
+    assert verdict(term)[1] == practice
+    assert verdict(term)[0] in (BLOCK, REVIEW)
