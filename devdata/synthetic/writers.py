@@ -23,7 +23,7 @@ import queue
 import re
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -292,7 +292,7 @@ def copy_text(table: Table, rows: Sequence[tuple]) -> str:
     return "".join(map(_line_format(table), rows))
 
 
-def copy_batch(texts: list[tuple[Table, str]]) -> None:
+def copy_batch(texts: Iterable[tuple[Table, str]]) -> None:
     """COPY a batch's tables in the current transaction (PostgreSQL).
 
     A database superuser's batch skips the foreign-key checks, as pg_restore --disable-triggers does: the
@@ -445,6 +445,36 @@ class _Stopped(Exception):
     """An earlier batch failed: this one is rolled back rather than committed after it."""
 
 
+class _Abandoned(Exception):
+    """The main thread failed while formatting this batch: it is rolled back."""
+
+
+class _Stream:
+    """A batch's tables as the main thread formats them, one after the other, to a writer that COPYs each as it
+    comes: PostgreSQL writes a table while the next is formatted, all in the batch's one transaction."""
+
+    _END = object()
+    _ABANDON = object()
+
+    def __init__(self) -> None:
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+
+    def put(self, table: Table, text: str) -> None:
+        self.queue.put((table, text))
+
+    def end(self) -> None:
+        self.queue.put(self._END)
+
+    def abandon(self) -> None:
+        self.queue.put(self._ABANDON)
+
+    def __iter__(self) -> Iterator[tuple[Table, str]]:
+        while (item := self.queue.get()) is not self._END:
+            if item is self._ABANDON:
+                raise _Abandoned()
+            yield item
+
+
 class _Writers:
     """Threads that COPY formatted batches and commit them, each on its own database connection.
 
@@ -485,17 +515,19 @@ class _Writers:
     def _work(self) -> None:
         try:
             while (item := self.queue.get()) is not None:
-                number, texts, cases, events, ladder = item
+                number, texts, cases, events, ladder = item  # texts: a _Stream, read as it is written
                 try:
                     if self.error is not None or self.stopping:
-                        continue  # Drain without writing.
+                        for _table in texts:  # Drain without writing (until the main thread ends or abandons it).
+                            pass
+                        continue
                     with transaction.atomic():
                         copy_batch(texts)
                         # Before the running totals: their rows would make a later batch wait on this one.
                         self._await_turn(number)
                         ladder.write()
                     self.on_commit(cases, events)
-                except _Stopped:
+                except (_Stopped, _Abandoned):
                     pass
                 except BaseException as error:  # Handed to the main thread, which raises it.
                     self.error = self.error or error
@@ -545,14 +577,22 @@ def write_batches(run: Run, *, cases: int, batch: int, writers: int, committed: 
     postgres = connection.vendor == "postgresql"
     if postgres and not connection.in_atomic_block:
         pool = _Writers(writers, committed)
+        stream: _Stream | None = None
         try:
             for first in range(0, cases, batch):
                 for index in range(first, min(first + batch, cases)):
                     run.case(index)
                 rows, batch_cases, batch_events = run.finish_batch()
-                texts = [(table, copy_text(table, rows[table.key])) for table in TABLES if rows[table.key]]
-                pool.put((first // batch, texts, batch_cases, batch_events, run.ladder))
+                stream = _Stream()
+                pool.put((first // batch, stream, batch_cases, batch_events, run.ladder))
+                for table in TABLES:
+                    if rows[table.key]:
+                        stream.put(table, copy_text(table, rows[table.key]))
+                stream.end()
+                stream = None
         except BaseException:
+            if stream is not None:
+                stream.abandon()
             pool.close(stop=True)
             raise
         pool.close()

@@ -1066,6 +1066,29 @@ def test_the_writer_threads_commit_whole_valid_batches(postgres):
         transaction.set_rollback(True)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_whose_formatting_fails_halfway_is_rolled_back_whole(postgres, monkeypatch):
+    """The writers COPY a batch's tables as the main thread formats them, in the batch's one transaction: when the
+    formatting fails after some of its tables were written, none of them stay, and the batches before it do."""
+    formatted = []
+    copy_text = writers.copy_text
+
+    def failing(table, rows):
+        formatted.append(table.key)
+        if formatted.count("event") == 2:  # In the second batch, after its cases and parties were written.
+            raise RuntimeError("formatting failed")
+        return copy_text(table, rows)
+
+    monkeypatch.setattr(writers, "copy_text", failing)
+    with pytest.raises(RuntimeError, match="formatting failed"):
+        synthetic.generate(cases=60, seed=21, batch=30, until=UNTIL_AT)
+
+    assert Case.objects.count() == 30
+    assert CaseParty.objects.filter(case_id__in=Case.objects.values("pk")).count() == CaseParty.objects.count()
+    assert all_problems() == []
+    assert_ladder_totals_recount()
+
+
 def index_definitions() -> dict[str, str]:
     """Every index of the generated tables, by name, as PostgreSQL describes it."""
     with connection.cursor() as cursor:
