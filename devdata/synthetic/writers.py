@@ -6,7 +6,8 @@ per batch of cases, one transaction per batch, so that an interrupted run leaves
 PostgreSQL they go through psycopg's COPY with ids taken from the tables' own sequences in blocks (events
 and case parties, which nothing points at, take theirs from the column default). Outside a transaction
 the main thread drafts and formats batch k+1 while writer threads, each on its own connection, COPY and
-commit batch k, so that PostgreSQL's side runs on the second core. The commits go in batch order, as a
+commit batch k, so that PostgreSQL's side runs on the second core; a writer COPYs each table of its batch as
+soon as the main thread has formatted it (_Stream), so that even a run of one batch writes while it formats. The commits go in batch order, as a
 batch may point at rows of earlier ones (a recurrence's earlier case and party records). Elsewhere
 (SQLite, or inside a caller's transaction) batches are written one after the other on the caller's
 connection, with bulk_create on SQLite. A first load (a database without cases, from BULK_LOAD cases on)
