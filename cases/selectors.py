@@ -156,10 +156,8 @@ def _search(qs: QuerySet[Case], q: str) -> QuerySet[Case]:
             .order_by()
             .values("pk")
         )
-        if key:
-            by_name = CaseParty.objects.filter(party__name_key=key).order_by().values("case_id")
-            return qs.filter(pk__in=by_reference.union(by_name, by_title, all=True))
-        return qs.filter(pk__in=by_reference.union(by_title, all=True))
+        by_name = [CaseParty.objects.filter(party__name_key=key).order_by().values("case_id")] if key else []
+        return qs.filter(pk__in=by_reference.union(by_title, *by_name, all=True))
     exact = Q(reference__iexact=q)
     if key:
         exact |= Q(Exists(CaseParty.objects.filter(case_id=OuterRef("pk"), party__name_key=key)))

@@ -7,8 +7,8 @@ PostgreSQL they go through psycopg's COPY with ids taken from the tables' own se
 and case parties, which nothing points at, take theirs from the column default). Outside a transaction
 the main thread drafts and formats batch k+1 while writer threads, each on its own connection, COPY and
 commit batch k, so that PostgreSQL's side runs on the second core; a writer COPYs each table of its batch as
-soon as the main thread has formatted it (_Stream), so that even a run of one batch writes while it formats. The commits go in batch order, as a
-batch may point at rows of earlier ones (a recurrence's earlier case and party records). Elsewhere
+soon as the main thread has formatted it (_Stream), so that even a run of one batch writes while it formats.
+The commits go in batch order, as a batch may point at rows of earlier ones (a recurrence's earlier case and party records). Elsewhere
 (SQLite, or inside a caller's transaction) batches are written one after the other on the caller's
 connection, with bulk_create on SQLite. A first load (a database without cases, from BULK_LOAD cases on)
 takes the tables' plain indexes down and builds them at the end, two at a time, then ANALYZEs the tables:
@@ -291,6 +291,13 @@ def copy_text(table: Table, rows: Sequence[tuple]) -> str:
     writes them."""
     _ENCRYPT[0] = _encryptor()
     return "".join(map(_line_format(table), rows))
+
+
+def formatted(rows: dict[str, list[tuple]]) -> Iterator[tuple[Table, str]]:
+    """A batch's tables with rows, in TABLES order, each with its rows in COPY's text format."""
+    for table in TABLES:
+        if rows[table.key]:
+            yield table, copy_text(table, rows[table.key])
 
 
 def copy_batch(texts: Iterable[tuple[Table, str]]) -> None:
@@ -586,9 +593,8 @@ def write_batches(run: Run, *, cases: int, batch: int, writers: int, committed: 
                 rows, batch_cases, batch_events = run.finish_batch()
                 stream = _Stream()
                 pool.put((first // batch, stream, batch_cases, batch_events, run.ladder))
-                for table in TABLES:
-                    if rows[table.key]:
-                        stream.put(table, copy_text(table, rows[table.key]))
+                for table, text in formatted(rows):
+                    stream.put(table, text)
                 stream.end()
                 stream = None
         except BaseException:
@@ -610,7 +616,7 @@ def write_batches(run: Run, *, cases: int, batch: int, writers: int, committed: 
                     run.case(index)
                 rows, batch_cases, batch_events = run.finish_batch()
                 if postgres:
-                    copy_batch([(table, copy_text(table, rows[table.key])) for table in TABLES if rows[table.key]])
+                    copy_batch(formatted(rows))
                 else:
                     for table in TABLES:
                         if rows[table.key]:
