@@ -13,7 +13,8 @@ Policy
    elder who proposed swara was asked to leave, and the proposal struck out"), holds it for a legal reviewer:
    `review`.
 3. When nothing matched affirmed (no lawful use either; negated matches do not count), the statistical model's
-   score at or above its threshold holds the term for review, with the practice it finds most likely.
+   score at or above its threshold holds the term for review, with the practice it finds most likely; a score at or
+   above its refusal line (`refuse_above`, far above the threshold) refuses it.
 4. Otherwise `pass`.
 
 Two readings of the term, the rules' and the statistical model's, then settle it (`combine`):
@@ -26,6 +27,9 @@ Two readings of the term, the rules' and the statistical model's, then settle it
   ("badal-e-sulh" alone: money or a woman?) stays a question for the reviewer. A hold by one concept that
   describes an act ("?@confine": someone locked up or chained; a lawyer declared unnecessary) says less than a
   description of several parts: it is refused from `SINGLE_CONCEPT_MARGIN` above that line.
+- a hold (2) of a term that the model scores below `pass_below` (it finds the term unlike every prohibited one it has
+  learnt) passes: the rules themselves were unsure (a partial description, or a name in a clause that rejects or
+  reports), and the model is sure. A refusal (1) the model doubts is only ever held, never passed.
 
 Modules: `text` (script-aware normalisation, language from letters, stemming, clauses), `phrases` (the phrase
 syntax), `lexicon` (concepts and rules, data/lexicon.json and data/rules.json), `matcher` (windows and negation
@@ -122,6 +126,7 @@ def screen(text_: str) -> Screening:
     return combine(
         level, hit, hits, score, guess, threshold=shipped.threshold, doubt_below=shipped.doubt_below,
         name_doubt_below=shipped.name_doubt_below, confirm_above=shipped.confirm_above,
+        refuse_above=shipped.refuse_above, pass_below=shipped.pass_below,
     )  # fmt: skip
 
 
@@ -136,13 +141,17 @@ def combine(
     doubt_below: float | None,
     name_doubt_below: float | None = None,
     confirm_above: float | None = None,
+    refuse_above: float | None = None,
+    pass_below: float | None = None,
 ) -> Screening:
     """The verdict from the rules' (`decide`) and the model's (score, the practice it guesses, its threshold and
     doubt lines). A rule's refusal of a term the model finds unlike every prohibited term it has learnt (a score
     below `doubt_below`, or `name_doubt_below` for a practice's name) is held for a legal reviewer rather than
     refused: two independent readings disagree, and a lawful term wrongly refused is a facilitator lost to the
     tool. A partial description's hold of a term the model finds plainly prohibited (`confirm_above`) is a refusal:
-    they agree, and a prohibited term that only waits for a reviewer stays in the draft meanwhile."""
+    they agree, and a prohibited term that only waits for a reviewer stays in the draft meanwhile. A partial
+    description's or an ambiguous match's hold of a term the model scores below `pass_below` passes. A term no rule
+    matched, scored at or above `refuse_above`, is refused as the practice the model finds most likely."""
     if hit is not None:
         doubt = name_doubt_below if hit.pattern.is_name and name_doubt_below is not None else doubt_below
         if level == BLOCK and (doubt is None or score is None or score >= doubt):
@@ -158,12 +167,20 @@ def combine(
         ):
             detail = _detail(BLOCK, hit) + f"; the statistical model agrees ({score:.2f})"
             return Screening(BLOCK_VERDICT, hit.pattern.practice, detail, score)
+        if level == REVIEW and pass_below is not None and score is not None and score < pass_below:
+            return Screening(PASS, None, "", score)
         detail = _detail(REVIEW, hit)
         if level == BLOCK:
             detail += f"; held, not refused: the statistical model scores it only {score:.2f}"
         return Screening(REVIEW_VERDICT, hit.pattern.practice, detail, score)
     if not model_may_hold(hits) or threshold is None or score is None or score < threshold:
         return Screening(PASS, None, "", score)
+    if refuse_above is not None and guess is not None and score >= refuse_above:
+        detail = (
+            f"no phrase or rule matched; the statistical model scores it {score:.2f}"
+            f" (terms from {refuse_above:.2f} are refused as the practice it finds most likely)"
+        )
+        return Screening(BLOCK_VERDICT, guess, detail, score)
     detail = (
         f"no phrase or rule matched; the statistical model scores it {score:.2f} (terms from {threshold:.2f} are held)"
     )

@@ -21,9 +21,9 @@ from .result import BLOCK, PASS, REVIEW
 DATA = Path(__file__).resolve().parent / "data"
 CORPUS_PATH = DATA / "corpus.jsonl"
 # What the shipped model is trained on (data/README.md says where each file comes from). The held-out set
-# (data/heldout_13.jsonl, kept outside the repository until it has been measured; it need not exist) is never trained
-# on: it measures the screening on text its authors never saw. corpus_5 to corpus_16 were the first twelve held-out
-# sets, spent; corpus_17 to corpus_24 were written for training.
+# (data/heldout_14.jsonl, kept outside the repository until it has been measured; it need not exist) is never trained
+# on: it measures the screening on text its authors never saw (so does heldout_13, an earlier one never read).
+# corpus_5 to corpus_16 were the first twelve held-out sets, spent; corpus_17 to corpus_24 were written for training.
 TRAINING_PATHS = (
     CORPUS_PATH, DATA / "corpus_2.jsonl", DATA / "corpus_3.jsonl", DATA / "corpus_4.jsonl", DATA / "corpus_5.jsonl",
     DATA / "corpus_6.jsonl", DATA / "corpus_7.jsonl", DATA / "corpus_8.jsonl", DATA / "corpus_9.jsonl",
@@ -33,14 +33,14 @@ TRAINING_PATHS = (
     DATA / "corpus_20.jsonl", DATA / "corpus_21.jsonl", DATA / "corpus_22.jsonl", DATA / "corpus_23.jsonl",
     DATA / "corpus_24.jsonl",
 )  # fmt: skip
-HELDOUT_PATH = DATA / "heldout_13.jsonl"
+HELDOUT_PATH = DATA / "heldout_14.jsonl"
 VERDICTS = (BLOCK, REVIEW, PASS)
 LAWFUL_HELD_TARGET = 0.05  # the share of lawful terms the model alone may hold, when its threshold is chosen
 # A rule's refusal of a term the model scores below this is held for review instead (engine.combine).
-DOUBT_BELOW = 0.4
+DOUBT_BELOW = 0.5
 # The same for a practice's name ("swara", "lashkar", "karo kari"): a name says more than a description, and the
 # model, which reads a whole term, scores a short one that names a practice low more often than a long one.
-NAME_DOUBT_BELOW = 0.2
+NAME_DOUBT_BELOW = 0.3
 # A hold by a partial description (a "?" rule or phrase) of a term the model scores at or above this is a refusal.
 # The three lines were chosen in the seventh round by leave-one-corpus-out over the seven corpora, pooled (each
 # corpus scored by a model trained on the six others; data/README.md): 0.4 / 0.2 / 0.6 block 18 more of their 1,237
@@ -48,6 +48,14 @@ NAME_DOUBT_BELOW = 0.2
 # lawful terms more. Doubt lines that depend on the evidence (a description of three or more groups, or one whose
 # words stand in one part of the clause) did no better than one lower line. Never chosen on a held-out set.
 CONFIRM_ABOVE = 0.6
+# A term no rule matched that the model scores at or above this is refused; a hold by a partial description or an
+# ambiguous match that it scores below PASS_BELOW passes. These two, and the doubt lines 0.5 / 0.3 (0.4 / 0.2 before),
+# were chosen in the seventeenth round by leave-one-corpus-out over corpus_17 to corpus_24, the eight corpora nobody
+# here has read (each scored by a model trained on the 23 other corpora; data/README.md): pooled caught / blocked /
+# lawful blocked / lawful held went from 91.4 / 66.3 / 3.87 / 12.7 to 91.4 / 80.5 / 3.35 / 11.2, better or equal on
+# each of the eight corpora but one (corpus_19's lawful blocked 10.1 → 11.3). Never chosen on a held-out set.
+REFUSE_ABOVE = 0.95
+PASS_BELOW = 0.1
 
 
 @dataclass(frozen=True)
@@ -115,7 +123,8 @@ def verdicts(rows: Sequence[Row], scorer: Callable[[int, str], tuple[float | Non
         limit = threshold(index) if threshold is not None else None
         screening = engine.combine(
             level, hit, hits, score, practice, threshold=limit, doubt_below=DOUBT_BELOW,
-            name_doubt_below=NAME_DOUBT_BELOW, confirm_above=CONFIRM_ABOVE,
+            name_doubt_below=NAME_DOUBT_BELOW, confirm_above=CONFIRM_ABOVE, refuse_above=REFUSE_ABOVE,
+            pass_below=PASS_BELOW,
         )  # fmt: skip
         result.append((screening.verdict, screening.practice))
     return result
@@ -161,7 +170,7 @@ def fit(examples: Sequence[model.Example], *, about: dict[str, Any] | None = Non
     threshold = _threshold(lawful_scores)
     return model.train(
         examples, threshold=threshold, doubt_below=DOUBT_BELOW, name_doubt_below=NAME_DOUBT_BELOW,
-        confirm_above=CONFIRM_ABOVE, about=about,
+        confirm_above=CONFIRM_ABOVE, refuse_above=REFUSE_ABOVE, pass_below=PASS_BELOW, about=about,
     )  # fmt: skip
 
 

@@ -105,6 +105,8 @@ class Model:
     doubt_below: float | None = None  # a rule's refusal scored below this is held instead (engine.combine)
     name_doubt_below: float | None = None  # the same for a practice's name (None: doubt_below)
     confirm_above: float | None = None  # a partial description's hold scored at or above this is a refusal
+    refuse_above: float | None = None  # a term no rule matched, scored at or above this, is refused
+    pass_below: float | None = None  # a hold by a partial description or an ambiguous match scored below this passes
 
     def probabilities(self, raw: str, term: Term | None = None) -> dict[str, float]:
         """`term`: the text as the rules analysed it (its concepts are the same), to save analysing it again."""
@@ -148,6 +150,8 @@ class Model:
             "doubt_below": self.doubt_below,
             "name_doubt_below": self.name_doubt_below,
             "confirm_above": self.confirm_above,
+            "refuse_above": self.refuse_above,
+            "pass_below": self.pass_below,
             "classes": self.classes,
             "intercepts": [round(x, 6) for x in self.intercepts],
             "features": [
@@ -181,6 +185,8 @@ class Model:
             doubt_below=_optional(data.get("doubt_below")),
             name_doubt_below=_optional(data.get("name_doubt_below")),
             confirm_above=_optional(data.get("confirm_above")),
+            refuse_above=_optional(data.get("refuse_above")),
+            pass_below=_optional(data.get("pass_below")),
         )
 
 
@@ -241,6 +247,8 @@ def train(
     doubt_below: float | None = None,
     name_doubt_below: float | None = None,
     confirm_above: float | None = None,
+    refuse_above: float | None = None,
+    pass_below: float | None = None,
     about: dict[str, Any] | None = None,
 ) -> Model:
     """A model fitted on `examples`; deterministic (fixed seed, single-threaded solver, sorted vocabulary)."""
@@ -280,4 +288,6 @@ def train(
         doubt_below=doubt_below,
         name_doubt_below=name_doubt_below,
         confirm_above=confirm_above,
+        refuse_above=refuse_above,
+        pass_below=pass_below,
     )

@@ -19,7 +19,7 @@ from cases.screening import engine, model, text
 from cases.screening.evaluation import read
 from cases.screening.lexicon import concept_names, rules
 from cases.screening.phrases import parse
-from cases.screening.result import BLOCK, PASS, REVIEW
+from cases.screening.result import BLOCK, PASS, REVIEW, Screening
 from tests.cases.conftest import verdict
 
 pytestmark = pytest.mark.django_db
@@ -374,6 +374,47 @@ def test_a_hold_the_model_agrees_with_is_a_refusal_and_a_name_is_doubted_less():
     assert shipped.name_doubt_below < shipped.doubt_below
     assert shipped.confirm_above is not None
     assert shipped.doubt_below < shipped.confirm_above < 1.0
+
+
+def test_a_term_no_rule_matches_that_the_model_is_sure_of_is_refused_as_the_practice_it_finds():
+    level, hit, hits = engine.decide("Repair the channel together before the sowing season.")
+    assert level == ""
+    lines = {"threshold": 0.7, "doubt_below": 0.5, "refuse_above": 0.95}
+    refused = engine.combine(level, hit, hits, 0.96, WOMEN, **lines)
+    assert (refused.verdict, refused.practice) == (BLOCK, WOMEN)
+    assert "refused" in refused.detail
+    assert engine.combine(level, hit, hits, 0.94, WOMEN, **lines).verdict == REVIEW
+    # no practice to name in the refusal (a model without practices), or no refusal line: held
+    assert engine.combine(level, hit, hits, 0.99, None, **lines).verdict == REVIEW
+    assert engine.combine(level, hit, hits, 0.99, WOMEN, threshold=0.7, doubt_below=0.5).verdict == REVIEW
+    # an affirmed lawful use still keeps the model from deciding
+    lawful = engine.decide("Badal-e-sulh of Rs 500,000 paid in cash.")
+    assert engine.combine(*lawful, 0.99, WOMEN, **lines).verdict == PASS
+
+
+def test_a_hold_the_model_finds_lawful_passes_but_a_doubted_refusal_is_only_held():
+    lines = {"threshold": 0.7, "doubt_below": 0.5, "name_doubt_below": 0.3, "confirm_above": 0.7, "pass_below": 0.1}
+    partial = engine.decide("The family will hand over the land and give up the estate.")
+    assert partial[0] == REVIEW
+    assert engine.combine(*partial, 0.05, None, **lines) == Screening(PASS, None, "", 0.05)
+    assert engine.combine(*partial, 0.1, None, **lines).verdict == REVIEW
+    ambiguous = engine.decide("Badal-e-sulh will be agreed between the families.")
+    assert engine.combine(*ambiguous, 0.05, None, **lines).verdict == PASS
+    assert engine.combine(*ambiguous, 0.2, None, **lines).verdict == REVIEW
+    named = engine.decide("Larki ko swara mein diya jayega.")
+    assert named[0] == BLOCK
+    assert engine.combine(*named, 0.01, None, **lines).verdict == REVIEW  # the rules were sure: a reviewer decides
+
+
+def test_the_shipped_lines_are_in_order():
+    shipped = model.shipped()
+    assert shipped is not None
+    assert shipped.pass_below is not None
+    assert shipped.refuse_above is not None
+    assert shipped.name_doubt_below is not None
+    assert shipped.doubt_below is not None
+    assert 0.0 < shipped.pass_below < shipped.name_doubt_below < shipped.doubt_below < shipped.threshold
+    assert shipped.threshold < shipped.refuse_above < 1.0
 
 
 # --- The statistical model -----------------------------------------------------------------------------------

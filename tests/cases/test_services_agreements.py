@@ -1,7 +1,10 @@
 """Agreements: drafts are replaced until the decision state is left; prohibited terms never get in."""
 
+import dataclasses
+
 import pytest
 
+from cases.screening import model
 from tests.cases.conftest import ORDINARY_TERMS
 
 pytestmark = pytest.mark.django_db
@@ -92,3 +95,24 @@ def test_only_facilitators_record_agreements(as_user, world, open_case):
     case = to_hearings(open_case())
     response = as_user(world.bob).post(f"/api/cases/{case.id}/agreement/", {"terms": ORDINARY_TERMS}, format="json")
     assert response.status_code == 403
+
+
+def test_a_term_the_model_alone_refuses_is_refused_like_a_named_one(open_case, monkeypatch):
+    """No phrase or rule matches the term; a model sure of it (here: a refusal line of 0) refuses it at the same
+    door, naming the practice it finds and that practice's law, and nothing is stored."""
+    shipped = model.shipped()
+    assert shipped is not None
+    sure = dataclasses.replace(shipped, threshold=0.0, refuse_above=0.0)
+    monkeypatch.setattr(model, "shipped", lambda: sure)
+    case = to_hearings(open_case())
+    term = {"kind": "commitment", "description": "Repair the channel together before the sowing season."}
+    error = case.agree([term], expect=422).json()["error"]
+    assert error["code"] == "prohibited_term"
+    practice = error["fields"]["terms"]["0"]["practice"]
+    assert practice
+    assert error["fields"]["terms"]["0"]["citations"]
+    assert case.client.get(f"/api/cases/{case.id}/agreement/").status_code == 404
+    blocked = [
+        e for e in case.client.get(f"/api/cases/{case.id}/timeline/").json() if e["kind"] == "prohibited_term_blocked"
+    ]
+    assert [e["data"]["practice"] for e in blocked] == [practice]
