@@ -635,3 +635,36 @@ def test_an_arabic_personal_right_dropped_is_no_inheritance_term():
 def test_round_sixteens_vocabulary_refuses(term, practice):
     assert verdict(term)[1] == practice
     assert verdict(term)[0] in (BLOCK, REVIEW)
+
+
+# --- The seventeenth round (heldout_13 read) -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "Qarz das din mein ada karo, nahi to lashkar un ke ghar jala dega.",
+        "قرض دس دن میں ادا کرو، نہیں تو لشکر ان کے گھر جلا دے گا۔",
+        "يدفع الدين خلال عشرة أيام وإن لم يدفع تحرق بيوتهم.",
+    ],
+)
+def test_otherwise_is_no_negation_of_the_penalty_after_it(term):
+    """ "Pay, otherwise the lashkar burns their houses": the negation of the condition does not reach the
+    penalty."""
+    assert verdict(term) == (BLOCK, COLLECTIVE)
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "جرګه دا دعوه نه اوري ځکه چې د جنسي تېري قضیه ده او باید محکمې ته ولاړه شي.",
+        "شورا از ولسوال تقاضا دارد تا قضیه بد دادن دختر ۱۰ ساله را بررسی و به مراجع عدلی راجع سازد.",
+    ],
+)
+def test_a_case_sent_to_the_court_in_pashto_and_dari_is_a_referral(term):
+    assert verdict(term) == (PASS, None)
+
+
+def test_an_arabic_woman_who_refuses_the_waiver_of_her_share_is_no_inheritance_term():
+    term = "أنا الموقعة أدناه أطالب بحصتي من أرض والدي التي استولى عليها أبناء عمي، وأرفض التنازل الذي يطالبني به وجهاء العائلة."
+    assert verdict(term) == (PASS, None)
