@@ -35,7 +35,11 @@ TRAINING_PATHS = (
 )  # fmt: skip
 HELDOUT_PATH = DATA / "heldout_14.jsonl"
 VERDICTS = (BLOCK, REVIEW, PASS)
-LAWFUL_HELD_TARGET = 0.05  # the share of lawful terms the model alone may hold, when its threshold is chosen
+# The share of lawful terms the model alone may hold, when its threshold is chosen. 7% since the seventeenth round (5%
+# before): on the eight unread corpora (leave-one-corpus-out) 23 more prohibited terms caught for 19 more lawful ones
+# held (91.9 → 94.1 caught, 11.0 → 12.4 lawful held; Arabic 84.9 → 88.8): a term held costs a reviewer minutes, a
+# term missed can cost a girl. Chosen on that set, never on a held-out one.
+LAWFUL_HELD_TARGET = 0.07
 # A rule's refusal of a term the model scores below this is held for review instead (engine.combine).
 DOUBT_BELOW = 0.5
 # The same for a practice's name ("swara", "lashkar", "karo kari"): a name says more than a description, and the

@@ -668,3 +668,14 @@ def test_a_case_sent_to_the_court_in_pashto_and_dari_is_a_referral(term):
 def test_an_arabic_woman_who_refuses_the_waiver_of_her_share_is_no_inheritance_term():
     term = "أنا الموقعة أدناه أطالب بحصتي من أرض والدي التي استولى عليها أبناء عمي، وأرفض التنازل الذي يطالبني به وجهاء العائلة."
     assert verdict(term) == (PASS, None)
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "Da bat wahunkay ba pa ground ke da tolo mokh ta 30 dandi khori.",
+        "Chor ko gaon walon ke samne das dande mare jayenge.",
+    ],
+)
+def test_blows_of_the_stick_typed_in_latin_letters_are_corporal_punishment(term):
+    assert verdict(term) == (BLOCK, PENALTY)
