@@ -1,5 +1,5 @@
 """The screening's statistical component: a character n-gram linear model that holds for review what no phrase or
-rule names.
+rule names (and refuses it from a line far above its threshold: engine.combine).
 
 Two kinds of features, side by side in one logistic regression (classes: each practice, and "lawful"; the
 prohibited score is 1 − P(lawful)):
