@@ -8,8 +8,8 @@
 
 First a legal reviewer's earlier decision on the same text (after normalising) decides; then the engine
 (cases.screening.engine): the practices' phrases and descriptions as editable data, and a statistical model that
-holds what no phrase names, and refuses it when it is sure. `law` gives a practice's name and the law that forbids it, in the forum's
-country and the reader's language.
+holds what no phrase names, and refuses it when it is sure. `law` gives a practice's name and the law that forbids
+it, in the forum's country and the reader's language.
 """
 
 from __future__ import annotations
