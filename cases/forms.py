@@ -207,6 +207,13 @@ class TermForm(forms.Form):
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "size": 4}),
     )
     first_instalment = forms.DateField(label=_("First instalment due"), required=False, widget=DateInput)
+    # Offered on a term the screening refused (_term_row.html), and kept while a reviewer decides.
+    ask_review = forms.BooleanField(
+        label=_("I believe this term is lawful: ask a legal reviewer to decide"),
+        required=False,
+        help_text=_("The term is kept in the draft, marked, and the agreement cannot become final until a legal "
+                    "reviewer decides. If they find it prohibited, it leaves the draft."),
+    )  # fmt: skip
 
     def clean_currency(self) -> str:
         return (self.cleaned_data.get("currency") or "").upper()
@@ -231,6 +238,7 @@ class TermForm(forms.Form):
             "amount": data.get("amount"),
             "currency": data.get("currency"),
             "due": data.get("due"),
+            "ask_review": bool(data.get("ask_review")),
         }
         first = data.get("first_instalment")
         if first and data.get("amount") is not None:
@@ -276,6 +284,8 @@ def term_initial(agreement) -> list[dict]:
     rows = []
     for t in agreement.terms.all():
         row = {"kind": t.kind, "description": t.description, "amount": t.amount, "currency": t.currency, "due": t.due}
+        if t.screening_refused and t.screening_verdict == Term.Screening.REVIEW:
+            row["ask_review"] = True  # Still with the reviewer: recorded again, it stays held.
         instalments = list(t.instalments.all())
         if instalments:
             row["instalment_count"] = len(instalments)

@@ -460,7 +460,8 @@ class Term(models.Model):
     currency = models.CharField(_("currency"), max_length=3, blank=True)
     due = models.DateField(_("due"), null=True, blank=True)
     # What the screening found (cases.screening): `pass`, or `review` while a legal reviewer has not decided. A
-    # term screened `block` is never stored. A reviewer's `lawful` keeps the term and makes it `pass`.
+    # term screened `block` is never stored, unless the facilitator asks a reviewer instead (`screening_refused`).
+    # A reviewer's `lawful` keeps the term and makes it `pass`.
     screening_verdict = models.CharField(
         _("screening"), max_length=6, choices=Screening.choices, default=Screening.PASS, db_default=Screening.PASS
     )
@@ -474,6 +475,11 @@ class Term(models.Model):
     )  # fmt: skip
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     review_note = models.TextField(_("reviewer's note"), blank=True, db_default="")
+    # The screening refused the term and the facilitator asked a legal reviewer instead (TermInput.ask_review): held
+    # for review like any other, and marked so, since a rule or the model found it prohibited.
+    screening_refused = models.BooleanField(
+        _("refused by the screening, sent to a reviewer"), default=False, db_default=False
+    )
 
     class Meta:
         verbose_name = _("term")

@@ -231,6 +231,8 @@ class TermInputSerializer(serializers.Serializer):
     )
     due = serializers.DateField(required=False, allow_null=True)
     instalments = InstalmentInputSerializer(many=True, required=False, max_length=120)  # type: ignore[call-arg]  # As above.
+    # If the screening refuses the term, hold it for a legal reviewer instead (CONTRACT.md section 6, README).
+    ask_review = serializers.BooleanField(required=False, default=False)
 
 
 class AgreementInputSerializer(serializers.Serializer):
@@ -253,6 +255,10 @@ class ScreeningSerializer(serializers.Serializer):
     verdict = serializers.ChoiceField(choices=["pass", "review"])
     practice = serializers.CharField(allow_null=True)
     detail = serializers.CharField(allow_blank=True)
+    refused = serializers.BooleanField(
+        required=False,
+        help_text="Present (true) when the screening refused the term and the facilitator asked a legal reviewer.",
+    )
     reviewed = ReviewedSerializer(required=False)
 
 
@@ -287,6 +293,8 @@ class TermSerializer(serializers.ModelSerializer):
             "practice": term.screening_practice or None,
             "detail": term.screening_detail,
         }
+        if term.screening_refused:
+            data["refused"] = True
         reviewed = _reviewed(term)
         if reviewed is not None:
             data["reviewed"] = reviewed

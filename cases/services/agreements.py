@@ -39,6 +39,9 @@ class TermInput(TypedDict, total=False):
     currency: str | None
     due: date | None
     instalments: list[InstalmentPart]
+    # If the screening refuses the term, hold it for a legal reviewer instead: the facilitator believes it lawful.
+    # A term a reviewer has already found prohibited (the same text) stays refused.
+    ask_review: bool
 
 
 def _term_payload(term: TermInput) -> dict[str, Any]:
@@ -115,26 +118,32 @@ def _blocked_term(
     detail: str,
     source: dict[str, Any] | None = None,
     label: str | None = None,
+    may_ask_review: bool = False,
 ) -> ProhibitedTermError:
     """Record a term the screening refused (_record_block) and return the error to raise once that is committed.
-    `label` names the term in the refusal ("Term 2", or a proposal's own words)."""
+    `label` names the term in the refusal ("Term 2", or a proposal's own words); `may_ask_review` says the term
+    may be sent again with `ask_review` (no legal reviewer has found the same text prohibited)."""
     law = _record_block(
         case=case, user=user, index=index, term_kind=term_kind, practice=practice, detail=detail, **(source or {})
     )
     label = label or _("Term %(number)s") % {"number": index + 1}
+    problem: dict[str, Any] = {
+        "description": [_("Prohibited: %(practice)s.") % {"practice": law.name}],
+        "practice": practice,
+        "citations": law.citations,
+    }
+    if may_ask_review:
+        problem["may_ask_review"] = True
     return ProhibitedTermError(
         _("%(term)s describes a prohibited practice (%(practice)s). The law: %(law)s.")
         % {"term": label, "practice": law.name, "law": law.sentence()},
-        fields={
-            "terms": {
-                str(index): {
-                    "description": [_("Prohibited: %(practice)s.") % {"practice": law.name}],
-                    "practice": practice,
-                    "citations": law.citations,
-                }
-            }
-        },
+        fields={"terms": {str(index): problem}},
     )
+
+
+def _refused_to_review(verdict: screening.Screening) -> screening.Screening:
+    """A refusal the facilitator asked a legal reviewer to decide: held for review with the practice and why."""
+    return screening.Screening(screening.REVIEW, verdict.practice, verdict.detail, verdict.score)
 
 
 def _lock_draft(*, user: User, case_id: int | str) -> tuple[Case, Agreement | None]:
@@ -205,6 +214,8 @@ def agreement_term_add(*, user: User, case_id: int | str, term: TermInput) -> tu
                     "due": t.due,
                     # The schedule goes with its term: without it the re-recorded draft would lose its instalments.
                     "instalments": [{"due": i.due_on, "amount": i.amount} for i in t.instalments.order_by("number")],
+                    # A refused term a reviewer is deciding stays held, not refused again.
+                    "ask_review": t.screening_refused and t.screening_verdict == Term.Screening.REVIEW,
                 }
                 for t in current.terms.order_by("position")
             ]  # fmt: skip
@@ -233,12 +244,18 @@ def agreement_record(*, user: User, case_id: int | str, terms: list[TermInput]) 
     with transaction.atomic():
         case, agreement = _lock_draft(user=user, case_id=case_id)
         verdicts: list[screening.Screening] = []
+        refused: set[int] = set()  # Positions of the refused terms the facilitator sent to a legal reviewer.
         for index, term in enumerate(terms):
             verdict = screening.screen(term["description"])
+            # Only the engine's refusals: a reviewer's own "prohibited" for the same text is not asked again.
+            may_ask_review = verdict.refused and verdict.decided_by_example is None
+            if may_ask_review and term.get("ask_review"):
+                verdict = _refused_to_review(verdict)
+                refused.add(index + 1)
             if verdict.refused:
                 blocked = _blocked_term(
                     case=case, user=user, index=index, term_kind=term["kind"], practice=verdict.practice,
-                    detail=verdict.detail,
+                    detail=verdict.detail, may_ask_review=may_ask_review,
                 )  # fmt: skip
                 break
             verdicts.append(verdict)
@@ -263,6 +280,7 @@ def agreement_record(*, user: User, case_id: int | str, terms: list[TermInput]) 
                     amount=term.get("amount"),
                     currency=term.get("currency") or "",
                     due=term.get("due"),
+                    screening_refused=position in refused,
                     **_screening_fields(verdict, examples.get(verdict.decided_by_example or 0)),
                 )
                 for position, (term, verdict) in enumerate(zip(terms, verdicts, strict=True), start=1)
@@ -282,6 +300,7 @@ def agreement_record(*, user: User, case_id: int | str, terms: list[TermInput]) 
                     "revision": agreement.revision,
                     "terms": [_term_payload(t) for t in terms],
                     **_held_for_review(verdicts),
+                    **({"refused_then_held": sorted(refused)} if refused else {}),
                 },
             )
     if blocked is not None:

@@ -160,6 +160,7 @@ def case_agreement(request, case_id: int):
                     continue
                 form.add_error("description", problem.get("description") or [error.detail])
                 form.citations = problem.get("citations") or []
+                form.may_ask_review = bool(problem.get("may_ask_review"))
                 marked = True
             if marked:
                 message = _(
