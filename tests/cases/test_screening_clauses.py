@@ -679,3 +679,44 @@ def test_an_arabic_woman_who_refuses_the_waiver_of_her_share_is_no_inheritance_t
 )
 def test_blows_of_the_stick_typed_in_latin_letters_are_corporal_punishment(term):
     assert verdict(term) == (BLOCK, PENALTY)
+
+
+# --- The eighteenth round (heldout_14 read) --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "The elders declare that the public right in the killing is also forgiven and nobody will pursue it.",
+        "اسقط الطرفان والوجهاء الحق العام في قضية القتل.",
+        "جرګې د قتل په قضیه کې د دولت حق هم وبخښه.",
+        "Jirga ne is qatl mein hukumat ka haq bhi maaf kar diya.",
+        "شورا حق‌العامه را هم در این قضیه بخشید.",
+    ],
+)
+def test_the_public_right_given_up_is_a_settlement_only_a_court_may_make(term):
+    """The State's (public) right in a crime is not the parties' to forgive."""
+    assert verdict(term) == (BLOCK, NON_COMPOUNDABLE)
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "تم الصلح وأسقط أهل المجني عليه حقهم الشخصي مع بقاء الحق العام.",
+        "The family forgives its own claim; the public right remains for the court to decide.",
+        "لا يسقط الحق العام بهذا الصلح.",
+    ],
+)
+def test_the_public_right_kept_for_the_court_is_lawful(term):
+    assert verdict(term) == (PASS, None)
+
+
+def test_a_romanised_pashto_condemnation_of_baad_is_held_not_refused():
+    term = "Jirge da pakhwani faisla wghandala che njlai pa baad ke warkawal shwe wa."
+    assert verdict(term)[0] == REVIEW
+
+
+def test_strokes_with_a_strap_are_corporal_punishment():
+    assert verdict("The panchayat ordered twenty strokes with a belt for the boy.") == (
+        BLOCK, "corporal-punishment-penalty",
+    )  # fmt: skip
