@@ -483,7 +483,11 @@ def _protect(
 
 
 def _medians(grouping: Grouping, month_from: dt.date | None, month_to: dt.date | None) -> dict[Key, float]:
-    """The median days to close per cell of `grouping`, from the counts of cases by days (weighted median)."""
+    """The median days to close per cell of `grouping`, from the counts of cases by days (weighted median).
+
+    The counts come in cell by cell (ordered by the cell, then the days) through a server-side cursor, and each
+    cell's median is worked out when its counts end: at the finest grouping of all time they are hundreds of
+    thousands of rows, which read at once would double the summary worker's memory."""
     names = {"region": "region__code", "forum_kind": "forum_kind", "dispute_type": "dispute_type", "month": "month"}
     qs = PatternCloseDays.objects.all()
     if month_from:
@@ -491,32 +495,43 @@ def _medians(grouping: Grouping, month_from: dt.date | None, month_to: dt.date |
     if month_to:
         qs = qs.filter(month__lte=month_to)
     columns = [names[d] for d in grouping]
-    counts: dict[Key, list[tuple[int, int]]] = defaultdict(list)
-    for row in qs.values(*columns, "days").annotate(total=Sum("n")).order_by(*columns, "days"):
-        key = tuple(row[c].strftime("%Y-%m") if c == "month" else row[c] for c in columns)
-        counts[key].append((row["days"], row["total"]))
     medians: dict[Key, float] = {}
-    for key, pairs in counts.items():
-        total = sum(n for _, n in pairs)
-        if not total:
-            continue
-        # The average of the middle two values when the count is even, as statistics.median does.
-        lower, upper = (total - 1) // 2, total // 2
-        seen: int = 0
-        low_value: int | None = None
-        high_value: int | None = None
-        for days, n in pairs:
-            if low_value is None and seen + n > lower:
-                low_value = days
-            if seen + n > upper:
-                high_value = days
-                break
-            seen += n
-        # The counts add up to total, which is more than upper (≥ lower): the loop found both.
-        assert low_value is not None
-        assert high_value is not None
-        medians[key] = (low_value + high_value) / 2
+    key: Key | None = None
+    pairs: list[tuple[int, int]] = []
+    rows = qs.values_list(*columns, "days").annotate(total=Sum("n")).order_by(*columns, "days")
+    for *values, days, total in rows.iterator(chunk_size=10_000):
+        cell = tuple(
+            value.strftime("%Y-%m") if c == "month" else value for c, value in zip(columns, values, strict=True)
+        )
+        if cell != key:
+            _median_into(medians, key, pairs)
+            key, pairs = cell, []
+        pairs.append((days, total))
+    _median_into(medians, key, pairs)
     return medians
+
+
+def _median_into(medians: dict[Key, float], key: Key | None, pairs: list[tuple[int, int]]) -> None:
+    """The weighted median of one cell's (days, count) pairs, in order of days, into `medians` (none for no cases)."""
+    total = sum(n for _, n in pairs)
+    if key is None or not total:
+        return
+    # The average of the middle two values when the count is even, as statistics.median does.
+    lower, upper = (total - 1) // 2, total // 2
+    seen: int = 0
+    low_value: int | None = None
+    high_value: int | None = None
+    for days, n in pairs:
+        if low_value is None and seen + n > lower:
+            low_value = days
+        if seen + n > upper:
+            high_value = days
+            break
+        seen += n
+    # The counts add up to total, which is more than upper (≥ lower): the loop found both.
+    assert low_value is not None
+    assert high_value is not None
+    medians[key] = (low_value + high_value) / 2
 
 
 # --- Prepared cells ------------------------------------------------------------------------------------
