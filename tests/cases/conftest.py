@@ -135,3 +135,15 @@ def verdict(term: str) -> tuple[str, str | None]:
 
     screening = engine.screen(term)
     return screening.verdict, screening.practice
+
+
+@pytest.fixture
+def grace(world):
+    """grace is the jirga's legal reviewer (the district's legal-aid lawyer)."""
+    from cases import services
+    from cases.models import Membership
+    from tests.factories import UserFactory
+
+    grace = UserFactory(username="grace")
+    services.membership_grant(user=grace, forum=world.jirga, role=Membership.Role.LEGAL_REVIEWER)
+    return grace

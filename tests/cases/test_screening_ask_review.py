@@ -10,7 +10,7 @@ import re
 import pytest
 
 from cases import services
-from cases.models import Membership, Term
+from cases.models import Term
 from tests.cases.conftest import ORDINARY_TERMS
 
 pytestmark = pytest.mark.django_db
@@ -20,15 +20,6 @@ SWARA = {
     "description": "The offender's family gives a girl in marriage to the victim's family (swara).",
 }
 PRACTICE = "woman-given-in-settlement"
-
-
-@pytest.fixture
-def grace(world):
-    from tests.factories import UserFactory
-
-    grace = UserFactory(username="grace")
-    services.membership_grant(user=grace, forum=world.jirga, role=Membership.Role.LEGAL_REVIEWER)
-    return grace
 
 
 @pytest.fixture

@@ -20,16 +20,6 @@ PRACTICE = "woman-given-in-settlement"
 
 
 @pytest.fixture
-def grace(world):
-    """grace is the jirga's legal reviewer (the district's legal-aid lawyer)."""
-    from tests.factories import UserFactory
-
-    grace = UserFactory(username="grace")
-    services.membership_grant(user=grace, forum=world.jirga, role=Membership.Role.LEGAL_REVIEWER)
-    return grace
-
-
-@pytest.fixture
 def held(open_case):
     """A jirga case in legality review whose draft's second term is held for a legal reviewer."""
     case = open_case()
