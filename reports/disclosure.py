@@ -60,7 +60,10 @@ class Lattice:
 
     def __init__(self, keys: Mapping[Grouping, Iterable[Key]], dimensions: Sequence[str]):
         self.dimensions = tuple(dimensions)
-        self.keys = {grouping: list(cells) for grouping, cells in keys.items()}
+        # In a fixed order, whatever order the rows came in (a query's plan, a dict's history): which cells
+        # the protection hides depends on the order it meets the equations, and the same counts must always
+        # be protected the same way, or two answers together would give away what each hides.
+        self.keys = {grouping: sorted(cells, key=_sortable) for grouping, cells in keys.items()}
         self.equations: list[tuple[Grouping, Key, Grouping, list[Key]]] = []
         self.as_child: dict[tuple[Grouping, Key], list[int]] = {}
         self.as_parent: dict[tuple[Grouping, Key], list[int]] = {}
@@ -108,7 +111,7 @@ class Lattice:
                 pending.extend(as_child.get((grouping, key), ()))
                 pending.extend(as_parent.get((grouping, key), ()))
         queued = set(pending)
-        pending = list(queued)
+        pending = sorted(queued, reverse=True)  # Equations in order of their index (pop() takes from the end).
 
         def hide(grouping: Grouping, key: Key) -> list[int]:
             hidden[grouping].add(key)
