@@ -284,8 +284,8 @@ def term_initial(agreement) -> list[dict]:
     rows = []
     for t in agreement.terms.all():
         row = {"kind": t.kind, "description": t.description, "amount": t.amount, "currency": t.currency, "due": t.due}
-        if t.screening_refused and t.screening_verdict == Term.Screening.REVIEW:
-            row["ask_review"] = True  # Still with the reviewer: recorded again, it stays held.
+        if t.refused_and_held:
+            row["ask_review"] = True
         instalments = list(t.instalments.all())
         if instalments:
             row["instalment_count"] = len(instalments)

@@ -498,6 +498,12 @@ class Term(models.Model):
     def __str__(self) -> str:
         return f"{self.position}. {self.get_kind_display()}"
 
+    @property
+    def refused_and_held(self) -> bool:
+        """Refused by the screening and still with the legal reviewer the facilitator asked: recorded again (the
+        draft re-recorded, a term added), it asks again, so that it stays held instead of being refused."""
+        return self.screening_refused and self.screening_verdict == Term.Screening.REVIEW
+
 
 class Instalment(models.Model):
     """One instalment of a compensation term: how much is due by when. What is paid is summed from the

@@ -14,6 +14,7 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from itertools import groupby
 from typing import Any, TypedDict, cast
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -496,26 +497,20 @@ def _medians(grouping: Grouping, month_from: dt.date | None, month_to: dt.date |
         qs = qs.filter(month__lte=month_to)
     columns = [names[d] for d in grouping]
     medians: dict[Key, float] = {}
-    key: Key | None = None
-    pairs: list[tuple[int, int]] = []
     rows = qs.values_list(*columns, "days").annotate(total=Sum("n")).order_by(*columns, "days")
-    for *values, days, total in rows.iterator(chunk_size=10_000):
-        cell = tuple(
-            value.strftime("%Y-%m") if c == "month" else value for c, value in zip(columns, values, strict=True)
-        )
-        if cell != key:
-            _median_into(medians, key, pairs)
-            key, pairs = cell, []
-        pairs.append((days, total))
-    _median_into(medians, key, pairs)
+    for values, counts in groupby(rows.iterator(chunk_size=10_000), key=lambda row: row[:-2]):
+        median = _weighted_median([(days, total) for *_cell, days, total in counts])
+        if median is not None:
+            key = tuple(v.strftime("%Y-%m") if c == "month" else v for c, v in zip(columns, values, strict=True))
+            medians[key] = median
     return medians
 
 
-def _median_into(medians: dict[Key, float], key: Key | None, pairs: list[tuple[int, int]]) -> None:
-    """The weighted median of one cell's (days, count) pairs, in order of days, into `medians` (none for no cases)."""
+def _weighted_median(pairs: list[tuple[int, int]]) -> float | None:
+    """The median of (days, count) pairs in order of days; None when they count no case."""
     total = sum(n for _, n in pairs)
-    if key is None or not total:
-        return
+    if not total:
+        return None
     # The average of the middle two values when the count is even, as statistics.median does.
     lower, upper = (total - 1) // 2, total // 2
     seen: int = 0
@@ -531,7 +526,7 @@ def _median_into(medians: dict[Key, float], key: Key | None, pairs: list[tuple[i
     # The counts add up to total, which is more than upper (≥ lower): the loop found both.
     assert low_value is not None
     assert high_value is not None
-    medians[key] = (low_value + high_value) / 2
+    return (low_value + high_value) / 2
 
 
 # --- Prepared cells ------------------------------------------------------------------------------------

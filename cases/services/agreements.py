@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Required, TypedDict
@@ -141,11 +142,6 @@ def _blocked_term(
     )
 
 
-def _refused_to_review(verdict: screening.Screening) -> screening.Screening:
-    """A refusal the facilitator asked a legal reviewer to decide: held for review with the practice and why."""
-    return screening.Screening(screening.REVIEW, verdict.practice, verdict.detail, verdict.score)
-
-
 def _lock_draft(*, user: User, case_id: int | str) -> tuple[Case, Agreement | None]:
     """The case, locked, and its agreement, when the caller may change the draft: a facilitator of the
     forum, the case open, the agreement not final."""
@@ -214,8 +210,7 @@ def agreement_term_add(*, user: User, case_id: int | str, term: TermInput) -> tu
                     "due": t.due,
                     # The schedule goes with its term: without it the re-recorded draft would lose its instalments.
                     "instalments": [{"due": i.due_on, "amount": i.amount} for i in t.instalments.order_by("number")],
-                    # A refused term a reviewer is deciding stays held, not refused again.
-                    "ask_review": t.screening_refused and t.screening_verdict == Term.Screening.REVIEW,
+                    "ask_review": t.refused_and_held,
                 }
                 for t in current.terms.order_by("position")
             ]  # fmt: skip
@@ -250,7 +245,7 @@ def agreement_record(*, user: User, case_id: int | str, terms: list[TermInput]) 
             # Only the engine's refusals: a reviewer's own "prohibited" for the same text is not asked again.
             may_ask_review = verdict.refused and verdict.decided_by_example is None
             if may_ask_review and term.get("ask_review"):
-                verdict = _refused_to_review(verdict)
+                verdict = dataclasses.replace(verdict, verdict=screening.REVIEW)  # Held, with the practice and why.
                 refused.add(index + 1)
             if verdict.refused:
                 blocked = _blocked_term(
