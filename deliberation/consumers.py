@@ -49,7 +49,10 @@ ACTIONS = {
     "raise_hand": (services.hand_raise, {}),
     "lower_hand": (services.hand_lower, {}),
     "give_floor": (services.floor_give, {"participant": "to"}),
-    "propose": (services.propose, {"text": "text", "client_id": "client_id", "term_kind": "term_kind"}),
+    "propose": (
+        services.propose,
+        {"text": "text", "client_id": "client_id", "term_kind": "term_kind", "ask_review": "ask_review"},
+    ),
     "respond": (services.respond, {"proposal": "proposal", "stance": "stance"}),
     "set_mode": (
         services.mode_set,
@@ -387,6 +390,15 @@ def _error_code(error: SulhError) -> str:
     return "malformed" if error.code in ("invalid", "parse_error") else error.code
 
 
+def _refusal(error: SulhError) -> dict:
+    """What a refused proposal's error frame adds: the practice, and `may_ask_review` when the proposal may be sent
+    again with `ask_review` to be held for a legal reviewer instead (as the API's 422 says in its fields)."""
+    if error.code != "prohibited_term":
+        return {}
+    problem: dict = next(iter((error.fields or {}).get("terms", {}).values()), {})
+    return {"practice": problem.get("practice"), **({"may_ask_review": True} if problem.get("may_ask_review") else {})}
+
+
 class SessionConsumer(SulhConsumer):
     participant_id: int | None = None
     connection_id: int | None = None
@@ -585,7 +597,7 @@ class SessionConsumer(SulhConsumer):
         try:
             result = await session_database(self.session_id, timed)()
         except SulhError as error:
-            await self.send_error(_error_code(error), str(error.detail), frame=kind, **extra)
+            await self.send_error(_error_code(error), str(error.detail), frame=kind, **extra, **_refusal(error))
             return
         for event in result if isinstance(result, list) else [result]:
             if event is not None:

@@ -201,6 +201,10 @@ class Proposal(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     # The draft agreement term an accepted proposal became (its position then).
     term_position = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The screening refused it and the facilitator sent it to a legal reviewer (held, as its term will be).
+    screening_refused = models.BooleanField(
+        _("refused by the screening, sent to a reviewer"), default=False, db_default=False
+    )
 
     class Meta:
         verbose_name = _("proposal")

@@ -649,14 +649,20 @@ def agenda_done(*, session_id, participant_id, item) -> SessionEvent:
 # --- Proposals and consensus --------------------------------------------------------------------------------
 
 
-def propose(*, session_id, participant_id, text, client_id=None, term_kind=None, carried_from=None) -> SessionEvent:
+def propose(
+    *, session_id, participant_id, text, client_id=None, term_kind=None, carried_from=None, ask_review=False
+) -> SessionEvent:
     """A proposal for the agreement, checked against the prohibited practices exactly as a term through the
-    API is (cases.services.term_check: refused, with the attempt on the case's timeline). `carried_from`
-    ({"session", "proposal"}, given by carry only) says which room's proposal it repeats."""
+    API is (cases.services.term_check: refused, with the attempt on the case's timeline). With `ask_review`, a
+    proposal the screening refuses is held for a legal reviewer instead (the refusal said it may be), and so is the
+    term it becomes. `carried_from` ({"session", "proposal"}, given by carry only) says which room's proposal it
+    repeats."""
     client_id = _client_id(client_id)
     term_kind = term_kind or Term.Kind.OTHER
     if term_kind not in Term.Kind.values:
         raise _invalid("term_kind", _("Not a kind of term."))
+    if not isinstance(ask_review, bool):
+        raise _invalid("ask_review", _("ask_review is true or false."))
     with transaction.atomic():
         acting = _acting(session_id, participant_id)
         acting.require_facilitator()
@@ -666,9 +672,9 @@ def propose(*, session_id, participant_id, text, client_id=None, term_kind=None,
         text = _text(text, "text")
         session = acting.session
     # Outside the session's transaction: a refusal must commit its timeline event before it is raised.
-    verdict = case_services.term_check(
+    verdict, refused = case_services.term_check(
         user=acting.participant.user, case_id=session.case_id, term_kind=term_kind, description=text,
-        source={"session": session.pk},
+        source={"session": session.pk}, ask_review=ask_review,
     )  # fmt: skip
     with transaction.atomic():
         acting = _acting(session_id, participant_id)
@@ -677,18 +683,21 @@ def propose(*, session_id, participant_id, text, client_id=None, term_kind=None,
         acting.require_live()
         now = timezone.now()
         proposal = Proposal.objects.create(
-            session=acting.session, text=text, term_kind=term_kind, proposed_by=acting.participant, proposed_at=now
-        )
+            session=acting.session, text=text, term_kind=term_kind, proposed_by=acting.participant, proposed_at=now,
+            screening_refused=refused,
+        )  # fmt: skip
         return _append(acting.session, kind="proposed", actor=acting.participant, client_id=client_id, at=now,
                        data={"proposal": proposal.pk, "text": text, "term_kind": term_kind,
-                             **_screening_data(verdict), **({"carried_from": carried_from} if carried_from else {})})  # fmt: skip
+                             **_screening_data(verdict, refused=refused),
+                             **({"carried_from": carried_from} if carried_from else {})})  # fmt: skip
 
 
-def _screening_data(verdict) -> dict:
-    """A proposal the screening held for a legal reviewer says so in its event (the room marks it)."""
+def _screening_data(verdict, *, refused: bool = False) -> dict:
+    """A proposal the screening held for a legal reviewer says so in its event (the room marks it), and whether
+    the screening had refused it and the facilitator asked for a reviewer."""
     if verdict is None or verdict.verdict != "review":
         return {}
-    return {"screening": {"verdict": "review", "practice": verdict.practice}}
+    return {"screening": {"verdict": "review", "practice": verdict.practice, **({"refused": True} if refused else {})}}
 
 
 def respond(*, session_id, participant_id, proposal, stance) -> list[SessionEvent]:
@@ -742,7 +751,10 @@ def _decide(session: DialogueSession, proposal: Proposal, outcome: str, *, now) 
     if caucus:
         data["caucus"] = True
     if outcome == Proposal.Status.ACCEPTED and not caucus:
-        term: case_services.TermInput = {"kind": proposal.term_kind, "description": proposal.text}
+        # A proposal refused and sent to a reviewer stays held as a term: it is not refused on its way into the draft.
+        term: case_services.TermInput = {
+            "kind": proposal.term_kind, "description": proposal.text, "ask_review": proposal.screening_refused
+        }  # fmt: skip
         try:
             _agreement, position = case_services.agreement_term_add(
                 user=session.facilitator, case_id=session.case_id, term=term
@@ -751,7 +763,8 @@ def _decide(session: DialogueSession, proposal: Proposal, outcome: str, *, now) 
             data["term_position"] = position
             held = _agreement.terms.filter(position=position, screening_verdict=Term.Screening.REVIEW).first()
             if held is not None:
-                data["screening"] = {"verdict": "review", "practice": held.screening_practice or None}
+                data["screening"] = {"verdict": "review", "practice": held.screening_practice or None,
+                                     **({"refused": True} if held.screening_refused else {})}  # fmt: skip
         except SulhError as error:  # The agreement became final, or the case ended, since it was proposed.
             data["term_error"] = error.code
     proposal.save(update_fields=["status", "decided_at", "term_position"])
@@ -1027,10 +1040,10 @@ def carry(*, session_id, participant_id, proposal, to, client_id=None) -> Sessio
         chair = Participant.objects.filter(session=target, user=acting.participant.user).first()
         if chair is None:  # The facilitator is a participant of every room of their joint session from its start.
             raise ForbiddenError()
-        text, term_kind = found.text, found.term_kind
+        text, term_kind, ask_review = found.text, found.term_kind, found.screening_refused
     there = propose(
         session_id=target.pk, participant_id=chair.pk, text=text, client_id=client_id, term_kind=term_kind,
-        carried_from={"session": source.pk, "proposal": found.pk},
+        carried_from={"session": source.pk, "proposal": found.pk}, ask_review=ask_review,
     )  # fmt: skip
     with transaction.atomic():
         acting = _acting(session_id, participant_id)

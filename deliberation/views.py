@@ -79,6 +79,7 @@ def room_strings() -> dict[str, str]:
             "Held for a legal reviewer: it may describe a prohibited practice. The agreement cannot become final "
             "until the reviewer decides."
         ),
+        "refused_then_held": _("The screening refused it; the facilitator asked a legal reviewer."),
         "blocked": _("Not accepted: someone objected."),
         # The agenda.
         "agenda_empty": _("Nothing on the agenda yet."),
@@ -136,6 +137,11 @@ def room_strings() -> dict[str, str]:
         "session_not_live": _("The session is not live."),
         "forbidden": _("You may not do that now."),
         "prohibited_term": _("This term is prohibited and was refused."),
+        "ask_review": _("Ask a legal reviewer"),
+        "ask_review_hint": _(
+            "If you believe these words are lawful, a legal reviewer can decide. The proposal is then made, marked as "
+            "held, and the agreement cannot become final until the reviewer decides."
+        ),
         "proposal_decided": _("This proposal has already been decided."),
         "rate_limited": _("Too much at once: sending again in a moment."),
         "malformed": _("That could not be sent as it was."),

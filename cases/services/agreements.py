@@ -156,12 +156,20 @@ def _lock_draft(*, user: User, case_id: int | str) -> tuple[Case, Agreement | No
 
 
 def term_check(
-    *, user: User, case_id: int | str, term_kind: str, description: str, source: dict[str, Any]
-) -> screening.Screening:
+    *,
+    user: User,
+    case_id: int | str,
+    term_kind: str,
+    description: str,
+    source: dict[str, Any],
+    ask_review: bool = False,
+) -> tuple[screening.Screening, bool]:
     """Screen a term proposed elsewhere (a proposal in a live session) as agreement_record would: a blocked
     term's attempt goes on the case's timeline with `source` (e.g. {"session": id}), then ProhibitedTermError
-    naming the proposal by its own words; a term held for review, or one that passes, comes back with its
-    verdict. The draft must still be open to change (AgreementFinal, case_not_open otherwise)."""
+    naming the proposal by its own words (and saying whether it may be sent again with `ask_review`); a term held
+    for review, or one that passes, comes back with its verdict. With `ask_review`, a term the engine refuses is
+    held for a legal reviewer instead, as agreement_record holds it. Returns (verdict, whether it was refused and
+    held). The draft must still be open to change (AgreementFinal, case_not_open otherwise)."""
     blocked = None
     with transaction.atomic():
         try:
@@ -175,15 +183,18 @@ def term_check(
                 )
             ) from None
         verdict = screening.screen(description)
+        may_ask_review = verdict.refused and verdict.decided_by_example is None
+        if may_ask_review and ask_review:
+            return dataclasses.replace(verdict, verdict=screening.REVIEW), True
         if verdict.refused:
             label = _("The proposal “%(text)s”") % {"text": _shortened(description)}
             blocked = _blocked_term(
                 case=case, user=user, index=0, term_kind=term_kind, practice=verdict.practice, detail=verdict.detail,
-                source=source, label=label,
+                source=source, label=label, may_ask_review=may_ask_review,
             )  # fmt: skip
     if blocked is not None:
         raise blocked
-    return verdict
+    return verdict, False
 
 
 def _shortened(text: str, limit: int = 80) -> str:

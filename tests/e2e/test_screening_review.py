@@ -163,3 +163,47 @@ def test_a_held_proposal_in_a_live_session_is_reviewed_and_the_rooms_hear_it(peo
         expect(line).to_contain_text("ruled this term prohibited")
         expect(line).to_contain_text("after Eid")
     shot(room, "screening-room-reviewed")
+
+
+def test_a_refused_proposal_is_sent_to_a_legal_reviewer_from_the_room(people, grace, heard_live, live, browser):
+    """A facilitator who believes a refused proposal is lawful asks a reviewer from the refusal itself: the proposal
+    is then made, marked as refused and held in both rooms, and waits on the reviewer's page."""
+    from tests.e2e.test_session_room import is_open, join, room_url
+
+    session, token = heard_live
+    room = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
+    log_in(room, live.url, "alice")
+    room.goto(room_url(live.url, session.pk))
+    is_open(room)
+    party = browser.new_context().new_page()
+    join(party, f"{live.url}/join/{token}/")
+
+    refused = "The Yousaf family gives a girl in marriage to the Khan family (swara)."
+    room.fill("#proposal-text", refused)
+    room.click("#propose-button")
+    error = room.locator("#room-error")
+    expect(error).to_have_attribute("data-code", "prohibited_term")
+    ask = room.locator("#room-error-action")
+    expect(ask).to_have_text("Ask a legal reviewer")
+    assert fits_the_screen(room)
+    shot(room, "screening-room-refused")
+    expect(party.locator("#transcript li[data-kind=proposed]")).to_have_count(0)
+    ask.click()
+    expect(error).to_be_hidden()
+    expect(room.locator("#proposal-text")).to_have_value("")
+    for page in (room, party):
+        proposed = page.locator("#transcript li[data-kind=proposed]")
+        expect(proposed).to_have_count(1)
+        expect(proposed).to_contain_text("Held for a legal reviewer")
+        expect(proposed).to_contain_text("the facilitator asked a legal reviewer")
+    shot(room, "screening-room-asked")
+
+    party.locator("#proposals button[data-stance=agree]").click()
+    expect(room.locator("#transcript li[data-kind=proposal_decided]")).to_contain_text("Held for a legal reviewer")
+    desk = browser.new_context().new_page()
+    log_in(desk, live.url, "grace")
+    desk.goto(f"{live.url}/screening/reviews/")
+    item = desk.locator(".review-item")
+    expect(item).to_have_count(1)
+    expect(item).to_contain_text(refused)
+    expect(item.locator(".refused-then-held")).to_contain_text("The screening refused this term")

@@ -43,12 +43,29 @@ function openRoom(root, strings) {
         view.dropPending(frame.client_id);
         view.giveBack(frame);
       }
-      view.showError(error.code, error.detail);
+      view.showError(error.code, error.detail, askReviewer(error, frame));
       view.render(state); // Settings changed optimistically by a control go back to what the room says.
     },
   });
 
   // --- What the person does ---------------------------------------------------------------------------------------
+
+  /** A proposal the screening refused may go to a legal reviewer instead, when the refusal says so: the same words
+      sent again with ask_review, held in the draft until the reviewer decides. */
+  function askReviewer(error, frame) {
+    if (error.code !== "prohibited_term" || error.may_ask_review !== true || !frame || frame.type !== "propose") {
+      return undefined;
+    }
+    return {
+      label: "ask_review",
+      hint: "ask_review_hint",
+      run() {
+        const field = byId("proposal-text");
+        if (field && field.value.trim() === frame.text) { field.value = ""; }
+        post({ type: "propose", text: frame.text, term_kind: frame.term_kind, ask_review: true }, "proposals", frame.text);
+      },
+    };
+  }
 
   /** Words typed by a person: kept until their own event comes back, shown meanwhile as waiting to send. */
   function post(frame, listId, label) {

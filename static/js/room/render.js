@@ -71,7 +71,8 @@ export function createView(root, t, isFacilitator) {
     element.textContent = t({ open: "connected", connecting: "connecting", reconnecting: "reconnecting", closed: "logged_out", revoked: "revoked" }[status]);
   }
 
-  function showError(code, detail) {
+  /** A refusal, with what the person may do about it (`action`: {label, hint, run}: a button under it). */
+  function showError(code, detail, action) {
     const element = byId("room-error");
     if (!element) { return; }
     element.dataset.code = code || "error";
@@ -81,6 +82,11 @@ export function createView(root, t, isFacilitator) {
     if (summary === t("error") && code !== "error" && detail) { summary = detail; detail = ""; }
     const children = [h("strong", {}, summary)];
     if (detail && detail !== summary) { children.push(" ", h("span", { class: "detail" }, detail)); }
+    if (action) {
+      const button = h("button", { type: "button", class: "secondary", id: "room-error-action" }, t(action.label));
+      button.addEventListener("click", () => { clearError(); action.run(); });
+      children.push(h("span", { class: "action-hint" }, t(action.hint)), button);
+    }
     element.replaceChildren(...children);
     element.hidden = false;
   }
@@ -140,7 +146,8 @@ export function createView(root, t, isFacilitator) {
         const line = data.carried_from
           ? t("ev_carried_here", { room: roomName(state, data.carried_from.session), text: data.text })
           : t("ev_proposed", { text: data.text });
-        return data.screening && data.screening.verdict === "review" ? `${line} — ${t("held_for_review")}` : line;
+        if (!data.screening || data.screening.verdict !== "review") { return line; }
+        return `${line} — ${t("held_for_review")}${data.screening.refused ? ` ${t("refused_then_held")}` : ""}`;
       }
       case "responded":
         return STANCES.includes(data.stance) ? t(`ev_${data.stance}`, { name }) : t("ev_other", { kind: event.kind });
