@@ -214,6 +214,10 @@ class TermForm(forms.Form):
         help_text=_("The term is kept in the draft, marked, and the agreement cannot become final until a legal "
                     "reviewer decides. If they find it prohibited, it leaves the draft."),
     )  # fmt: skip
+    ask_review_reason = forms.CharField(
+        label=_("Why you believe it is lawful (for the reviewer)"), required=False, max_length=500,
+        widget=forms.TextInput(attrs={"dir": "auto"}),
+    )  # fmt: skip
 
     def clean_currency(self) -> str:
         return (self.cleaned_data.get("currency") or "").upper()
@@ -239,6 +243,7 @@ class TermForm(forms.Form):
             "currency": data.get("currency"),
             "due": data.get("due"),
             "ask_review": bool(data.get("ask_review")),
+            "ask_review_reason": data.get("ask_review_reason") or "",
         }
         first = data.get("first_instalment")
         if first and data.get("amount") is not None:
@@ -286,6 +291,7 @@ def term_initial(agreement) -> list[dict]:
         row = {"kind": t.kind, "description": t.description, "amount": t.amount, "currency": t.currency, "due": t.due}
         if t.refused_and_held:
             row["ask_review"] = True
+            row["ask_review_reason"] = t.review_reason
         instalments = list(t.instalments.all())
         if instalments:
             row["instalment_count"] = len(instalments)

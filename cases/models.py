@@ -480,6 +480,10 @@ class Term(models.Model):
     screening_refused = models.BooleanField(
         _("refused by the screening, sent to a reviewer"), default=False, db_default=False
     )
+    # Why the facilitator who asked believes it lawful, for the reviewer. Encrypted at rest: it may name people.
+    review_reason = EncryptedTextField(
+        _("why the facilitator asked a reviewer"), max_length=500, blank=True, default=""
+    )
 
     class Meta:
         verbose_name = _("term")

@@ -233,6 +233,10 @@ class TermInputSerializer(serializers.Serializer):
     instalments = InstalmentInputSerializer(many=True, required=False, max_length=120)  # type: ignore[call-arg]  # As above.
     # If the screening refuses the term, hold it for a legal reviewer instead (CONTRACT.md section 6, README).
     ask_review = serializers.BooleanField(required=False, default=False)
+    ask_review_reason = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=500, trim_whitespace=True,
+        help_text="Why the facilitator believes the term lawful, for the legal reviewer (kept only with ask_review).",
+    )  # fmt: skip
 
 
 class AgreementInputSerializer(serializers.Serializer):
@@ -258,6 +262,9 @@ class ScreeningSerializer(serializers.Serializer):
     refused = serializers.BooleanField(
         required=False,
         help_text="Present (true) when the screening refused the term and the facilitator asked a legal reviewer.",
+    )
+    ask_review_reason = serializers.CharField(
+        required=False, help_text="With `refused`: why the facilitator believes the term lawful, when they said."
     )
     reviewed = ReviewedSerializer(required=False)
 
@@ -295,6 +302,8 @@ class TermSerializer(serializers.ModelSerializer):
         }
         if term.screening_refused:
             data["refused"] = True
+            if term.review_reason:
+                data["ask_review_reason"] = term.review_reason
         reviewed = _reviewed(term)
         if reviewed is not None:
             data["reviewed"] = reviewed

@@ -51,7 +51,13 @@ ACTIONS = {
     "give_floor": (services.floor_give, {"participant": "to"}),
     "propose": (
         services.propose,
-        {"text": "text", "client_id": "client_id", "term_kind": "term_kind", "ask_review": "ask_review"},
+        {
+            "text": "text",
+            "client_id": "client_id",
+            "term_kind": "term_kind",
+            "ask_review": "ask_review",
+            "ask_review_reason": "ask_review_reason",
+        },  # fmt: skip
     ),
     "respond": (services.respond, {"proposal": "proposal", "stance": "stance"}),
     "set_mode": (

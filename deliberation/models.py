@@ -205,6 +205,10 @@ class Proposal(models.Model):
     screening_refused = models.BooleanField(
         _("refused by the screening, sent to a reviewer"), default=False, db_default=False
     )
+    # Why the facilitator believes it lawful, for the reviewer (not sent to the room). Encrypted at rest.
+    review_reason = EncryptedTextField(
+        _("why the facilitator asked a reviewer"), max_length=500, blank=True, default=""
+    )
 
     class Meta:
         verbose_name = _("proposal")

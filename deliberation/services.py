@@ -650,19 +650,31 @@ def agenda_done(*, session_id, participant_id, item) -> SessionEvent:
 
 
 def propose(
-    *, session_id, participant_id, text, client_id=None, term_kind=None, carried_from=None, ask_review=False
+    *,
+    session_id,
+    participant_id,
+    text,
+    client_id=None,
+    term_kind=None,
+    carried_from=None,
+    ask_review=False,
+    ask_review_reason=None,
 ) -> SessionEvent:
     """A proposal for the agreement, checked against the prohibited practices exactly as a term through the
     API is (cases.services.term_check: refused, with the attempt on the case's timeline). With `ask_review`, a
     proposal the screening refuses is held for a legal reviewer instead (the refusal said it may be), and so is the
-    term it becomes. `carried_from` ({"session", "proposal"}, given by carry only) says which room's proposal it
-    repeats."""
+    term it becomes; `ask_review_reason`, the facilitator's why, goes with it to the reviewer (not to the room).
+    `carried_from` ({"session", "proposal"}, given by carry only) says which room's proposal it repeats."""
     client_id = _client_id(client_id)
     term_kind = term_kind or Term.Kind.OTHER
     if term_kind not in Term.Kind.values:
         raise _invalid("term_kind", _("Not a kind of term."))
     if not isinstance(ask_review, bool):
         raise _invalid("ask_review", _("ask_review is true or false."))
+    try:
+        reason = case_services.review_reason(ask_review_reason)
+    except SulhError as error:
+        raise _invalid("ask_review_reason", error.detail) from None
     with transaction.atomic():
         acting = _acting(session_id, participant_id)
         acting.require_facilitator()
@@ -684,7 +696,7 @@ def propose(
         now = timezone.now()
         proposal = Proposal.objects.create(
             session=acting.session, text=text, term_kind=term_kind, proposed_by=acting.participant, proposed_at=now,
-            screening_refused=refused,
+            screening_refused=refused, review_reason=reason if refused else "",
         )  # fmt: skip
         return _append(acting.session, kind="proposed", actor=acting.participant, client_id=client_id, at=now,
                        data={"proposal": proposal.pk, "text": text, "term_kind": term_kind,
@@ -753,7 +765,8 @@ def _decide(session: DialogueSession, proposal: Proposal, outcome: str, *, now) 
     if outcome == Proposal.Status.ACCEPTED and not caucus:
         # A proposal refused and sent to a reviewer stays held as a term: it is not refused on its way into the draft.
         term: case_services.TermInput = {
-            "kind": proposal.term_kind, "description": proposal.text, "ask_review": proposal.screening_refused
+            "kind": proposal.term_kind, "description": proposal.text, "ask_review": proposal.screening_refused,
+            "ask_review_reason": proposal.review_reason,
         }  # fmt: skip
         try:
             _agreement, position = case_services.agreement_term_add(
@@ -1044,6 +1057,7 @@ def carry(*, session_id, participant_id, proposal, to, client_id=None) -> Sessio
     there = propose(
         session_id=target.pk, participant_id=chair.pk, text=text, client_id=client_id, term_kind=term_kind,
         carried_from={"session": source.pk, "proposal": found.pk}, ask_review=ask_review,
+        ask_review_reason=found.review_reason,
     )  # fmt: skip
     with transaction.atomic():
         acting = _acting(session_id, participant_id)

@@ -138,6 +138,7 @@ def room_strings() -> dict[str, str]:
         "forbidden": _("You may not do that now."),
         "prohibited_term": _("This term is prohibited and was refused."),
         "ask_review": _("Ask a legal reviewer"),
+        "ask_review_reason": _("Why you believe it is lawful (for the reviewer)"),
         "ask_review_hint": _(
             "If you believe these words are lawful, a legal reviewer can decide. The proposal is then made, marked as "
             "held, and the agreement cannot become final until the reviewer decides."

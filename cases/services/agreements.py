@@ -43,6 +43,12 @@ class TermInput(TypedDict, total=False):
     # If the screening refuses the term, hold it for a legal reviewer instead: the facilitator believes it lawful.
     # A term a reviewer has already found prohibited (the same text) stays refused.
     ask_review: bool
+    # Why, in the facilitator's words, for the reviewer (at most REASON_LENGTH characters); kept only with a term
+    # that ask_review held.
+    ask_review_reason: str
+
+
+REASON_LENGTH = 500
 
 
 def _term_payload(term: TermInput) -> dict[str, Any]:
@@ -58,6 +64,28 @@ def _term_payload(term: TermInput) -> dict[str, Any]:
             {"due": part["due"].isoformat(), "amount": str(part["amount"])} for part in term["instalments"]
         ]
     return payload
+
+
+def review_reason(value: Any) -> str:
+    """The facilitator's reason for asking a reviewer, checked: a text of at most REASON_LENGTH characters (None
+    and "" are no reason). SulhError `invalid` otherwise, for the caller to place."""
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value.strip()) > REASON_LENGTH:
+        raise SulhError(
+            _("ask_review_reason is a text of at most %(count)s characters.") % {"count": REASON_LENGTH},
+            code="invalid",
+        )
+    return value.strip()
+
+
+def _check_reason(*, index: int, term: TermInput) -> None:
+    try:
+        review_reason(term.get("ask_review_reason"))
+    except SulhError as error:
+        raise SulhError(
+            error.detail, code="invalid", fields={"terms": {str(index): {"ask_review_reason": [error.detail]}}}
+        ) from None
 
 
 def _check_instalments(*, index: int, term: TermInput) -> None:
@@ -222,6 +250,7 @@ def agreement_term_add(*, user: User, case_id: int | str, term: TermInput) -> tu
                     # The schedule goes with its term: without it the re-recorded draft would lose its instalments.
                     "instalments": [{"due": i.due_on, "amount": i.amount} for i in t.instalments.order_by("number")],
                     "ask_review": t.refused_and_held,
+                    "ask_review_reason": t.review_reason if t.refused_and_held else "",
                 }
                 for t in current.terms.order_by("position")
             ]  # fmt: skip
@@ -247,6 +276,7 @@ def agreement_record(*, user: User, case_id: int | str, terms: list[TermInput]) 
     blocked: ProhibitedTermError | None = None
     for index, term in enumerate(terms):
         _check_instalments(index=index, term=term)
+        _check_reason(index=index, term=term)
     with transaction.atomic():
         case, agreement = _lock_draft(user=user, case_id=case_id)
         verdicts: list[screening.Screening] = []
@@ -287,6 +317,7 @@ def agreement_record(*, user: User, case_id: int | str, terms: list[TermInput]) 
                     currency=term.get("currency") or "",
                     due=term.get("due"),
                     screening_refused=position in refused,
+                    review_reason=review_reason(term.get("ask_review_reason")) if position in refused else "",
                     **_screening_fields(verdict, examples.get(verdict.decided_by_example or 0)),
                 )
                 for position, (term, verdict) in enumerate(zip(terms, verdicts, strict=True), start=1)

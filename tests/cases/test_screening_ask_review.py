@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connection
 
 from cases import services
 from cases.models import Term
@@ -125,3 +126,56 @@ def test_the_page_offers_the_reviewer_on_the_refused_term_only(world, hearing, c
     assert "Refused by the screening; the facilitator asked a legal reviewer" in page
     # The editor keeps the choice, so that recording the draft again keeps the term held.
     assert re.search(r'name="terms-1-ask_review"[^>]*checked', page)
+
+
+REASON = "Here the girl is not given: the two families agreed her marriage long before the quarrel, with her consent."
+
+
+def test_the_facilitators_reason_goes_to_the_reviewer_encrypted(hearing, grace, as_user, world, client):
+    term = hearing.agree([{**SWARA, "ask_review": True, "ask_review_reason": f"  {REASON} "}]).json()["terms"][0]
+    assert term["screening"]["ask_review_reason"] == REASON
+    queue = as_user(grace).get("/api/screening/reviews/").json()
+    assert queue[0]["screening"]["ask_review_reason"] == REASON
+    client.force_login(grace)
+    page = client.get("/screening/reviews/").content.decode()
+    assert "The facilitator's reason:" in page
+    assert REASON.replace("'", "&#x27;") in page
+    with connection.cursor() as cursor:  # Stored encrypted, as the term's own words are.
+        cursor.execute("SELECT review_reason FROM cases_term WHERE id = %s", [term["id"]])
+        stored = cursor.fetchone()[0]
+    assert stored
+    assert "girl" not in stored
+    # Recording the draft again (a term added) keeps the reason with the held term.
+    services.agreement_term_add(user=world.alice, case_id=hearing.id, term={"kind": "apology", "description": "Sorry."})
+    assert Term.objects.get(agreement__case_id=hearing.id, position=1).review_reason == REASON
+
+
+def test_a_reason_is_kept_only_with_a_term_held_on_request(hearing):
+    terms = hearing.agree([
+        {**ORDINARY_TERMS[0], "ask_review": True, "ask_review_reason": "It passes anyway."},
+        {**SWARA, "ask_review": True, "ask_review_reason": ""},
+    ]).json()["terms"]  # fmt: skip
+    assert [t["screening"].get("ask_review_reason") for t in terms] == [None, None]
+    assert list(Term.objects.filter(agreement__case_id=hearing.id).values_list("review_reason", flat=True)) == ["", ""]
+
+
+def test_a_reason_too_long_or_not_text_is_refused_and_nothing_is_stored(hearing):
+    for reason in ("x" * 501, ["a"], {"why": "lawful"}):
+        error = hearing.agree([{**SWARA, "ask_review": True, "ask_review_reason": reason}], expect=400).json()["error"]
+        assert error["code"] == "invalid"  # The API's 400 for a field (a body that is not JSON is malformed).
+        assert "ask_review_reason" in error["fields"]["terms"]["0"]
+    assert not Term.objects.filter(agreement__case_id=hearing.id).exists()
+    assert events(hearing, "prohibited_term_blocked") == []
+
+
+def test_the_page_takes_the_reason_on_the_refused_row(world, hearing, client):
+    client.force_login(world.alice)
+    url = f"/cases/{hearing.id}/agreement/"
+    refused = client.post(url, _terms_form([ORDINARY_TERMS[0], SWARA])).content.decode()
+    assert 'name="terms-1-ask_review_reason"' in refused
+    assert 'name="terms-0-ask_review_reason"' not in refused
+    sent = client.post(
+        url, _terms_form([ORDINARY_TERMS[0], {**SWARA, "ask_review": "on", "ask_review_reason": REASON}])
+    )
+    assert sent.status_code == 302
+    assert Term.objects.get(agreement__case_id=hearing.id, position=2).review_reason == REASON

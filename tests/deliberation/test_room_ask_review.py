@@ -6,6 +6,8 @@ settings' channel layer (Redis under CI)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from channels.db import database_sync_to_async
 
@@ -115,4 +117,27 @@ async def test_a_proposal_sent_to_a_reviewer_is_carried_held(room):
     assert arrived["data"]["screening"] == {"verdict": "review", "practice": PRACTICE, "refused": True}
     assert await db(timeline)(room.case, "prohibited_term_blocked") == []
     for client in (alice_first, alice_joint):
+        await client.close()
+
+
+async def test_the_facilitators_reason_goes_to_the_reviewer_not_to_the_room(room):
+    alice = await connect(room, room.world.alice)
+    guest = await connect(room, room.guest)
+    elder = await connect(room, room.elder)
+    reason = "The families agreed this marriage a year ago, with the girl's and her mother's consent."
+    await alice.send({"type": "propose", "text": SWARA, "client_id": "p-1", "ask_review": True,
+                      "ask_review_reason": reason})  # fmt: skip
+    proposed = await guest.next("proposed")
+    assert "consent" not in json.dumps(proposed)  # The parties do not read the facilitator's note to the reviewer.
+    for voter in (guest, elder):
+        await voter.send({"type": "respond", "proposal": proposed["data"]["proposal"], "stance": "agree"})
+    await alice.next("proposal_decided")
+    term = await db(lambda: Term.objects.get(agreement__case=room.case))()
+    assert (term.screening_refused, term.review_reason) == (True, reason)
+    for bad in ("x" * 501, 7, ["why"]):
+        await alice.send({"type": "propose", "text": SWARA, "client_id": f"p-{bad!r}"[:40], "ask_review": True,
+                          "ask_review_reason": bad})  # fmt: skip
+        assert (await alice.error())["code"] == "malformed"
+    assert await db(lambda: Proposal.objects.filter(session=room.session).count())() == 1
+    for client in (alice, guest, elder):
         await client.close()

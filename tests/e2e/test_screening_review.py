@@ -188,6 +188,8 @@ def test_a_refused_proposal_is_sent_to_a_legal_reviewer_from_the_room(people, gr
     assert fits_the_screen(room)
     shot(room, "screening-room-refused")
     expect(party.locator("#transcript li[data-kind=proposed]")).to_have_count(0)
+    reason = "The marriage was agreed a year ago, with her consent; nothing here gives her in settlement."
+    room.fill("#room-error-reason", reason)
     ask.click()
     expect(error).to_be_hidden()
     expect(room.locator("#proposal-text")).to_have_value("")
@@ -207,3 +209,5 @@ def test_a_refused_proposal_is_sent_to_a_legal_reviewer_from_the_room(people, gr
     expect(item).to_have_count(1)
     expect(item).to_contain_text(refused)
     expect(item.locator(".refused-then-held")).to_contain_text("The screening refused this term")
+    expect(item.locator(".review-reason")).to_contain_text(reason)
+    expect(party.locator("#transcript")).not_to_contain_text("with her consent")  # For the reviewer only.

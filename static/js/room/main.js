@@ -59,10 +59,13 @@ function openRoom(root, strings) {
     return {
       label: "ask_review",
       hint: "ask_review_hint",
-      run() {
+      reason: "ask_review_reason",
+      run(reason) {
         const field = byId("proposal-text");
         if (field && field.value.trim() === frame.text) { field.value = ""; }
-        post({ type: "propose", text: frame.text, term_kind: frame.term_kind, ask_review: true }, "proposals", frame.text);
+        const again = { type: "propose", text: frame.text, term_kind: frame.term_kind, ask_review: true };
+        if (reason) { again.ask_review_reason = reason; }
+        post(again, "proposals", frame.text);
       },
     };
   }

@@ -71,7 +71,8 @@ export function createView(root, t, isFacilitator) {
     element.textContent = t({ open: "connected", connecting: "connecting", reconnecting: "reconnecting", closed: "logged_out", revoked: "revoked" }[status]);
   }
 
-  /** A refusal, with what the person may do about it (`action`: {label, hint, run}: a button under it). */
+  /** A refusal, with what the person may do about it (`action`: {label, hint, reason?, run}: a button under it; with
+      `reason`, a line of text for the person to explain, handed to run). */
   function showError(code, detail, action) {
     const element = byId("room-error");
     if (!element) { return; }
@@ -83,9 +84,19 @@ export function createView(root, t, isFacilitator) {
     const children = [h("strong", {}, summary)];
     if (detail && detail !== summary) { children.push(" ", h("span", { class: "detail" }, detail)); }
     if (action) {
+      children.push(h("span", { class: "action-hint" }, t(action.hint)));
+      let reason = null;
+      if (action.reason) {
+        reason = h("input", { type: "text", id: "room-error-reason", maxlength: "500", dir: "auto" });
+        children.push(h("label", { class: "action-reason", for: "room-error-reason" }, t(action.reason)), reason);
+      }
       const button = h("button", { type: "button", class: "secondary", id: "room-error-action" }, t(action.label));
-      button.addEventListener("click", () => { clearError(); action.run(); });
-      children.push(h("span", { class: "action-hint" }, t(action.hint)), button);
+      button.addEventListener("click", () => {
+        const said = reason ? reason.value.trim() : "";
+        clearError();
+        action.run(said);
+      });
+      children.push(button);
     }
     element.replaceChildren(...children);
     element.hidden = false;
