@@ -482,7 +482,7 @@ class Term(models.Model):
     )
     # Why the facilitator who asked believes it lawful, for the reviewer. Encrypted at rest: it may name people.
     review_reason = EncryptedTextField(
-        _("why the facilitator asked a reviewer"), max_length=500, blank=True, default=""
+        _("why the facilitator asked a reviewer"), max_length=500, blank=True, default="", db_default=""
     )
 
     class Meta:

@@ -207,7 +207,7 @@ class Proposal(models.Model):
     )
     # Why the facilitator believes it lawful, for the reviewer (not sent to the room). Encrypted at rest.
     review_reason = EncryptedTextField(
-        _("why the facilitator asked a reviewer"), max_length=500, blank=True, default=""
+        _("why the facilitator asked a reviewer"), max_length=500, blank=True, default="", db_default=""
     )
 
     class Meta:
