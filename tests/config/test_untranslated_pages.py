@@ -142,3 +142,16 @@ def test_no_page_shows_english_to_a_reader_of_another_language(client, pages, la
                 for text in untranslated(response.content.decode(), messages, language)
             ]
     assert not problems, "\n".join(problems)
+
+
+def test_a_verification_code_is_never_taken_for_words(client, world, monkeypatch):
+    """A settlement's random code ("XP4AM-65F4H") is no text to translate: the page says so (translate="no"), so that
+    neither a browser's translator nor this check reads its "AM" as a time of day (it failed now and then)."""
+    from cases import settlements
+
+    monkeypatch.setattr(settlements, "code_new", lambda: "XP4AM65F4H")
+    case = case_with_final_agreement(user=world.alice, forum=world.jirga)
+    client.force_login(world.alice)
+    page = client.get(f"/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="ur").content.decode()
+    assert "XP4AM-65F4H" in page
+    assert untranslated(page, set(), "ur") == []
