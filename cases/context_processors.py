@@ -1,6 +1,15 @@
 """What every page's frame needs to know about the user, computed once per request."""
 
+from config.errors import ForbiddenError
+
 from . import selectors
+
+
+def _waiting(user) -> int:
+    try:
+        return selectors.screening_reviews_for_user(user=user).order_by().count()
+    except ForbiddenError:  # A role removed since the roles were read.
+        return 0
 
 
 def navigation(request) -> dict:
@@ -8,10 +17,14 @@ def navigation(request) -> dict:
     if user is None or not user.is_authenticated:
         return {}
     roles = selectors.user_roles(user=user)
+    reviews = bool({"administrator", "legal_reviewer"} & set(roles))
     return {
         "nav_roles": roles,
         "nav_sees_cases": bool({"administrator", "facilitator", "monitor", "legal_reviewer"} & set(roles)),
-        "nav_reviews": bool({"administrator", "legal_reviewer"} & set(roles)),
+        "nav_reviews": reviews,
+        # How many held terms wait for this reviewer, beside the link: a part-time legal-aid lawyer sees at once
+        # that a forum is waiting for them (nothing else tells them). Counted only when the frame shows it.
+        "nav_reviews_waiting": (lambda: _waiting(user)) if reviews else 0,
         "nav_follows": bool({"facilitator", "monitor"} & set(roles)),
         "nav_reads_reports": bool({"administrator", "regulator"} & set(roles)),
         # A party or elder admitted by a one-time link (no roles, no password): home and account pages say

@@ -187,3 +187,17 @@ def test_the_case_page_marks_a_held_term(world, held, client):
     page = client.get(f"/cases/{held.id}/").content.decode()
     assert "Held for legal review" in page
     assert "cannot become final until a legal reviewer decides" in page
+
+
+def test_the_reviewer_sees_how_many_terms_wait_beside_the_link_on_every_page(world, held, grace, client):
+    client.force_login(grace)
+    page = client.get("/").content.decode()
+    link = page[page.index('id="nav-reviews"') : page.index("</a>", page.index('id="nav-reviews"'))]
+    assert "terms waiting:" in link
+    assert link.rstrip().endswith("1</span>")
+    services.term_screening_decide(user=grace, term_id=held.held.pk, decision="lawful", note="")
+    page = client.get("/").content.decode()
+    assert 'id="nav-reviews"' in page
+    assert "terms waiting:" not in page
+    client.force_login(world.alice)  # A facilitator has no such link.
+    assert 'id="nav-reviews"' not in client.get("/").content.decode()
