@@ -14,6 +14,7 @@ from . import workflows
 from .instalments import instalments_split
 from .models import (
     CLOSING_OUTCOMES,
+    REVIEW_REASON_LENGTH,
     CaseParty,
     ComplianceCheck,
     Deposit,
@@ -215,7 +216,7 @@ class TermForm(forms.Form):
                     "reviewer decides. If they find it prohibited, it leaves the draft."),
     )  # fmt: skip
     ask_review_reason = forms.CharField(
-        label=_("Why you believe it is lawful (for the reviewer)"), required=False, max_length=500,
+        label=_("Why you believe it is lawful (for the reviewer)"), required=False, max_length=REVIEW_REASON_LENGTH,
         widget=forms.TextInput(attrs={"dir": "auto"}),
     )  # fmt: skip
 

@@ -437,6 +437,10 @@ class Agreement(models.Model):
         ]
 
 
+# How long a facilitator's reason for asking a legal reviewer may be (Term and Proposal.review_reason).
+REVIEW_REASON_LENGTH = 500
+
+
 class Term(models.Model):
     class Kind(models.TextChoices):
         APOLOGY = "apology", _("Apology")
@@ -482,8 +486,9 @@ class Term(models.Model):
     )
     # Why the facilitator who asked believes it lawful, for the reviewer. Encrypted at rest: it may name people.
     review_reason = EncryptedTextField(
-        _("why the facilitator asked a reviewer"), max_length=500, blank=True, default="", db_default=""
-    )
+        _("why the facilitator asked a reviewer"), max_length=REVIEW_REASON_LENGTH, blank=True, default="",
+        db_default="",
+    )  # fmt: skip
 
     class Meta:
         verbose_name = _("term")

@@ -11,6 +11,7 @@ from accounts.models import Gender
 
 from .models import (
     CLOSING_OUTCOMES,
+    REVIEW_REASON_LENGTH,
     Agreement,
     Case,
     CaseEvent,
@@ -234,7 +235,7 @@ class TermInputSerializer(serializers.Serializer):
     # If the screening refuses the term, hold it for a legal reviewer instead (CONTRACT.md section 6, README).
     ask_review = serializers.BooleanField(required=False, default=False)
     ask_review_reason = serializers.CharField(
-        required=False, allow_blank=True, allow_null=True, max_length=500, trim_whitespace=True,
+        required=False, allow_blank=True, allow_null=True, max_length=REVIEW_REASON_LENGTH, trim_whitespace=True,
         help_text="Why the facilitator believes the term lawful, for the legal reviewer (kept only with ask_review).",
     )  # fmt: skip
 

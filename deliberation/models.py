@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import gender_field
-from cases.models import Case, Term
+from cases.models import REVIEW_REASON_LENGTH, Case, Term
 from config.crypto import EncryptedJSONField, EncryptedTextField
 
 
@@ -207,8 +207,9 @@ class Proposal(models.Model):
     )
     # Why the facilitator believes it lawful, for the reviewer (not sent to the room). Encrypted at rest.
     review_reason = EncryptedTextField(
-        _("why the facilitator asked a reviewer"), max_length=500, blank=True, default="", db_default=""
-    )
+        _("why the facilitator asked a reviewer"), max_length=REVIEW_REASON_LENGTH, blank=True, default="",
+        db_default="",
+    )  # fmt: skip
 
     class Meta:
         verbose_name = _("proposal")

@@ -700,16 +700,14 @@ def propose(
         )  # fmt: skip
         return _append(acting.session, kind="proposed", actor=acting.participant, client_id=client_id, at=now,
                        data={"proposal": proposal.pk, "text": text, "term_kind": term_kind,
-                             **_screening_data(verdict, refused=refused),
+                             **(_held(verdict.practice, refused=refused) if verdict.verdict == "review" else {}),
                              **({"carried_from": carried_from} if carried_from else {})})  # fmt: skip
 
 
-def _screening_data(verdict, *, refused: bool = False) -> dict:
-    """A proposal the screening held for a legal reviewer says so in its event (the room marks it), and whether
-    the screening had refused it and the facilitator asked for a reviewer."""
-    if verdict is None or verdict.verdict != "review":
-        return {}
-    return {"screening": {"verdict": "review", "practice": verdict.practice, **({"refused": True} if refused else {})}}
+def _held(practice: str | None, *, refused: bool) -> dict:
+    """What a proposal or its term held for a legal reviewer says in its event (the room marks it): the practice it
+    may describe, and whether the screening had refused it and the facilitator asked for a reviewer."""
+    return {"screening": {"verdict": "review", "practice": practice, **({"refused": True} if refused else {})}}
 
 
 def respond(*, session_id, participant_id, proposal, stance) -> list[SessionEvent]:
@@ -776,8 +774,7 @@ def _decide(session: DialogueSession, proposal: Proposal, outcome: str, *, now) 
             data["term_position"] = position
             held = _agreement.terms.filter(position=position, screening_verdict=Term.Screening.REVIEW).first()
             if held is not None:
-                data["screening"] = {"verdict": "review", "practice": held.screening_practice or None,
-                                     **({"refused": True} if held.screening_refused else {})}  # fmt: skip
+                data.update(_held(held.screening_practice or None, refused=held.screening_refused))
         except SulhError as error:  # The agreement became final, or the case ended, since it was proposed.
             data["term_error"] = error.code
     proposal.save(update_fields=["status", "decided_at", "term_position"])

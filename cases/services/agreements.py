@@ -20,6 +20,7 @@ from .. import rules as case_rules
 from .. import screening, workflows
 from ..instalments import InstalmentPart
 from ..models import (
+    REVIEW_REASON_LENGTH,
     Agreement,
     Case,
     CaseEvent,
@@ -43,12 +44,9 @@ class TermInput(TypedDict, total=False):
     # If the screening refuses the term, hold it for a legal reviewer instead: the facilitator believes it lawful.
     # A term a reviewer has already found prohibited (the same text) stays refused.
     ask_review: bool
-    # Why, in the facilitator's words, for the reviewer (at most REASON_LENGTH characters); kept only with a term
-    # that ask_review held.
+    # Why, in the facilitator's words, for the reviewer (at most REVIEW_REASON_LENGTH characters); kept only with a
+    # term that ask_review held.
     ask_review_reason: str
-
-
-REASON_LENGTH = 500
 
 
 def _term_payload(term: TermInput) -> dict[str, Any]:
@@ -67,25 +65,37 @@ def _term_payload(term: TermInput) -> dict[str, Any]:
 
 
 def review_reason(value: Any) -> str:
-    """The facilitator's reason for asking a reviewer, checked: a text of at most REASON_LENGTH characters (None
-    and "" are no reason). SulhError `invalid` otherwise, for the caller to place."""
+    """The facilitator's reason for asking a reviewer, checked: a text of at most REVIEW_REASON_LENGTH characters
+    (None and "" are no reason). SulhError `invalid` otherwise, for the caller to place."""
     if value is None:
         return ""
-    if not isinstance(value, str) or len(value.strip()) > REASON_LENGTH:
+    if not isinstance(value, str) or len(value.strip()) > REVIEW_REASON_LENGTH:
         raise SulhError(
-            _("ask_review_reason is a text of at most %(count)s characters.") % {"count": REASON_LENGTH},
+            _("ask_review_reason is a text of at most %(count)s characters.") % {"count": REVIEW_REASON_LENGTH},
             code="invalid",
         )
     return value.strip()
 
 
-def _check_reason(*, index: int, term: TermInput) -> None:
+def _term_reason(*, index: int, term: TermInput) -> str:
+    """review_reason of the agreement's term `index`, its refusal placed on the term."""
     try:
-        review_reason(term.get("ask_review_reason"))
+        return review_reason(term.get("ask_review_reason"))
     except SulhError as error:
         raise SulhError(
             error.detail, code="invalid", fields={"terms": {str(index): {"ask_review_reason": [error.detail]}}}
         ) from None
+
+
+def _screen(description: str, *, ask_review: bool) -> tuple[screening.Screening, bool, bool]:
+    """The screening's verdict on a term's words, with the facilitator's request: (verdict, whether a refusal may be
+    sent to a legal reviewer — the engine's refusals only: a reviewer's own "prohibited" for the same text is not
+    asked again —, whether it was). A refusal sent to a reviewer is held (`review`), with its practice and why."""
+    verdict = screening.screen(description)
+    may_ask_review = verdict.refused and verdict.decided_by_example is None
+    if may_ask_review and ask_review:
+        return dataclasses.replace(verdict, verdict=screening.REVIEW), True, True
+    return verdict, may_ask_review, False
 
 
 def _check_instalments(*, index: int, term: TermInput) -> None:
@@ -210,10 +220,9 @@ def term_check(
                     "Say it in the session instead: it stays in the transcript."
                 )
             ) from None
-        verdict = screening.screen(description)
-        may_ask_review = verdict.refused and verdict.decided_by_example is None
-        if may_ask_review and ask_review:
-            return dataclasses.replace(verdict, verdict=screening.REVIEW), True
+        verdict, may_ask_review, held_on_request = _screen(description, ask_review=ask_review)
+        if held_on_request:
+            return verdict, True
         if verdict.refused:
             label = _("The proposal “%(text)s”") % {"text": _shortened(description)}
             blocked = _blocked_term(
@@ -274,19 +283,19 @@ def agreement_record(*, user: User, case_id: int | str, terms: list[TermInput]) 
     refusal is raised.
     """
     blocked: ProhibitedTermError | None = None
+    reasons: list[str] = []
     for index, term in enumerate(terms):
         _check_instalments(index=index, term=term)
-        _check_reason(index=index, term=term)
+        reasons.append(_term_reason(index=index, term=term))
     with transaction.atomic():
         case, agreement = _lock_draft(user=user, case_id=case_id)
         verdicts: list[screening.Screening] = []
         refused: set[int] = set()  # Positions of the refused terms the facilitator sent to a legal reviewer.
         for index, term in enumerate(terms):
-            verdict = screening.screen(term["description"])
-            # Only the engine's refusals: a reviewer's own "prohibited" for the same text is not asked again.
-            may_ask_review = verdict.refused and verdict.decided_by_example is None
-            if may_ask_review and term.get("ask_review"):
-                verdict = dataclasses.replace(verdict, verdict=screening.REVIEW)  # Held, with the practice and why.
+            verdict, may_ask_review, held_on_request = _screen(
+                term["description"], ask_review=bool(term.get("ask_review"))
+            )
+            if held_on_request:
                 refused.add(index + 1)
             if verdict.refused:
                 blocked = _blocked_term(
@@ -317,7 +326,7 @@ def agreement_record(*, user: User, case_id: int | str, terms: list[TermInput]) 
                     currency=term.get("currency") or "",
                     due=term.get("due"),
                     screening_refused=position in refused,
-                    review_reason=review_reason(term.get("ask_review_reason")) if position in refused else "",
+                    review_reason=reasons[position - 1] if position in refused else "",
                     **_screening_fields(verdict, examples.get(verdict.decided_by_example or 0)),
                 )
                 for position, (term, verdict) in enumerate(zip(terms, verdicts, strict=True), start=1)

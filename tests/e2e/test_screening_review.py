@@ -118,18 +118,33 @@ def heard_live(people, heard):
     return session, token
 
 
-def test_a_held_proposal_in_a_live_session_is_reviewed_and_the_rooms_hear_it(people, grace, heard_live, live, browser):
-    """The same in a live session: the facilitator's proposal is marked as held, the party agrees, the
-    agreement cannot become final, the reviewer rules it prohibited, and both rooms say so at once."""
+def in_the_room(live, heard_live, room, party):
+    """alice in the heard case's live room on the `room` page, the Yousaf family's representative joined on `party`
+    by the one-time link; the session."""
     from tests.e2e.test_session_room import is_open, join, room_url
 
     session, token = heard_live
-    room = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     log_in(room, live.url, "alice")
     room.goto(room_url(live.url, session.pk))
     is_open(room)
-    party = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
     join(party, f"{live.url}/join/{token}/")
+    return session
+
+
+def review_queue(browser, live):
+    """The terms waiting on grace's legal review page."""
+    desk = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    log_in(desk, live.url, "grace")
+    desk.goto(f"{live.url}/screening/reviews/")
+    return desk, desk.locator(".review-item")
+
+
+def test_a_held_proposal_in_a_live_session_is_reviewed_and_the_rooms_hear_it(people, grace, heard_live, live, browser):
+    """The same in a live session: the facilitator's proposal is marked as held, the party agrees, the
+    agreement cannot become final, the reviewer rules it prohibited, and both rooms say so at once."""
+    room = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    party = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
+    session = in_the_room(live, heard_live, room, party)
 
     room.fill("#proposal-text", AMBIGUOUS)
     room.click("#propose-button")
@@ -146,10 +161,7 @@ def test_a_held_proposal_in_a_live_session_is_reviewed_and_the_rooms_hear_it(peo
     move_to(case_page, "legality_review", "Legality review")
     expect(case_page.locator("form.move[data-to=decision] button[type=submit]")).to_be_disabled()
 
-    desk = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    log_in(desk, live.url, "grace")
-    desk.goto(f"{live.url}/screening/reviews/")
-    item = desk.locator(".review-item")
+    desk, item = review_queue(browser, live)
     expect(item).to_have_count(1)
     expect(item).to_contain_text(AMBIGUOUS)
     item.locator("input[value=prohibited]").check()
@@ -168,15 +180,9 @@ def test_a_held_proposal_in_a_live_session_is_reviewed_and_the_rooms_hear_it(peo
 def test_a_refused_proposal_is_sent_to_a_legal_reviewer_from_the_room(people, grace, heard_live, live, browser):
     """A facilitator who believes a refused proposal is lawful asks a reviewer from the refusal itself: the proposal
     is then made, marked as refused and held in both rooms, and waits on the reviewer's page."""
-    from tests.e2e.test_session_room import is_open, join, room_url
-
-    session, token = heard_live
     room = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
-    log_in(room, live.url, "alice")
-    room.goto(room_url(live.url, session.pk))
-    is_open(room)
     party = browser.new_context().new_page()
-    join(party, f"{live.url}/join/{token}/")
+    in_the_room(live, heard_live, room, party)
 
     refused = "The Yousaf family gives a girl in marriage to the Khan family (swara)."
     room.fill("#proposal-text", refused)
@@ -202,10 +208,7 @@ def test_a_refused_proposal_is_sent_to_a_legal_reviewer_from_the_room(people, gr
 
     party.locator("#proposals button[data-stance=agree]").click()
     expect(room.locator("#transcript li[data-kind=proposal_decided]")).to_contain_text("Held for a legal reviewer")
-    desk = browser.new_context().new_page()
-    log_in(desk, live.url, "grace")
-    desk.goto(f"{live.url}/screening/reviews/")
-    item = desk.locator(".review-item")
+    _desk, item = review_queue(browser, live)
     expect(item).to_have_count(1)
     expect(item).to_contain_text(refused)
     expect(item.locator(".refused-then-held")).to_contain_text("The screening refused this term")
